@@ -1,0 +1,24 @@
+"""One error hierarchy (DESIGN.md, Architecture).
+
+Library code raises these for *misuse* (a bad spec, bad data, a problem that
+cannot be computed here); failing to certify is a status, never an exception.
+The CLI maps every ``NtkcheckError`` to exit code 2 and one clean line.
+"""
+
+from __future__ import annotations
+
+
+class NtkcheckError(Exception):
+    """Base class: a one-line message that says what is wrong and how to fix it."""
+
+
+class SpecError(NtkcheckError):
+    """The YAML spec is malformed or violates the schema."""
+
+
+class DataError(NtkcheckError):
+    """The data or initial-weight files cannot be used."""
+
+
+class EstimationError(NtkcheckError):
+    """The estimate cannot be computed here (e.g. it would not fit in memory)."""

@@ -1,0 +1,175 @@
+"""Measured quantities of THEORY.md §1–§2 and §6: σ_min, σ_max, L0, β, and (H2).
+
+K0 is formed by its structure (``TwoLayerNetwork.gram``), in float64, after a
+memory plan; its extreme eigenvalues come from a dense symmetric eigensolver.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import eigvalsh
+
+from .errors import EstimationError
+from .memory import FLOAT_BYTES, require
+from .model import BLOCK_VALUES, BetaBounds
+from .problem import Problem
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """Extreme eigenvalues of K0 = J0 J0ᵀ; ``σ = √λ`` (THEORY.md §1).
+
+    ``rank_tol = n·ε·λ_max`` is the level below which λ_min is numerical noise
+    (NumPy's ``matrix_rank`` convention).
+    """
+
+    eig_min: float
+    eig_max: float
+    rank_tol: float
+    method: str = "dense"
+
+    @property
+    def sigma_min(self) -> float:
+        return math.sqrt(max(self.eig_min, 0.0))
+
+    @property
+    def sigma_max(self) -> float:
+        return math.sqrt(max(self.eig_max, 0.0))
+
+
+@dataclass(frozen=True)
+class FullRank:
+    """Hypothesis (H2) ``σ_min > 0``; when it fails, ``reason`` says why."""
+
+    holds: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Everything the certificate needs, measured at θ0 (DESIGN.md ``estimate``)."""
+
+    sigma_min: float
+    sigma_max: float
+    spectrum: Spectrum
+    full_rank: FullRank
+    loss0: float
+    f0_norm: float
+    y_norm: float
+    f0_dot_y: float
+    beta: float
+    beta_method: str
+    beta_bound: str
+    beta_bounds: BetaBounds
+    lipschitz_derivative: float
+    beta_local: float | None = None
+
+    @property
+    def condition_number(self) -> float:
+        """κ = σ_max / σ_min (∞ when σ_min = 0)."""
+        return self.sigma_max / self.sigma_min if self.sigma_min > 0 else math.inf
+
+
+def gram_memory_bytes(n: int) -> int:
+    """Peak bytes of forming K0 and its eigenvalues: K (n²) + two n×block temporaries."""
+    block = max(1, BLOCK_VALUES // max(n, 1))
+    return FLOAT_BYTES * (n * n + 3 * n * block + 40 * n)
+
+
+def dense_spectrum(K: np.ndarray) -> Spectrum:
+    """λ_min, λ_max of symmetric K by LAPACK ``syevr`` (eigenvalues only; K is overwritten)."""
+    n = K.shape[0]
+    if not np.all(np.isfinite(K)):
+        raise EstimationError(
+            "K0 has non-finite entries (overflow): the inputs or weights are too large; "
+            "rescale the data (data.normalize: standardize) or init_std"
+        )
+    lam = eigvalsh(K, overwrite_a=True, check_finite=False, driver="evr")
+    eig_max = float(lam[-1])
+    return Spectrum(eig_min=float(lam[0]), eig_max=eig_max, rank_tol=n * EPS * max(eig_max, 0.0))
+
+
+def _repeated_rows(X: np.ndarray) -> tuple[int, int] | None:
+    """Indices (i, j), i < j, of two identical rows of X, or None."""
+    _, first, inverse = np.unique(X, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    dup = np.flatnonzero(first[inverse] != np.arange(X.shape[0]))
+    if dup.size == 0:
+        return None
+    j = int(dup[0])
+    return int(first[inverse[j]]), j
+
+
+def check_full_rank(X: np.ndarray, n_params: int, spectrum: Spectrum) -> FullRank:
+    """(H2) with the cause of failure: P < n, repeated or zero inputs, or numerical rank."""
+    n = X.shape[0]
+    if n_params < n:
+        return FullRank(
+            False,
+            f"P = {n_params:,} parameters < n = {n:,} points: J0 has more rows than columns, "
+            "so σ_min = 0; increase model.width",
+        )
+    pair = _repeated_rows(X)
+    if pair is not None:
+        return FullRank(
+            False,
+            f"inputs {pair[0]} and {pair[1]} are identical: J0 has two equal rows, so σ_min = 0; "
+            "remove repeated points",
+        )
+    zero = np.flatnonzero(~X.any(axis=1))
+    if zero.size:
+        return FullRank(
+            False, f"input {int(zero[0])} is zero: its row of J0 vanishes, so σ_min = 0; remove it"
+        )
+    if spectrum.eig_min <= spectrum.rank_tol:
+        ratio = spectrum.eig_min / spectrum.eig_max if spectrum.eig_max > 0 else 0.0
+        return FullRank(
+            False,
+            f"σ_min is below numerical precision (λ_min/λ_max = {ratio:.1e} ≤ n·ε = "
+            f"{n * EPS:.1e}): J0 is numerically rank-deficient (e.g. too few neurons, or an "
+            "activation whose features span a small space such as identity with n > d)",
+        )
+    return FullRank(True)
+
+
+def estimate(problem: Problem, *, gamma: float | None = None, beta: str = "analytic") -> Estimate:
+    """Measure σ_min, σ_max (from K0), L0 at ``gamma`` (default the problem's γ) and β.
+
+    ``beta``: ``analytic`` uses the smaller rigorous bound of THEORY.md §6.
+    """
+    if beta != "analytic":
+        raise EstimationError(
+            f"certify.beta: {beta!r} is not available in this version; use beta: analytic"
+        )
+    gamma = problem.gamma if gamma is None else gamma
+    X, net = problem.X, problem.network
+    n = X.shape[0]
+    require(
+        gram_memory_bytes(n) + net.n_params * FLOAT_BYTES,
+        f"the NTK Gram matrix K0 ({n:,} × {n:,})",
+        "reduce data.n (an iterative spectrum for larger n is planned)",
+    )
+    spectrum = dense_spectrum(net.gram(X))
+    bounds = net.beta_bounds(X)
+    bound_name, beta_value = bounds.best
+    f0 = problem.f0_trained
+    return Estimate(
+        sigma_min=spectrum.sigma_min,
+        sigma_max=spectrum.sigma_max,
+        spectrum=spectrum,
+        full_rank=check_full_rank(X, net.n_params, spectrum),
+        loss0=problem.loss0(gamma),
+        f0_norm=float(np.linalg.norm(f0)),
+        y_norm=float(np.linalg.norm(problem.y)),
+        f0_dot_y=float(f0 @ problem.y),
+        beta=beta_value,
+        beta_method="analytic",
+        beta_bound=bound_name,
+        beta_bounds=bounds,
+        lipschitz_derivative=net.activation.lipschitz_derivative,
+    )
