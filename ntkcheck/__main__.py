@@ -1,0 +1,5 @@
+"""``python -m ntkcheck``."""
+
+from .cli import run
+
+run()

@@ -1,0 +1,153 @@
+"""The certify report as labelled lines: one source for the text, rich and markdown views.
+
+Every number here is a THEORY.md quantity; the wording follows DESIGN.md's sketch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .._version import __version__
+from ..certify import Status, describe_interval
+from ..result import CertifyResult
+
+VERDICT = {
+    Status.certified: "CERTIFIED",
+    Status.not_certified: "NOT CERTIFIED",
+    Status.not_applicable: "NOT APPLICABLE",
+}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One row of the report: a short label (may be empty) and its text."""
+
+    label: str
+    text: str
+    kind: str = ""  # "title", "verdict", "guarantee" — for styling only
+
+
+def num(x: float, digits: int = 3) -> str:
+    """A number with ``digits`` significant digits; ∞ for infinity."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    if x == 0:
+        return "0"
+    mag = abs(x)
+    if 1e-3 <= mag < 1e5:
+        decimals = max(0, digits - 1 - math.floor(math.log10(mag)))
+        return f"{x:.{decimals}f}"
+    return f"{x:.{digits - 1}e}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
+
+
+def report_lines(r: CertifyResult) -> list[Line]:
+    """The lines of one certificate report."""
+    p, e, c = r.problem, r.estimate, r.certificate
+    origin = " (built-in example; `ntkcheck init` writes it)" if r.builtin else f" ({r.spec})"
+    out = [Line("", f"ntkcheck {__version__} · {r.name}{origin}", "title")]
+    if p.f0_zero:
+        init = f"{p.init} init (f_θ0 ≡ 0)"
+    else:
+        init = f"{p.init} init"
+    if p.centered:
+        init += ", centered (trains γ(f_θ − f_θ0))"
+    out += [
+        Line(
+            "problem",
+            f"two-layer {p.activation} network, N = {p.width:,}, d = {p.d:,}, n = {p.n:,} "
+            f"(P = {p.params:,}), {p.scaling} scaling",
+        ),
+        Line("", f"{init}, γ = {p.gamma:g}"),
+        Line("data", p.data),
+        Line(
+            "spectrum",
+            f"σ_min(J0) = {num(e.sigma_min)}   σ_max(J0) = {num(e.sigma_max)}   "
+            f"κ = {num(e.condition_number)}   ({e.spectrum.method} eigvalsh of K0 = J0 J0ᵀ)",
+        ),
+    ]
+    if not e.full_rank.holds:
+        out.append(Line("", f"(H2) fails: {e.full_rank.reason}"))
+    if p.f0_zero or p.centered:
+        why = "f_θ0 ≡ 0" if p.f0_zero else "centered model"
+        out.append(Line("loss", f"L0 = {num(e.loss0)} (= ½‖y‖², {why})"))
+    else:
+        out.append(
+            Line("loss", f"L0 = {num(e.loss0)} (= ½‖γ f_θ0 − y‖², ‖f_θ0(X)‖ = {num(e.f0_norm)})")
+        )
+    b = e.beta_bounds
+    if math.isinf(e.beta):
+        out.append(Line("β", f"∞  sup|σ''| = ∞ for {p.activation}: σ' is not Lipschitz"))
+    else:
+        out.append(
+            Line(
+                "β",
+                f"{num(e.beta)}  {e.beta_method}, {e.beta_bound} bound "
+                f"(Frobenius {num(b.frobenius)}, operator {num(b.operator)}, "
+                f"lecture ‖X‖_F² {num(b.lecture)}; sup|σ''| = {num(e.lipschitz_derivative, 4)})",
+            )
+        )
+    verdict = VERDICT[c.status]
+    if c.status is Status.not_applicable:
+        out.append(Line("verdict", verdict, "verdict"))
+        out.append(Line("", c.message))
+        return out
+    relation = ">" if c.certified else "≤"
+    out.append(
+        Line(
+            "verdict",
+            f"{verdict}   γ = {c.gamma:g} {relation} γ* = {num(c.gamma_star)}   "
+            f"margin {num(c.margin)}×" + ("" if c.rigorous else "   (estimate: local β)"),
+            "verdict",
+        )
+    )
+    out.append(
+        Line(
+            "",
+            f"γ* = 4√2·β·(2σ_max+σ_min)·√L0/σ_min³   (lecture's Λ = βσ_max√L0/σ_min³ = "
+            f"{num(c.lecture_lambda)}; heuristic n^{{3/2}}/N = {num(p.heuristic_gamma)})",
+        )
+    )
+    out.append(Line("γ set", f"certified for γ ∈ {describe_interval(c.gamma_interval)}"))
+    advice = c.message.partition("; ")[2]  # the verdict itself is on the line above
+    if advice:
+        out.append(Line("", advice))
+    g = c.guarantees
+    if g is not None:
+        out.append(Line("guarantees", "for all t ≥ 0 (THEORY.md §5)"))
+        out += [
+            Line("", f"C1 loss ≤ {num(g.loss0)}·exp(−{num(g.loss_rate)}·t)", "guarantee"),
+            Line(
+                "",
+                f"C2 parameters move at most R = {num(g.radius_R)}, inside the ball "
+                f"B = {num(g.radius_B)} where J stays well-conditioned",
+                "guarantee",
+            ),
+            Line(
+                "",
+                f"C3 σ_min(J_t) ≥ {num(g.sigma_min_lower)}, ‖J_t‖ ≤ {num(g.jacobian_norm_upper)}",
+                "guarantee",
+            ),
+            Line(
+                "",
+                f"C4 linearized model: loss ≤ {num(g.loss0)}·exp(−{num(g.lin_loss_rate)}·t), "
+                f"moves at most {num(g.lin_radius)}",
+                "guarantee",
+            ),
+            Line(
+                "",
+                f"C5 ‖γf_t − γf_t^lin‖ ≤ {num(g.gap_D)}·exp(−{num(g.gap_rate)}·t) "
+                "on the training set",
+                "guarantee",
+            ),
+        ]
+    return out
+
+
+def timing_line(r: CertifyResult) -> Line:
+    """Wall time of the stages."""
+    t = r.timing
+    parts = ", ".join(f"{k} {v:.3g} s" for k, v in t.items() if k != "total")
+    return Line("time", f"{t.get('total', 0.0):.3g} s ({parts})")
