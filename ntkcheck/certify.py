@@ -236,8 +236,8 @@ def certify(
             )
         elif math.isfinite(intervals[-1][1]):
             message += (
-                f"; {where} — above it the initial output γ·f_θ0 dominates; `init: symmetric` "
-                "or `centered: true` removes the upper limit"
+                f"; above γ = {intervals[-1][1]:.4g} the initial output γ·f_θ0 dominates the "
+                "loss; `init: symmetric` or `centered: true` removes the upper limit"
             )
         elif not ok:
             message += f"; {where}"
