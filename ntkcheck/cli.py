@@ -82,7 +82,9 @@ def _run_one(spec: Path | None, gamma: float | None, seed: int | None) -> Certif
 def certify(
     specs: Annotated[
         list[Path] | None,
-        typer.Argument(help="Spec files (YAML). None: the built-in lecture example.", show_default=False),
+        typer.Argument(
+            help="Spec files (YAML). None: the built-in lecture example.", show_default=False
+        ),
     ] = None,
     gamma: Annotated[float | None, typer.Option("--gamma", help="Override the spec's γ.")] = None,
     fmt: Annotated[
@@ -111,8 +113,9 @@ def certify(
             else:
                 entries.append(_run_one(target, gamma, seed))
         except NtkcheckError as exc:
-            _err(str(exc))
-            entries.append((label, str(exc)))
+            msg = str(exc) if str(exc).startswith(label) else f"{label}: {exc}"
+            _err(msg)
+            entries.append((label, msg))
         except MemoryError:
             msg = f"{label}: ran out of memory; reduce data.n or model.width"
             _err(msg)

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
-from .memory import FLOAT_BYTES, require
 from .spec import LoadedSpec
 
 
@@ -171,11 +170,6 @@ def load_data(loaded: LoadedSpec, rng: np.random.Generator) -> Dataset:
     ds = loaded.spec.data
     if ds.source == "synthetic":
         assert ds.n is not None and ds.d is not None
-        require(
-            3 * ds.n * ds.d * FLOAT_BYTES,
-            f"the data (n = {ds.n}, d = {ds.d})",
-            "reduce data.n or data.d",
-        )
         X, y = synthetic_data(
             ds.n, ds.d, inputs=ds.inputs, target=ds.target, noise=ds.noise, rng=rng
         )

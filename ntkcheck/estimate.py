@@ -13,7 +13,7 @@ import numpy as np
 from scipy.linalg import eigvalsh
 
 from .errors import EstimationError
-from .memory import FLOAT_BYTES, require
+from .memory import certify_peak_bytes, require
 from .model import BLOCK_VALUES, BetaBounds
 from .problem import Problem
 
@@ -73,12 +73,6 @@ class Estimate:
     def condition_number(self) -> float:
         """κ = σ_max / σ_min (∞ when σ_min = 0)."""
         return self.sigma_max / self.sigma_min if self.sigma_min > 0 else math.inf
-
-
-def gram_memory_bytes(n: int) -> int:
-    """Peak bytes of forming K0 and its eigenvalues: K (n²) + two n×block temporaries."""
-    block = max(1, BLOCK_VALUES // max(n, 1))
-    return FLOAT_BYTES * (n * n + 3 * n * block + 40 * n)
 
 
 def dense_spectrum(K: np.ndarray) -> Spectrum:
@@ -150,7 +144,7 @@ def estimate(problem: Problem, *, gamma: float | None = None, beta: str = "analy
     X, net = problem.X, problem.network
     n = X.shape[0]
     require(
-        gram_memory_bytes(n) + net.n_params * FLOAT_BYTES,
+        certify_peak_bytes(n, X.shape[1], net.width, BLOCK_VALUES),
         f"the NTK Gram matrix K0 ({n:,} × {n:,})",
         "reduce data.n (an iterative spectrum for larger n is planned)",
     )

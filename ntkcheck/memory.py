@@ -54,6 +54,13 @@ def format_bytes(nbytes: float) -> str:
     raise AssertionError("unreachable")
 
 
+def certify_peak_bytes(n: int, d: int, width: int, block_values: int = 1 << 22) -> int:
+    """Peak bytes of ``certify``: data (3nd), weights (2Nd), K0 (n²), two n×block
+    temporaries of the blocked Gram and the eigensolver's O(n) workspace."""
+    block = max(1, min(width, block_values // max(n, 1)))
+    return FLOAT_BYTES * (3 * n * d + 2 * width * d + n * n + 3 * n * block + 40 * n)
+
+
 def require(nbytes: float, what: str, alternative: str) -> None:
     """Refuse (``EstimationError``) when ``nbytes`` will not fit in usable memory."""
     usable = USABLE_FRACTION * available_bytes()

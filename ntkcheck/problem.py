@@ -9,8 +9,8 @@ import numpy as np
 from .activations import get_activation
 from .data import Dataset, load_data
 from .errors import DataError
-from .memory import FLOAT_BYTES, require
-from .model import TwoLayerNetwork, output_factor
+from .memory import certify_peak_bytes, require
+from .model import BLOCK_VALUES, TwoLayerNetwork, output_factor
 from .spec import LoadedSpec
 
 
@@ -121,19 +121,21 @@ def build_problem(loaded: LoadedSpec) -> Problem:
     the width does not change the data.
     """
     spec = loaded.spec
+    ds, ms = spec.data, spec.model
+    if ds.source == "synthetic" and ms.width is not None:
+        assert ds.n is not None and ds.d is not None
+        require(  # the whole plan, before anything is allocated
+            certify_peak_bytes(ds.n, ds.d, ms.width, BLOCK_VALUES),
+            f"certifying n = {ds.n:,}, d = {ds.d:,}, N = {ms.width:,}",
+            "reduce data.n or model.width (an iterative spectrum for larger n is planned)",
+        )
     data_seq, init_seq = np.random.SeedSequence(spec.seed).spawn(2)
     data = load_data(loaded, np.random.default_rng(data_seq))
-    ms = spec.model
     d = data.d
     if ms.init == "file":
         W, a = _file_weights(loaded, d)
     else:
         assert ms.width is not None
-        require(
-            ms.width * d * FLOAT_BYTES * 2,
-            f"the weights (N = {ms.width}, d = {d})",
-            "reduce model.width",
-        )
         std = ms.init_std if ms.init_std is not None else 1.0 / np.sqrt(d)
         rng = np.random.default_rng(init_seq)
         if ms.init == "symmetric":

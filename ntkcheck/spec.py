@@ -246,7 +246,8 @@ def parse_spec(
     try:
         spec = Spec.model_validate(raw)
     except ValidationError as exc:
-        errors = exc.errors()
+        # An unknown key (a typo) usually explains a missing one: report it first.
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         first = errors[0]
         loc = tuple(first["loc"])
         origin = (

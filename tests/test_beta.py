@@ -11,7 +11,18 @@ from ntkcheck import TwoLayerNetwork, get_activation
 
 from .conftest import explicit_jacobian
 
-SMOOTH_NAMES = ["tanh", "sigmoid", "softplus", "erf", "gelu", "silu", "sin", "cos", "elu", "quadratic"]
+SMOOTH_NAMES = [
+    "tanh",
+    "sigmoid",
+    "softplus",
+    "erf",
+    "gelu",
+    "silu",
+    "sin",
+    "cos",
+    "elu",
+    "quadratic",
+]
 
 
 @settings(max_examples=60, deadline=None)
@@ -44,9 +55,7 @@ def test_beta_bounds_dominate_difference_quotients(name, seed, n, d, N, s, step)
 def test_bounds_formulas_on_a_known_matrix():
     """β bounds of THEORY.md §6 for X with rows (3,4) and (0,1): ‖x‖⁴ = 625, 1."""
     X = np.array([[3.0, 4.0], [0.0, 1.0]])
-    net = TwoLayerNetwork(
-        W=np.zeros((2, 2)), a=np.ones(2), s=0.5, activation=get_activation("sin")
-    )
+    net = TwoLayerNetwork(W=np.zeros((2, 2)), a=np.ones(2), s=0.5, activation=get_activation("sin"))
     b = net.beta_bounds(X)
     assert b.frobenius == pytest.approx(0.5 * np.sqrt(625 + 1))
     assert b.operator == pytest.approx(0.5 * 5 * np.linalg.norm(X, 2))

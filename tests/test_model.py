@@ -10,7 +10,13 @@ import pytest
 import ntkcheck.model as model_mod
 from ntkcheck import TwoLayerNetwork, get_activation, output_factor
 
-from .conftest import SMOOTH, explicit_jacobian, random_network, reference_forward, reference_jacobian
+from .conftest import (
+    SMOOTH,
+    explicit_jacobian,
+    random_network,
+    reference_forward,
+    reference_jacobian,
+)
 
 
 @pytest.mark.parametrize("name", SMOOTH)

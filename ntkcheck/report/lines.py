@@ -48,10 +48,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
     p, e, c = r.problem, r.estimate, r.certificate
     origin = " (built-in example; `ntkcheck init` writes it)" if r.builtin else f" ({r.spec})"
     out = [Line("", f"ntkcheck {__version__} · {r.name}{origin}", "title")]
-    if p.f0_zero:
-        init = f"{p.init} init (f_θ0 ≡ 0)"
-    else:
-        init = f"{p.init} init"
+    init = f"{p.init} init (f_θ0 ≡ 0)" if p.f0_zero else f"{p.init} init"
     if p.centered:
         init += ", centered (trains γ(f_θ − f_θ0))"
     out += [

@@ -1,0 +1,226 @@
+"""Bad specs and data: exit 2, one line naming the key (and line), no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ntkcheck.cli import main
+
+OK_DATA = "data: {n: 12, d: 4}\n"
+OK_MODEL = "model: {width: 64}\n"
+
+# (name, spec text, fragment the message must contain)
+CASES = [
+    ("empty", "", "the spec is empty"),
+    ("not a mapping", "- 1\n- 2\n", "a spec is a mapping"),
+    ("malformed", "gamma: [1, 2\n", "malformed YAML"),
+    ("python tag", "gamma: !!python/object/apply:os.system ['echo hi']\n", "not allowed"),
+    ("python name tag", "gamma: !!python/name:os.system\n", "not allowed"),
+    ("alias bomb", "a: &a [1, 1]\nb: &b [*a, *a]\nc: [*b, *b]\n", "aliases"),
+    ("duplicate key", "gamma: 1\ngamma: 2\n" + OK_DATA + OK_MODEL, "duplicate key"),
+    ("two documents", "gamma: 1\n---\ngamma: 2\n", "single document"),
+    ("unknown top key", "gama: 1\n" + OK_DATA + OK_MODEL, "did you mean 'gamma'"),
+    ("unknown model key", "gamma: 1\n" + OK_DATA + "model: {widht: 64}\n", "did you mean 'width'"),
+    ("missing gamma", OK_DATA + OK_MODEL, "gamma: required key is missing"),
+    ("gamma zero", "gamma: 0\n" + OK_DATA + OK_MODEL, "gamma: must be greater than 0"),
+    ("gamma negative", "gamma: -5\n" + OK_DATA + OK_MODEL, "greater than 0"),
+    ("gamma nan", "gamma: .nan\n" + OK_DATA + OK_MODEL, "finite number"),
+    ("gamma inf", "gamma: .inf\n" + OK_DATA + OK_MODEL, "finite number"),
+    ("gamma string", "gamma: big\n" + OK_DATA + OK_MODEL, "gamma: must be a valid number"),
+    ("width string", "gamma: 1\n" + OK_DATA + "model: {width: '64'}\n", "model.width"),
+    ("width zero", "gamma: 1\n" + OK_DATA + "model: {width: 0}\n", "model.width"),
+    ("width odd symmetric", "gamma: 1\n" + OK_DATA + "model: {width: 5}\n", "must be even"),
+    ("n negative", "gamma: 1\ndata: {n: -3, d: 4}\n" + OK_MODEL, "data.n"),
+    ("n huge", "gamma: 1\ndata: {n: 1000000000000, d: 4}\n" + OK_MODEL, "data.n"),
+    (
+        "bad activation",
+        "gamma: 1\n" + OK_DATA + "model: {width: 64, activation: tanhh}\n",
+        "did you mean 'tanh'",
+    ),
+    ("bad scaling", "gamma: 1\n" + OK_DATA + "model: {width: 64, scaling: NTK}\n", "model.scaling"),
+    (
+        "centered not bool",
+        "gamma: 1\n" + OK_DATA + "model: {width: 64, centered: 2}\n",
+        "model.centered",
+    ),
+    ("data not mapping", "gamma: 1\ndata: 3\n" + OK_MODEL, "data: must be a mapping"),
+    ("synthetic without d", "gamma: 1\ndata: {n: 3}\n" + OK_MODEL, "data.d: required"),
+    ("file without path", "gamma: 1\ndata: {source: file}\n" + OK_MODEL, "path"),
+    (
+        "file with n",
+        "gamma: 1\ndata: {source: file, path: t.npz, n: 3}\n" + OK_MODEL,
+        "data.n: only used",
+    ),
+    (
+        "missing data file",
+        "gamma: 1\ndata: {source: file, path: nope.npz}\n" + OK_MODEL,
+        "file not found",
+    ),
+    ("bad data suffix", "gamma: 1\ndata: {source: file, path: t.txt}\n" + OK_MODEL, ".npz"),
+    ("init file missing path", "gamma: 1\n" + OK_DATA + "model: {init: file}\n", "init_path"),
+    ("negative noise", "gamma: 1\ndata: {n: 3, d: 2, noise: -1}\n" + OK_MODEL, "data.noise"),
+    (
+        "points one",
+        "gamma: 1\n" + OK_DATA + OK_MODEL + "simulate: {points: 1}\n",
+        "simulate.points",
+    ),
+    (
+        "horizon negative",
+        "gamma: 1\n" + OK_DATA + OK_MODEL + "simulate: {horizon: -2}\n",
+        "simulate.horizon",
+    ),
+    (
+        "huge problem",
+        "gamma: 1\ndata: {n: 10000000, d: 10}\nmodel: {width: 100000000}\n",
+        "needs about",
+    ),
+    ("deep nesting", "gamma: " + "[" * 5000 + "]" * 5000 + "\n", "YAML"),
+]
+
+
+@pytest.mark.parametrize("name,text,fragment", CASES, ids=[c[0] for c in CASES])
+def test_bad_spec_exits_2_with_one_line(tmp_path, capsys, name, text, fragment):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    code = main(["certify", str(path), "--format", "text"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("ntkcheck: error: ")
+    assert fragment in lines[0]
+    assert "Traceback" not in captured.err
+
+
+def test_error_names_the_yaml_line(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "seed: 0\ngamma: 1\ndata: {n: 12, d: 4}\nmodel:\n  width: 64\n  activaton: tanh\n"
+    )
+    assert main(["certify", str(path)]) == 2
+    assert f"{path}:6: model.activaton: unknown key" in capsys.readouterr().err
+
+
+def _bad_file_case(tmp_path, filename, writer, fragment, capsys):
+    writer(tmp_path / filename)
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"gamma: 1\ndata: {{source: file, path: {filename}}}\nmodel: {{width: 64}}\n")
+    assert main(["certify", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and fragment in err, err
+
+
+@pytest.mark.parametrize(
+    "filename,writer,fragment",
+    [
+        (
+            "t.csv",
+            lambda p: p.write_text("x,y\n1,2\n3,abc\n"),
+            "row 2, column 2: 'abc' is not a number",
+        ),
+        ("t.csv", lambda p: p.write_text("1,2\n3\n"), "row 2 has 1 columns"),
+        ("t.csv", lambda p: p.write_text("x,y\n"), "no data rows"),
+        ("t.csv", lambda p: p.write_text("1\n2\n"), "at least 2 columns"),
+        ("t.csv", lambda p: p.write_bytes(b"\xff\xfe\x00bin"), "not a readable CSV"),
+        ("t.npz", lambda p: np.savez(p, X=np.ones((3, 2))), "needs y"),
+        ("t.npz", lambda p: np.savez(p, X=np.ones((3, 2)), y=np.ones(4)), "y must have shape (3,)"),
+        (
+            "t.npz",
+            lambda p: np.savez(p, X=np.array([[1.0, np.nan]]), y=np.ones(1)),
+            "X[0, 1] is nan",
+        ),
+        (
+            "t.npz",
+            lambda p: np.savez(p, X=np.ones((2, 2)), y=np.array([1.0, np.inf])),
+            "y[1] is inf",
+        ),
+        ("t.npz", lambda p: np.savez(p, X=np.array([["a", "b"]]), y=np.ones(1)), "real numbers"),
+        ("t.npz", lambda p: p.write_bytes(b"not a zip"), "not a readable .npz"),
+        (
+            "t.npz",
+            lambda p: np.savez(p, X=np.array([object()]), y=np.ones(1)),
+            "not a readable .npz",
+        ),
+    ],
+)
+def test_bad_data_files(tmp_path, capsys, filename, writer, fragment):
+    _bad_file_case(tmp_path, filename, writer, fragment, capsys)
+
+
+@pytest.mark.parametrize(
+    "arrays,fragment",
+    [
+        (
+            {"W": np.ones((4, 2)), "a": np.array([1.0, -1.0, 0.5, 1.0])},
+            "a[2] = 0.5; output weights must be ±1",
+        ),
+        ({"W": np.ones((4, 3)), "a": np.ones(4)}, "W must have shape (N, 2)"),
+        ({"W": np.ones((4, 2))}, "needs a"),
+        ({"W": np.ones((4, 2)), "a": np.ones(3)}, "a must have shape (4,)"),
+        ({"W": np.full((4, 2), np.inf), "a": np.ones(4)}, "W has non-finite"),
+    ],
+)
+def test_bad_init_files(tmp_path, capsys, arrays, fragment):
+    np.savez(tmp_path / "w0.npz", **arrays)
+    spec = tmp_path / "s.yaml"
+    spec.write_text("gamma: 1\ndata: {n: 5, d: 2}\nmodel: {init: file, init_path: w0.npz}\n")
+    assert main(["certify", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and fragment in err, err
+
+
+def test_init_file_width_mismatch(tmp_path, capsys):
+    np.savez(tmp_path / "w0.npz", W=np.ones((4, 2)), a=np.ones(4))
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "gamma: 1\ndata: {n: 5, d: 2}\nmodel: {width: 8, init: file, init_path: w0.npz}\n"
+    )
+    assert main(["certify", str(spec)]) == 2
+    assert "model.width: is 8 but the init file has N = 4" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv,fragment",
+    [
+        (["certify", "--gamma", "-1"], "--gamma: must be greater than 0"),
+        (["certify", "--gamma", "nan"], "--gamma: must be a finite number"),
+        (["certify", "--format", "xml"], "--format"),
+        (["certify", "--seed", "-4"], "--seed"),
+        (["certify", "missing.yaml"], "no such file"),
+        (["frobnicate"], "No such command"),
+    ],
+)
+def test_bad_usage(capsys, argv, fragment):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.strip().splitlines() if not ln.startswith("ntkcheck: no SPEC")]
+    assert len(lines) == 1 and fragment in lines[0], err
+
+
+def test_binary_and_directory_specs(tmp_path, capsys):
+    (tmp_path / "bin.yaml").write_bytes(b"\x00\x01\x02\xff")
+    assert main(["certify", str(tmp_path / "bin.yaml")]) == 2
+    assert "not a UTF-8 text file" in capsys.readouterr().err
+    assert main(["certify", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_subprocess_has_no_traceback_and_runs_nothing(tmp_path):
+    marker = tmp_path / "pwned"
+    spec = tmp_path / "evil.yaml"
+    spec.write_text(f"gamma: !!python/object/apply:os.system ['touch {marker}']\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "ntkcheck", "certify", str(spec)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not marker.exists()
