@@ -1,0 +1,162 @@
+"""The CLI as a contract: exit codes, JSON key paths, formats, init, the specs/ folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ntkcheck import EXAMPLE_YAML, __version__
+from ntkcheck.cli import main
+
+from .conftest import SPECS
+
+EXPECTED = {
+    "lecture-example.yaml": ("certified", 0),
+    "small-gamma.yaml": ("not_certified", 1),
+    "relu.yaml": ("not_applicable", 1),
+    "gaussian-interval.yaml": ("certified", 0),
+    "from-file.yaml": ("certified", 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_specs_folder_verdicts(capsys, name):
+    status, code = EXPECTED[name]
+    assert main(["certify", str(SPECS / name), "--format", "json"]) == code
+    result = json.loads(capsys.readouterr().out)["results"][0]
+    assert result["certificate"]["status"] == status
+
+
+def test_every_spec_in_folder_is_covered():
+    assert {p.name for p in SPECS.glob("*.yaml")} == set(EXPECTED)
+
+
+def test_gaussian_init_shows_bounded_interval(capsys):
+    main(["certify", str(SPECS / "gaussian-interval.yaml"), "--format", "json"])
+    cert = json.loads(capsys.readouterr().out)["results"][0]["certificate"]
+    ((lo, hi),) = cert["gamma_interval"]
+    assert 0 < lo < cert["gamma"] < hi < 1e3
+    # just above the interval the certificate fails
+    assert main(["certify", str(SPECS / "gaussian-interval.yaml"), "--gamma", str(1.01 * hi)]) == 1
+
+
+def test_json_key_paths_follow_design(capsys):
+    assert main(["certify", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert "built-in lecture example" in captured.err
+    doc = json.loads(captured.out)
+    assert doc["ntkcheck_version"] == __version__ and doc["schema_version"] == 1
+    (r,) = doc["results"]
+    assert {"spec", "name", "problem", "estimate", "certificate", "timing"} <= set(r)
+    assert {"n", "d", "width", "params", "activation", "scaling", "init", "centered"} <= set(
+        r["problem"]
+    )
+    assert {
+        "sigma_min",
+        "sigma_max",
+        "loss0",
+        "f0_norm",
+        "beta",
+        "beta_method",
+        "beta_bounds",
+        "spectrum_method",
+    } <= set(r["estimate"])
+    assert set(r["estimate"]["beta_bounds"]) == {"frobenius", "operator", "lecture"}
+    assert {
+        "gamma",
+        "gamma_star",
+        "margin",
+        "certified",
+        "rigorous",
+        "status",
+        "gamma_interval",
+        "radius_R",
+        "radius_B",
+        "message",
+    } <= set(r["certificate"])
+    assert r["estimate"]["beta_method"] == "analytic" and r["certificate"]["rigorous"] is True
+    assert r["estimate"]["spectrum_method"] == "dense"
+    assert r["problem"]["params"] == r["problem"]["width"] * r["problem"]["d"]
+    assert r["certificate"]["gamma_interval"][0][1] is None  # ∞ is null
+
+
+def test_relu_json_writes_infinity_as_null_with_reason(capsys):
+    assert main(["certify", str(SPECS / "relu.yaml"), "-f", "json"]) == 1
+    r = json.loads(capsys.readouterr().out)["results"][0]
+    assert r["estimate"]["beta"] is None and r["certificate"]["gamma_star"] is None
+    assert "(H1) fails" in r["certificate"]["message"]
+    assert r["certificate"]["gamma_interval"] == []
+
+
+def test_overrides_gamma_and_seed(capsys):
+    assert main(["certify", "--gamma", "2", "-f", "json"]) == 1
+    r = json.loads(capsys.readouterr().out)["results"][0]
+    assert r["certificate"]["gamma"] == 2.0
+    main(["certify", "--seed", "1", "-f", "json"])
+    r1 = json.loads(capsys.readouterr().out)["results"][0]
+    assert r1["estimate"]["sigma_min"] != r["estimate"]["sigma_min"]
+
+
+def test_several_specs_exit_with_the_worst_code(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("gamma: -1\n")
+    args = ["certify", str(SPECS / "lecture-example.yaml"), str(SPECS / "relu.yaml")]
+    assert main([*args, "-f", "text"]) == 1
+    assert (
+        "2 specs: 1 certified, 0 not certified, 1 not applicable, 0 errors"
+        in capsys.readouterr().out
+    )
+    assert main([*args, str(bad), "-f", "json"]) == 2
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert [("error" in r) for r in doc["results"]] == [False, False, True]
+    assert len(captured.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "rich"])
+def test_human_formats_state_the_verdict_and_guarantees(capsys, fmt):
+    assert main(["certify", "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert "CERTIFIED" in out and "γ*" in out
+    for cid in ("C1", "C2", "C3", "C4", "C5"):
+        assert cid in out
+    if fmt == "markdown":
+        assert "|---|---|" in out
+
+
+def test_output_file(tmp_path, capsys):
+    target = tmp_path / "report.json"
+    assert main(["certify", "-f", "json", "-o", str(target)]) == 0
+    assert capsys.readouterr().out == ""
+    assert json.loads(target.read_text())["results"][0]["certificate"]["certified"] is True
+
+
+def test_init_writes_the_example_and_refuses_to_overwrite(tmp_path, capsys):
+    path = tmp_path / "spec.yaml"
+    assert main(["init", str(path)]) == 0
+    assert path.read_text() == EXAMPLE_YAML
+    assert main(["init", str(path)]) == 2
+    assert "exists; use --force" in capsys.readouterr().err
+    assert main(["init", str(path), "--force"]) == 0
+    assert main(["certify", str(path), "-f", "json"]) == 0
+
+
+def test_specs_example_is_the_built_in_example():
+    assert (SPECS / "lecture-example.yaml").read_text() == EXAMPLE_YAML
+
+
+def test_version_and_module_entry_point():
+    proc = subprocess.run(
+        [sys.executable, "-m", "ntkcheck", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == f"ntkcheck {__version__}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ntkcheck", "certify", "-f", "text"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0 and "CERTIFIED" in proc.stdout
