@@ -131,9 +131,10 @@ def certify(
             )
             _err(msg)
             entries.append((label, msg))
-    shown = entries if fmt is Format.json else [e for e in entries if isinstance(e, CertifyResult)]
-    if len(entries) > 1 and fmt is not Format.json:
-        shown = entries  # the summary counts errors; renderers print errors as one line
+    # Errors are on stderr already; the report repeats them only where it is a
+    # complete record (JSON, or a list of several specs with its summary line).
+    complete = fmt is Format.json or len(entries) > 1
+    shown = entries if complete else [e for e in entries if isinstance(e, CertifyResult)]
     _emit(shown, fmt, output_file)
     return _exit_code(entries)
 
