@@ -15,13 +15,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ._malloc import tune_malloc
 from ._version import __version__
 from .certify import Status
 from .errors import NtkcheckError
 from .example import EXAMPLE_YAML, example_spec
 from .report import render, rich_renderables
-from .result import CertifyResult, certify_spec
-from .spec import load_spec
+from .report.plot import check_plot_target, plot_simulation
+from .result import CertifyResult, certify_spec, simulate_spec
+from .spec import LoadedSpec, load_spec
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -72,10 +74,12 @@ def _choose_format(fmt: Format | None, output_file: Path | None) -> Format:
     return Format.rich if output_file is None and sys.stdout.isatty() else Format.text
 
 
+def _load(spec: Path | None, overrides: dict[str, object]) -> LoadedSpec:
+    return example_spec(overrides) if spec is None else load_spec(spec, overrides)
+
+
 def _run_one(spec: Path | None, gamma: float | None, seed: int | None) -> CertifyResult:
-    overrides = {"gamma": gamma, "seed": seed}
-    loaded = example_spec(**overrides) if spec is None else load_spec(spec, **overrides)
-    return certify_spec(loaded)
+    return certify_spec(_load(spec, {"gamma": gamma, "seed": seed}))
 
 
 @app.command()
@@ -165,6 +169,99 @@ def _exit_code(entries: list) -> int:
     return EXIT_FAIL
 
 
+def _horizon(value: str | None) -> float | str | None:
+    """``--horizon``: a time or ``auto`` (validated with the spec)."""
+    if value is None or value == "auto":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        return value  # the spec's validation names it: "--horizon: must be ..."
+
+
+@app.command()
+def simulate(
+    spec: Annotated[
+        Path | None,
+        typer.Argument(help="Spec file (YAML); none: the built-in example.", show_default=False),
+    ] = None,
+    gamma: Annotated[float | None, typer.Option("--gamma", help="Override the spec's γ.")] = None,
+    horizon: Annotated[
+        str | None, typer.Option("--horizon", help="Time T, or auto (simulate.horizon).")
+    ] = None,
+    points: Annotated[
+        int | None, typer.Option("--points", help="Checkpoints (simulate.points).")
+    ] = None,
+    fmt: Annotated[
+        Format | None,
+        typer.Option("--format", "-f", help="rich (terminal default), text, json or markdown."),
+    ] = None,
+    output_file: Annotated[
+        Path | None, typer.Option("--output-file", "-o", help="Write the report here.")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Save the curves (.png, .svg, .pdf).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Override the spec's seed.")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> int:
+    """Certify, then train the true and the linearized network by gradient flow; check C1–C5."""
+    fmt = _choose_format(fmt, output_file)
+    label = "<built-in example>" if spec is None else str(spec)
+    if spec is None:
+        print("ntkcheck: no SPEC given: simulating the built-in lecture example", file=sys.stderr)
+    overrides = {
+        "gamma": gamma,
+        "seed": seed,
+        "simulate.horizon": _horizon(horizon),
+        "simulate.points": points,
+    }
+    try:
+        if plot is not None:
+            check_plot_target(plot)
+        loaded = _load(spec, overrides)
+        result = _simulate_with_progress(loaded)
+    except NtkcheckError as exc:
+        msg = str(exc) if str(exc).startswith(label) else f"{label}: {exc}"
+        _err(msg)
+        return EXIT_ERROR
+    sim = result.simulation
+    assert sim is not None
+    _emit([result], fmt, output_file)
+    if plot is not None:
+        plot_simulation(result, plot)
+        print(f"ntkcheck: wrote plot to {plot}", file=sys.stderr)
+    if sim.status == "interrupted":
+        print("ntkcheck: interrupted: the report covers the checkpoints reached", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if sim.status != "completed":
+        _err(f"{label}: {sim.message}")
+        return EXIT_FAIL
+    return EXIT_OK if result.certificate.certified and sim.all_hold else EXIT_FAIL
+
+
+def _simulate_with_progress(loaded: LoadedSpec) -> CertifyResult:
+    """Run ``simulate_spec`` with a progress bar on stderr when it is a terminal."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        return simulate_spec(loaded)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    points = loaded.spec.simulate.points
+    with Progress(
+        TextColumn("integrating gradient flow"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} checkpoints · τ = γ²t = {task.fields[tau]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("flow", total=points - 1, tau="0")
+        return simulate_spec(
+            loaded, progress=lambda k, tau: bar.update(task, completed=k, tau=f"{tau:.3g}")
+        )
+
+
 @app.command()
 def init(
     path: Annotated[
@@ -191,6 +288,7 @@ def init(
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, map every failure to one line and an exit code."""
     args = sys.argv[1:] if argv is None else argv
+    tune_malloc()
     try:
         code = app(args=args, prog_name="ntkcheck", standalone_mode=False)
     except (KeyboardInterrupt, typer.Abort):

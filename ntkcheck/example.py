@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .spec import LoadedSpec, parse_spec
 
@@ -49,8 +50,12 @@ simulate:                    # used by `ntkcheck simulate`
 """
 
 
-def example_spec(**overrides: object) -> LoadedSpec:
+def example_spec(overrides: dict[str, Any] | None = None) -> LoadedSpec:
     """The built-in example as a validated spec (paths resolve against the cwd)."""
     return parse_spec(
-        EXAMPLE_YAML, source="<built-in example>", base_dir=Path.cwd(), builtin=True, **overrides
+        EXAMPLE_YAML,
+        source="<built-in example>",
+        base_dir=Path.cwd(),
+        builtin=True,
+        overrides=overrides,
     )

@@ -59,6 +59,29 @@ def _times(lipschitz: float, s: float, norm: float) -> float:
     return 0.0 if norm == 0.0 or lipschitz == 0.0 else lipschitz * s * norm
 
 
+def factor_gram(X: np.ndarray, S: np.ndarray, T: np.ndarray | None = None) -> np.ndarray:
+    """``(X Xᵀ) ⊙ (S Tᵀ)``: the Gram ``J_S J_Tᵀ`` of two Jacobians with factors S, T (n, N).
+
+    With T = S this is the NTK ``K``; with S = T = S_t − S_0 it is
+    ``(J_t − J_0)(J_t − J_0)ᵀ``, whose top eigenvalue is ``‖J_t − J_0‖²_op``.
+    """
+    G = S @ (S if T is None else T).T
+    G *= X @ X.T
+    return G
+
+
+@dataclass(frozen=True, eq=False)
+class Linearization:
+    """``f = f_W(X)`` (n,) and the Jacobian factor ``S`` (n, N) at one W (O(nN) memory)."""
+
+    f: np.ndarray
+    S: np.ndarray
+
+    def vjp(self, X: np.ndarray, r: np.ndarray) -> np.ndarray:
+        """``Jᵀ r = (S ⊙ r 1ᵀ)ᵀ X = Sᵀ (r ⊙ X)`` (N, d)."""
+        return self.S.T @ (r[:, None] * X)
+
+
 def _symmetrize_upper(G: np.ndarray, step: int = 512) -> np.ndarray:
     """Copy the upper triangle of square ``G`` onto its lower one, in place, in blocks."""
     n = G.shape[0]
@@ -113,6 +136,13 @@ class TwoLayerNetwork:
         S = self.activation.sigma_prime(X @ W[b].T)
         S *= self.s * self.a[b]
         return S
+
+    def linearize(self, X: np.ndarray, W: np.ndarray | None = None) -> Linearization:
+        """``f_W(X)`` and the full factor ``S = s σ'(X Wᵀ) diag(a)`` from one product X Wᵀ."""
+        sigma, S = self.activation.value_and_derivative(X @ self._w(W).T)
+        f = self.s * (sigma @ self.a)
+        S *= self.s * self.a
+        return Linearization(f=f, S=S)
 
     def jvp(self, X: np.ndarray, V: np.ndarray, W: np.ndarray | None = None) -> np.ndarray:
         """``J_W V`` for a direction V (N, d): ``rowsum(S ⊙ (X Vᵀ))`` (n,)."""

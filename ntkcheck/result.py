@@ -10,7 +10,9 @@ from typing import Any
 from ._version import __version__
 from .certify import Certificate, certify
 from .estimate import Estimate, estimate
+from .flow import Progress
 from .problem import Problem, build_problem
+from .simulate import Simulation, simulate
 from .spec import LoadedSpec
 
 SCHEMA_VERSION = 1
@@ -66,6 +68,7 @@ class CertifyResult:
     estimate: Estimate
     certificate: Certificate
     timing: dict[str, float] = field(default_factory=dict, compare=False)
+    simulation: Simulation | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with DESIGN.md's key paths (∞ → None, see ``message``)."""
@@ -104,17 +107,17 @@ class CertifyResult:
             "heuristic_gamma": self.problem.heuristic_gamma,
             "guarantees": asdict(cert.guarantees) if cert.guarantees else None,
         }
-        problem_d = asdict(self.problem)
-        return _finite_or_none(
-            {
-                "spec": self.spec,
-                "name": self.name,
-                "problem": problem_d,
-                "estimate": estimate_d,
-                "certificate": certificate_d,
-                "timing": self.timing,
-            }
-        )
+        out: dict[str, Any] = {
+            "spec": self.spec,
+            "name": self.name,
+            "problem": asdict(self.problem),
+            "estimate": estimate_d,
+            "certificate": certificate_d,
+        }
+        if self.simulation is not None:
+            out["simulation"] = self.simulation.to_dict()
+        out["timing"] = self.timing
+        return _finite_or_none(out)
 
 
 def _finite_or_none(obj: Any) -> Any:
@@ -130,6 +133,17 @@ def _finite_or_none(obj: Any) -> Any:
 
 def certify_spec(loaded: LoadedSpec) -> CertifyResult:
     """Build the problem, estimate at θ0, certify at the spec's γ; time each stage."""
+    return _run(loaded, simulate_flow=False)
+
+
+def simulate_spec(loaded: LoadedSpec, *, progress: Progress | None = None) -> CertifyResult:
+    """Certify, then integrate the true and the linearized flow and check C1–C5 (§5)."""
+    return _run(loaded, simulate_flow=True, progress=progress)
+
+
+def _run(
+    loaded: LoadedSpec, *, simulate_flow: bool, progress: Progress | None = None
+) -> CertifyResult:
     timing: dict[str, float] = {}
     start = time.perf_counter()
     problem = build_problem(loaded)
@@ -145,6 +159,20 @@ def certify_spec(loaded: LoadedSpec) -> CertifyResult:
         centered_or_zero=problem.centered or problem.f0_zero,
     )
     timing["certify"] = time.perf_counter() - t
+    sim = None
+    if simulate_flow:
+        t = time.perf_counter()
+        sp = loaded.spec.simulate
+        sim = simulate(
+            problem,
+            est,
+            cert,
+            horizon=sp.horizon,
+            points=sp.points,
+            loss_tol=sp.loss_tol,
+            progress=progress,
+        )
+        timing["simulate"] = time.perf_counter() - t
     timing["total"] = time.perf_counter() - start
     return CertifyResult(
         spec=loaded.source,
@@ -154,6 +182,7 @@ def certify_spec(loaded: LoadedSpec) -> CertifyResult:
         estimate=est,
         certificate=cert,
         timing=timing,
+        simulation=sim,
     )
 
 

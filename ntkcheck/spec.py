@@ -227,10 +227,41 @@ def _check_semantics(loaded: LoadedSpec) -> None:
             )
 
 
+#: Command-line flags that set a spec key (for error messages).
+OVERRIDE_FLAGS = {
+    "gamma": "--gamma",
+    "seed": "--seed",
+    "simulate.horizon": "--horizon",
+    "simulate.points": "--points",
+}
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``raw`` with dotted-path ``overrides`` set (None values are skipped)."""
+    out = dict(raw)
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        *parents, key = dotted.split(".")
+        node = out
+        for p in parents:
+            child = node.get(p)
+            node[p] = dict(child) if isinstance(child, dict) else {}
+            node = node[p]
+        node[key] = value
+    return out
+
+
 def parse_spec(
-    text: str, *, source: str, base_dir: Path, builtin: bool = False, **overrides: Any
+    text: str,
+    *,
+    source: str,
+    base_dir: Path,
+    builtin: bool = False,
+    overrides: dict[str, Any] | None = None,
 ) -> LoadedSpec:
-    """Validate a YAML text; ``overrides`` (e.g. ``gamma=…``, ``seed=…``) replace top keys."""
+    """Validate a YAML text; ``overrides`` maps dotted key paths (``simulate.points``) to values."""
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     try:
         raw, lines = load_yaml_with_lines(text)
     except YamlError as exc:
@@ -242,7 +273,7 @@ def parse_spec(
             f"{source}:1: a spec is a mapping of keys (gamma:, data:, model:, ...), "
             f"got a {type(raw).__name__}"
         )
-    raw = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
+    raw = apply_overrides(raw, overrides)
     try:
         spec = Spec.model_validate(raw)
     except ValidationError as exc:
@@ -250,16 +281,13 @@ def parse_spec(
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         first = errors[0]
         loc = tuple(first["loc"])
-        origin = (
-            "command line"
-            if loc and loc[0] in overrides and overrides[loc[0]] is not None
-            else None
-        )
+        dotted = ".".join(str(p) for p in loc)
         message = _describe(first)
         if len(errors) > 1:
             message += f" (+{len(errors) - 1} more)"
-        if origin:
-            raise SpecError(f"--{loc[0]}: {message}") from None
+        if dotted in overrides:
+            flag = OVERRIDE_FLAGS.get(dotted, f"--set {dotted}")
+            raise SpecError(f"{flag}: {message}") from None
         line = None
         for k in range(len(loc), -1, -1):
             if loc[:k] in lines:
@@ -271,7 +299,7 @@ def parse_spec(
     return loaded
 
 
-def load_spec(path: str | Path, **overrides: Any) -> LoadedSpec:
+def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedSpec:
     """Read and validate the spec file at ``path``."""
     p = Path(path)
     source = str(path)
@@ -293,4 +321,4 @@ def load_spec(path: str | Path, **overrides: Any) -> LoadedSpec:
         text = blob.decode("utf-8")
     except UnicodeDecodeError:
         raise SpecError(f"{source}: not a UTF-8 text file; a spec is YAML text") from None
-    return parse_spec(text, source=source, base_dir=p.resolve().parent, **overrides)
+    return parse_spec(text, source=source, base_dir=p.resolve().parent, overrides=overrides)

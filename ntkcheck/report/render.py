@@ -17,6 +17,7 @@ from rich.text import Text
 from ..certify import Status
 from ..result import CertifyResult, document
 from .lines import VERDICT, Line, report_lines, timing_line
+from .simulation_lines import simulation_lines
 
 FORMATS = ("rich", "text", "json", "markdown")
 LABEL_WIDTH = 12
@@ -25,7 +26,7 @@ Entry = CertifyResult | tuple[str, str]
 
 
 def _lines(r: CertifyResult) -> list[Line]:
-    return [*report_lines(r), timing_line(r)]
+    return [*report_lines(r), *simulation_lines(r), timing_line(r)]
 
 
 def summary(entries: Sequence[Entry]) -> str:
@@ -72,6 +73,8 @@ def render_markdown(entries: Sequence[Entry]) -> str:
         for ln in lines[1:]:
             label = ln.label or ""
             text = f"**{ln.text}**" if ln.kind == "verdict" else ln.text
+            if ln.kind == "table":
+                text = f"`{ln.text}`"
             rows.append(f"| {_md_cell(label)} | {_md_cell(text)} |")
         blocks.append(f"### {lines[0].text}\n\n" + "\n".join(rows))
     if len(entries) > 1:
@@ -109,8 +112,12 @@ def rich_renderables(entries: Sequence[Entry]) -> list[object]:
             if ln.kind == "verdict":
                 head, _, rest = ln.text.partition("   ")
                 cell = Text.assemble((head, _STYLE[e.certificate.status]), "   " + rest)
-            elif ln.kind == "guarantee":
+            elif ln.kind in ("guarantee", "check-ok"):
                 cell = Text(ln.text, style="green")
+            elif ln.kind == "check-bad":
+                cell = Text(ln.text, style="bold red")
+            elif ln.kind == "table":
+                cell = Text(ln.text, style="dim" if ln.label else "", no_wrap=True)
             else:
                 cell = Text(ln.text)
             table.add_row(ln.label, cell)

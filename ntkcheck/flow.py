@@ -1,0 +1,146 @@
+"""Gradient flow of the true network, ``dθ/dt = −γ J_θᵀ r(θ)`` (THEORY.md §1).
+
+In rescaled time ``τ = γ² t`` the scaled displacement ``v = γ(θ − θ0)`` obeys
+``dv/dτ = −J_θᵀ r(θ)``. The linearized flow's displacement ``ṽ(τ) = −J0ᵀ u(τ)``
+is known in closed form, so we integrate only the *deviation* ``e = v − ṽ``:
+
+    de/dτ = −J_θᵀ r(θ) + J0ᵀ r̃(τ),    θ = θ0 + (ṽ(τ) + e)/γ.
+
+In the lazy regime e is tiny, and the integrator's tolerances apply to it: the
+linearization gap ‖r_t − r̃_t‖ is then measured to many digits instead of being
+lost under the error of the full displacement (DESIGN.md, Numerics: tolerances
+relative to what moves). Each right-hand side is one forward and two backward
+products, O(n·N·d); the Jacobian is never formed. scipy's DOP853 (8th order, adaptive) is stepped by
+hand and its dense output read at the checkpoints, so an interruption or a
+divergence keeps every checkpoint reached.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate import DOP853
+
+from .linearized import LinearizedFlow
+from .problem import Problem
+
+Progress = Callable[[int, float], None]
+
+
+class _Diverged(Exception):
+    pass
+
+
+@dataclass
+class FlowResult:
+    """Deviations ``e_k = γ(θ_{t_k} − θ̃_{t_k})`` at the checkpoints reached, and counters."""
+
+    tau: np.ndarray
+    states: list[np.ndarray]
+    n_rhs: int
+    status: str  # "completed" | "diverged" | "interrupted" | "failed"
+    message: str
+    rtol: float
+    atol: float
+    n_steps: int = 0
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "completed"
+
+
+def residual_fn(problem: Problem) -> Callable[[np.ndarray], np.ndarray]:
+    """``r = γ f_θ(X) − y`` (centered: ``γ(f_θ(X) − f_θ0(X)) − y``) from f_θ(X)."""
+    gamma, y = problem.gamma, problem.y
+    offset = problem.f0 if problem.centered else 0.0
+
+    def r(f: np.ndarray) -> np.ndarray:
+        return gamma * (f - offset) - y
+
+    return r
+
+
+def integrate(
+    problem: Problem,
+    lin: LinearizedFlow,
+    S0: np.ndarray,
+    tau: np.ndarray,
+    *,
+    scale: float,
+    rtol: float = 1e-10,
+    atol_rel: float = 1e-11,
+    progress: Progress | None = None,
+) -> FlowResult:
+    """Integrate the deviation e from the linearized flow; return e at each ``tau[k]``.
+
+    ``S0`` is the Jacobian factor at θ0 (``J0ᵀ u = S0ᵀ (u ⊙ X)``). ``scale`` is
+    the size of the whole displacement (e.g. ‖r0‖/σ_min); the absolute tolerance
+    per component is ``atol_rel · scale / √P`` (an ℓ² error of ``atol_rel·scale``).
+    """
+    net, X, gamma = problem.network, problem.X, problem.gamma
+    W0 = net.W
+    shape = W0.shape
+    residual = residual_fn(problem)
+    atol = atol_rel * max(scale, np.finfo(float).tiny) / math.sqrt(W0.size)
+    count = [0]
+    n_steps = 0
+
+    d = shape[1]
+
+    def rhs(t: float, e: np.ndarray) -> np.ndarray:
+        count[0] += 1
+        u = lin.displacement_weights(t)
+        r_lin = lin.residual(t)
+        # one product with S0 gives both ṽ(τ) = −J0ᵀu and J0ᵀ r̃(τ)
+        both = S0.T @ np.hstack([u[:, None] * X, r_lin[:, None] * X])
+        v = e.reshape(shape) - both[:, :d]
+        state = net.linearize(X, W0 + v / gamma)
+        out = (both[:, d:] - state.vjp(X, residual(state.f))).ravel()
+        if not np.all(np.isfinite(out)):
+            raise _Diverged
+        return out
+
+    solver = DOP853(rhs, float(tau[0]), np.zeros(W0.size), float(tau[-1]), rtol=rtol, atol=atol)
+    states = [np.zeros(W0.size)]
+    status, message = "completed", "integrated to the horizon"
+    try:
+        while len(states) < len(tau):
+            message_step = solver.step()
+            if solver.status == "failed":
+                status, message = "failed", f"the integrator stopped: {message_step}"
+                break
+            if not np.all(np.isfinite(solver.y)):
+                raise _Diverged
+            dense = None  # DOP853's dense output costs 3 extra evaluations: only when needed
+            while len(states) < len(tau) and tau[len(states)] <= solver.t:
+                k = len(states)
+                if tau[k] == solver.t:
+                    states.append(solver.y.copy())
+                else:
+                    if dense is None:
+                        dense = solver.dense_output()
+                    states.append(dense(tau[k]))
+                if progress is not None:
+                    progress(k, float(tau[k]))
+            n_steps += 1
+    except _Diverged:
+        status = "diverged"
+        message = (
+            f"the flow diverged (non-finite values) after τ = γ²t = {solver.t:.3g}; "
+            "γ or the initialization is too large for float64"
+        )
+    except KeyboardInterrupt:
+        status, message = "interrupted", "interrupted by the user"
+    return FlowResult(
+        tau=np.asarray(tau[: len(states)]),
+        states=states,
+        n_rhs=count[0],
+        status=status,
+        message=message,
+        rtol=rtol,
+        atol=atol,
+        n_steps=n_steps,
+    )

@@ -1,0 +1,78 @@
+"""``--plot FILE``: the simulation's curves with matplotlib (optional extra ``ntkcheck[plot]``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import NtkcheckError
+from ..result import CertifyResult
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def check_plot_target(path: Path) -> None:
+    """Fail early (before simulating) on a bad suffix or a missing matplotlib."""
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise NtkcheckError(
+            f"--plot {path}: the format is taken from the extension; use .png, .svg or .pdf"
+        )
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise NtkcheckError(
+            '--plot needs matplotlib, an optional extra: pip install "ntkcheck[plot]"'
+        ) from None
+
+
+def plot_simulation(r: CertifyResult, path: Path) -> None:
+    """Four panels: losses vs C1/C4 bounds (log), ‖θ_t − θ0‖ vs R and B, gap vs D, kernel change."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sim = r.simulation
+    assert sim is not None
+    g = r.certificate.guarantees
+    t = sim.t
+    fig, ax = plt.subplots(2, 2, figsize=(11, 7.5), constrained_layout=True)
+    a = ax[0, 0]
+    a.semilogy(t, sim.loss, label="loss L(θ_t)")
+    a.semilogy(t, sim.loss_lin, "--", label="linearized L̃(t)")
+    if g is not None:
+        a.semilogy(t, g.loss0 * np.exp(-g.loss_rate * t), ":", label="C1 bound")
+        a.semilogy(t, g.loss0 * np.exp(-g.lin_loss_rate * t), ":", label="C4 bound")
+    a.axhline(0.5 * sim.error_floor**2, ls="--", color="gray", label="error floor ½δ²")
+    a.set_title("loss")
+    a.set_xlabel("t")
+    a.legend()
+    a = ax[0, 1]
+    a.plot(t, sim.param_dist, label="‖θ_t − θ0‖")
+    a.plot(t, sim.param_dist_lin, "--", label="‖θ̃_t − θ0‖")
+    if g is not None:
+        a.axhline(g.radius_R, ls=":", color="C2", label=f"R = {g.radius_R:.3g}")
+        if np.isfinite(g.radius_B):
+            a.axhline(g.radius_B, ls=":", color="C3", label=f"B = {g.radius_B:.3g}")
+        a.set_yscale("log")
+    a.set_title("parameter distance")
+    a.set_xlabel("t")
+    a.legend()
+    a = ax[1, 0]
+    a.semilogy(t[1:], np.maximum(sim.gap[1:], 1e-300), label="gap ‖r_t − r̃_t‖")
+    a.axhline(sim.error_floor, ls="--", color="gray", label="integrator error floor")
+    if g is not None:
+        a.semilogy(t, g.gap_D * np.exp(-g.gap_rate * t), ":", label="C5 bound")
+    a.set_title("linearization gap")
+    a.set_xlabel("t")
+    a.legend()
+    a = ax[1, 1]
+    a.plot(t, sim.kernel_change, label="‖K_t − K0‖_F / ‖K0‖_F")
+    a.plot(t, sim.weight_change, label="‖θ_t − θ0‖ / ‖θ0‖")
+    a.set_title("laziness")
+    a.set_xlabel("t")
+    a.legend()
+    fig.suptitle(f"ntkcheck simulate · {r.name} · γ = {r.certificate.gamma:g}")
+    fig.savefig(path)
+    plt.close(fig)
