@@ -248,3 +248,63 @@ def test_plot_writes_a_file_or_says_what_is_missing(tmp_path, capsys, monkeypatc
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     assert main(["simulate", str(spec), "--plot", str(tmp_path / "b.png")]) == 2
     assert 'pip install "ntkcheck[plot]"' in capsys.readouterr().err
+
+
+def test_interrupt_keeps_the_checkpoints_reached():
+    from ntkcheck.simulate import simulate
+
+    loaded = _loaded(CENTERED)
+    cert = certify_spec(loaded)
+    p = build_problem(loaded)
+
+    def stop_at_three(k, _tau):
+        if k == 3:
+            raise KeyboardInterrupt
+
+    sim = simulate(p, cert.estimate, cert.certificate, points=12, progress=stop_at_three)
+    assert sim.status == "interrupted" and len(sim.t) == 4
+    assert not any(c.applicable for c in sim.checks)
+
+
+def test_divergence_stops_with_exit_1(tmp_path, capsys, monkeypatch):
+    from ntkcheck.model import TwoLayerNetwork
+
+    real = TwoLayerNetwork.linearize
+    calls = [0]
+
+    def poisoned(self, X, W=None):
+        calls[0] += 1
+        out = real(self, X, W)
+        if calls[0] > 40:
+            out.f[:] = np.nan
+        return out
+
+    monkeypatch.setattr(TwoLayerNetwork, "linearize", poisoned)
+    spec = tmp_path / "s.yaml"
+    spec.write_text(CENTERED)
+    assert main(["simulate", str(spec), "-f", "json"]) == 1
+    captured = capsys.readouterr()
+    sim = json.loads(captured.out)["results"][0]["simulation"]
+    assert sim["status"] == "diverged"
+    assert "diverged" in captured.err and len(captured.err.strip().splitlines()) == 1
+
+
+def test_ctrl_c_prints_partial_report_and_exits_130():
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ntkcheck", "simulate", "-f", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4.0)  # certify takes ~0.5 s (with start-up); the flow takes ~20 s
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    sim = json.loads(out)["results"][0]["simulation"]
+    assert sim["status"] == "interrupted" and 1 <= len(sim["t"]) < 50
+    assert "Traceback" not in err
