@@ -226,6 +226,8 @@ def certify(
     where = f"the certified set of γ is {describe_interval(intervals)}"
     if ok:
         message = f"γ = {gamma:.4g} > γ* = {g_star:.4g} (margin {_fmt(margin)}×): training is lazy"
+        if not rigorous:
+            message += " — an estimate: β is the local β_loc at θ0, not a proven Lipschitz bound"
     else:
         message = f"γ = {gamma:.4g} ≤ γ* = {g_star:.4g} (margin {margin:.3g}×): not certified"
     if not centered_or_zero:

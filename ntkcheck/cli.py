@@ -78,8 +78,10 @@ def _load(spec: Path | None, overrides: dict[str, object]) -> LoadedSpec:
     return example_spec(overrides) if spec is None else load_spec(spec, overrides)
 
 
-def _run_one(spec: Path | None, gamma: float | None, seed: int | None) -> CertifyResult:
-    return certify_spec(_load(spec, {"gamma": gamma, "seed": seed}))
+def _run_one(
+    spec: Path | None, gamma: float | None, seed: int | None, beta_local: bool
+) -> CertifyResult:
+    return certify_spec(_load(spec, {"gamma": gamma, "seed": seed}), with_local_beta=beta_local)
 
 
 @app.command()
@@ -99,6 +101,9 @@ def certify(
         Path | None, typer.Option("--output-file", "-o", help="Write the report here.")
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Override the spec's seed.")] = None,
+    beta_local: Annotated[
+        bool, typer.Option("--beta-local", help="Also estimate the local β at θ0.")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> int:
     """Estimate σ_min, σ_max, L0, β at initialization and certify γ > γ*."""
@@ -113,9 +118,9 @@ def certify(
         try:
             if status.is_terminal:
                 with status.status(f"certifying {label} …"):
-                    entries.append(_run_one(target, gamma, seed))
+                    entries.append(_run_one(target, gamma, seed, beta_local))
             else:
-                entries.append(_run_one(target, gamma, seed))
+                entries.append(_run_one(target, gamma, seed, beta_local))
         except NtkcheckError as exc:
             msg = str(exc) if str(exc).startswith(label) else f"{label}: {exc}"
             _err(msg)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import eigvalsh
 
+from .beta_local import LocalBeta, local_beta
 from .errors import EstimationError
 from .memory import certify_peak_bytes, require
 from .model import BLOCK_VALUES, BetaBounds
@@ -68,6 +69,7 @@ class Estimate:
     beta_bounds: BetaBounds
     lipschitz_derivative: float
     beta_local: float | None = None
+    beta_local_info: LocalBeta | None = None
 
     @property
     def condition_number(self) -> float:
@@ -131,15 +133,24 @@ def check_full_rank(X: np.ndarray, n_params: int, spectrum: Spectrum) -> FullRan
     return FullRank(True)
 
 
-def estimate(problem: Problem, *, gamma: float | None = None, beta: str = "analytic") -> Estimate:
+def estimate(
+    problem: Problem,
+    *,
+    gamma: float | None = None,
+    beta: str = "analytic",
+    with_local_beta: bool = False,
+    seed: int = 0,
+) -> Estimate:
     """Measure σ_min, σ_max (from K0), L0 at ``gamma`` (default the problem's γ) and β.
 
-    ``beta``: ``analytic`` uses the smaller rigorous bound of THEORY.md §6.
+    ``beta``: ``analytic`` uses the smaller rigorous bound of THEORY.md §6;
+    ``local`` uses the local estimate β_loc (a certificate from it is labelled
+    an estimate). ``with_local_beta`` computes β_loc beside the analytic bound.
+    For activations whose σ' jumps (relu, …) β_loc is ∞: σ'' vanishes almost
+    everywhere there, but J is not Lipschitz.
     """
-    if beta != "analytic":
-        raise EstimationError(
-            f"certify.beta: {beta!r} is not available in this version; use beta: analytic"
-        )
+    if beta not in ("analytic", "local"):
+        raise EstimationError(f"certify.beta: {beta!r} is not one of analytic, local")
     gamma = problem.gamma if gamma is None else gamma
     X, net = problem.X, problem.network
     n = X.shape[0]
@@ -151,6 +162,17 @@ def estimate(problem: Problem, *, gamma: float | None = None, beta: str = "analy
     spectrum = dense_spectrum(net.gram(X))
     bounds = net.beta_bounds(X)
     bound_name, beta_value = bounds.best
+    info = None
+    local_value = None
+    if beta == "local" or with_local_beta:
+        if net.activation.smooth:
+            info = local_beta(net, X, seed=seed)
+            local_value = info.value
+        else:
+            local_value = math.inf
+    if beta == "local":
+        assert local_value is not None
+        bound_name, beta_value = "local", local_value
     f0 = problem.f0_trained
     return Estimate(
         sigma_min=spectrum.sigma_min,
@@ -162,8 +184,10 @@ def estimate(problem: Problem, *, gamma: float | None = None, beta: str = "analy
         y_norm=float(np.linalg.norm(problem.y)),
         f0_dot_y=float(f0 @ problem.y),
         beta=beta_value,
-        beta_method="analytic",
+        beta_method=beta,
         beta_bound=bound_name,
         beta_bounds=bounds,
         lipschitz_derivative=net.activation.lipschitz_derivative,
+        beta_local=local_value,
+        beta_local_info=info,
     )

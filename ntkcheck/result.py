@@ -92,6 +92,8 @@ class CertifyResult:
         }
         if est.beta_local is not None:
             estimate_d["beta_local"] = est.beta_local
+            if est.beta_local_info is not None:
+                estimate_d["beta_local_info"] = est.beta_local_info.to_dict()
         certificate_d: dict[str, Any] = {
             "gamma": cert.gamma,
             "gamma_star": cert.gamma_star,
@@ -131,25 +133,36 @@ def _finite_or_none(obj: Any) -> Any:
     return obj
 
 
-def certify_spec(loaded: LoadedSpec) -> CertifyResult:
+def certify_spec(loaded: LoadedSpec, *, with_local_beta: bool = False) -> CertifyResult:
     """Build the problem, estimate at θ0, certify at the spec's γ; time each stage."""
-    return _run(loaded, simulate_flow=False)
+    return _run(loaded, simulate_flow=False, with_local_beta=with_local_beta)
 
 
-def simulate_spec(loaded: LoadedSpec, *, progress: Progress | None = None) -> CertifyResult:
+def simulate_spec(
+    loaded: LoadedSpec, *, progress: Progress | None = None, with_local_beta: bool = False
+) -> CertifyResult:
     """Certify, then integrate the true and the linearized flow and check C1–C5 (§5)."""
-    return _run(loaded, simulate_flow=True, progress=progress)
+    return _run(loaded, simulate_flow=True, progress=progress, with_local_beta=with_local_beta)
 
 
 def _run(
-    loaded: LoadedSpec, *, simulate_flow: bool, progress: Progress | None = None
+    loaded: LoadedSpec,
+    *,
+    simulate_flow: bool,
+    progress: Progress | None = None,
+    with_local_beta: bool = False,
 ) -> CertifyResult:
     timing: dict[str, float] = {}
     start = time.perf_counter()
     problem = build_problem(loaded)
     timing["problem"] = time.perf_counter() - start
     t = time.perf_counter()
-    est = estimate(problem, beta=loaded.spec.certify.beta)
+    est = estimate(
+        problem,
+        beta=loaded.spec.certify.beta,
+        with_local_beta=with_local_beta,
+        seed=loaded.spec.seed,
+    )
     timing["estimate"] = time.perf_counter() - t
     t = time.perf_counter()
     cert = certify(

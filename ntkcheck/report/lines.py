@@ -75,15 +75,26 @@ def report_lines(r: CertifyResult) -> list[Line]:
             Line("loss", f"L0 = {num(e.loss0)} (= ½‖γ f_θ0 − y‖², ‖f_θ0(X)‖ = {num(e.f0_norm)})")
         )
     b = e.beta_bounds
+    bounds = (
+        f"Frobenius {num(b.frobenius)}, operator {num(b.operator)}, "
+        f"lecture ‖X‖_F² {num(b.lecture)}; sup|σ''| = {num(e.lipschitz_derivative, 4)}"
+    )
     if math.isinf(e.beta):
         out.append(Line("β", f"∞  sup|σ''| = ∞ for {p.activation}: σ' is not Lipschitz"))
+    elif e.beta_method == "local":
+        out.append(Line("β", f"{num(e.beta)}  local estimate β_loc at θ0, not a bound ({bounds})"))
     else:
+        out.append(Line("β", f"{num(e.beta)}  {e.beta_method}, {e.beta_bound} bound ({bounds})"))
+    info = e.beta_local_info
+    if info is not None:
+        analytic = min(b.frobenius, b.operator)
+        ratio = f", {num(info.value / analytic)}× the analytic bound" if analytic > 0 else ""
+        state = "converged" if info.converged else "NOT converged"
         out.append(
             Line(
-                "β",
-                f"{num(e.beta)}  {e.beta_method}, {e.beta_bound} bound "
-                f"(Frobenius {num(b.frobenius)}, operator {num(b.operator)}, "
-                f"lecture ‖X‖_F² {num(b.lecture)}; sup|σ''| = {num(e.lipschitz_derivative, 4)})",
+                "",
+                f"β_loc = {num(info.value)} (neuron {info.neuron}{ratio}; {info.restarts} starts, "
+                f"{info.iterations} sweeps, {state}, spread of local maxima {num(info.spread)})",
             )
         )
     verdict = VERDICT[c.status]
