@@ -78,10 +78,30 @@ def _load(spec: Path | None, overrides: dict[str, object]) -> LoadedSpec:
     return example_spec(overrides) if spec is None else load_spec(spec, overrides)
 
 
+class SpectrumMethod(StrEnum):
+    auto = "auto"
+    dense = "dense"
+    iterative = "iterative"
+
+
+SpectrumOption = Annotated[
+    SpectrumMethod,
+    typer.Option(
+        "--spectrum",
+        help="auto: dense eigvalsh if K0 fits and n ≤ 6000, else Lanczos (matrix-free if need be).",
+    ),
+]
+BetaLocalOption = Annotated[
+    bool, typer.Option("--beta-local", help="Also estimate the local β at θ0.")
+]
+
+
 def _run_one(
-    spec: Path | None, gamma: float | None, seed: int | None, beta_local: bool
+    spec: Path | None, gamma: float | None, seed: int | None, beta_local: bool, spectrum: str
 ) -> CertifyResult:
-    return certify_spec(_load(spec, {"gamma": gamma, "seed": seed}), with_local_beta=beta_local)
+    return certify_spec(
+        _load(spec, {"gamma": gamma, "seed": seed}), with_local_beta=beta_local, spectrum=spectrum
+    )
 
 
 @app.command()
@@ -101,9 +121,8 @@ def certify(
         Path | None, typer.Option("--output-file", "-o", help="Write the report here.")
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Override the spec's seed.")] = None,
-    beta_local: Annotated[
-        bool, typer.Option("--beta-local", help="Also estimate the local β at θ0.")
-    ] = False,
+    beta_local: BetaLocalOption = False,
+    spectrum: SpectrumOption = SpectrumMethod.auto,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> int:
     """Estimate σ_min, σ_max, L0, β at initialization and certify γ > γ*."""
@@ -118,9 +137,9 @@ def certify(
         try:
             if status.is_terminal:
                 with status.status(f"certifying {label} …"):
-                    entries.append(_run_one(target, gamma, seed, beta_local))
+                    entries.append(_run_one(target, gamma, seed, beta_local, spectrum.value))
             else:
-                entries.append(_run_one(target, gamma, seed, beta_local))
+                entries.append(_run_one(target, gamma, seed, beta_local, spectrum.value))
         except NtkcheckError as exc:
             msg = str(exc) if str(exc).startswith(label) else f"{label}: {exc}"
             _err(msg)
@@ -208,6 +227,8 @@ def simulate(
         Path | None, typer.Option("--plot", help="Save the curves (.png, .svg, .pdf).")
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Override the spec's seed.")] = None,
+    beta_local: BetaLocalOption = False,
+    spectrum: SpectrumOption = SpectrumMethod.auto,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> int:
     """Certify, then train the true and the linearized network by gradient flow; check C1–C5."""
@@ -225,7 +246,9 @@ def simulate(
         if plot is not None:
             check_plot_target(plot)
         loaded = _load(spec, overrides)
-        result = _simulate_with_progress(loaded)
+        result = _simulate_with_progress(
+            loaded, with_local_beta=beta_local, spectrum=spectrum.value
+        )
     except NtkcheckError as exc:
         msg = str(exc) if str(exc).startswith(label) else f"{label}: {exc}"
         _err(msg)
@@ -245,11 +268,11 @@ def simulate(
     return EXIT_OK if result.certificate.certified and sim.all_hold else EXIT_FAIL
 
 
-def _simulate_with_progress(loaded: LoadedSpec) -> CertifyResult:
+def _simulate_with_progress(loaded: LoadedSpec, **options: object) -> CertifyResult:
     """Run ``simulate_spec`` with a progress bar on stderr when it is a terminal."""
     console = Console(stderr=True)
     if not console.is_terminal:
-        return simulate_spec(loaded)
+        return simulate_spec(loaded, **options)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     points = loaded.spec.simulate.points
@@ -263,7 +286,9 @@ def _simulate_with_progress(loaded: LoadedSpec) -> CertifyResult:
     ) as bar:
         task = bar.add_task("flow", total=points - 1, tau="0")
         return simulate_spec(
-            loaded, progress=lambda k, tau: bar.update(task, completed=k, tau=f"{tau:.3g}")
+            loaded,
+            progress=lambda k, tau: bar.update(task, completed=k, tau=f"{tau:.3g}"),
+            **options,
         )
 
 

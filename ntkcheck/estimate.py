@@ -10,37 +10,24 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import eigvalsh
 
 from .beta_local import LocalBeta, local_beta
 from .errors import EstimationError
-from .memory import certify_peak_bytes, require
+from .memory import (
+    USABLE_FRACTION,
+    available_bytes,
+    certify_peak_bytes,
+    matrix_free_peak_bytes,
+    require,
+)
 from .model import BLOCK_VALUES, BetaBounds
 from .problem import Problem
+from .spectrum import Spectrum, dense_spectrum, iterative_spectrum
 
 EPS = float(np.finfo(np.float64).eps)
-
-
-@dataclass(frozen=True)
-class Spectrum:
-    """Extreme eigenvalues of K0 = J0 J0ᵀ; ``σ = √λ`` (THEORY.md §1).
-
-    ``rank_tol = n·ε·λ_max`` is the level below which λ_min is numerical noise
-    (NumPy's ``matrix_rank`` convention).
-    """
-
-    eig_min: float
-    eig_max: float
-    rank_tol: float
-    method: str = "dense"
-
-    @property
-    def sigma_min(self) -> float:
-        return math.sqrt(max(self.eig_min, 0.0))
-
-    @property
-    def sigma_max(self) -> float:
-        return math.sqrt(max(self.eig_max, 0.0))
+SPECTRUM_METHODS = ("auto", "dense", "iterative")
+#: ``auto`` uses the dense eigensolver up to this n (about 10 s of ``syevr`` on 2 cores).
+DENSE_MAX_N = 6000
 
 
 @dataclass(frozen=True)
@@ -75,19 +62,6 @@ class Estimate:
     def condition_number(self) -> float:
         """κ = σ_max / σ_min (∞ when σ_min = 0)."""
         return self.sigma_max / self.sigma_min if self.sigma_min > 0 else math.inf
-
-
-def dense_spectrum(K: np.ndarray) -> Spectrum:
-    """λ_min, λ_max of symmetric K by LAPACK ``syevr`` (eigenvalues only; K is overwritten)."""
-    n = K.shape[0]
-    if not np.all(np.isfinite(K)):
-        raise EstimationError(
-            "K0 has non-finite entries (overflow): the inputs or weights are too large; "
-            "rescale the data (data.normalize: standardize) or init_std"
-        )
-    lam = eigvalsh(K, overwrite_a=True, check_finite=False, driver="evr")
-    eig_max = float(lam[-1])
-    return Spectrum(eig_min=float(lam[0]), eig_max=eig_max, rank_tol=n * EPS * max(eig_max, 0.0))
 
 
 def _repeated_rows(X: np.ndarray) -> tuple[int, int] | None:
@@ -133,12 +107,48 @@ def check_full_rank(X: np.ndarray, n_params: int, spectrum: Spectrum) -> FullRan
     return FullRank(True)
 
 
+def measure_spectrum(problem: Problem, *, method: str = "auto", seed: int = 0) -> Spectrum:
+    """λ_min, λ_max of K0 by the memory/time plan.
+
+    ``dense``: form K0 and use ``syevr`` (refused when K0 does not fit).
+    ``iterative``: Lanczos on K0 if it fits, else on ``v ↦ J0 (J0ᵀ v)``.
+    ``auto``: dense when K0 fits and n ≤ ``DENSE_MAX_N``, else iterative.
+    """
+    if method not in SPECTRUM_METHODS:
+        raise EstimationError(f"--spectrum: {method!r} is not one of {', '.join(SPECTRUM_METHODS)}")
+    X, net = problem.X, problem.network
+    n, d, N = X.shape[0], X.shape[1], net.width
+    dense_bytes = certify_peak_bytes(n, d, N, BLOCK_VALUES)
+    fits = dense_bytes <= USABLE_FRACTION * available_bytes()
+    if method == "auto":
+        method = "dense" if fits and n <= DENSE_MAX_N else "iterative"
+    if method == "dense":
+        require(
+            dense_bytes,
+            f"the NTK Gram matrix K0 ({n:,} × {n:,})",
+            "use --spectrum iterative (matrix-free: no n×n matrix) or reduce data.n",
+        )
+        return dense_spectrum(net.gram(X))
+    if fits:
+        K = net.gram(X)
+        return iterative_spectrum(lambda v: K @ v, n, operator="explicit", seed=seed)
+    require(
+        matrix_free_peak_bytes(n, d, N, BLOCK_VALUES),
+        f"the matrix-free spectrum (n = {n:,}, N = {N:,}, d = {d:,})",
+        "reduce data.n or model.width",
+    )
+    return iterative_spectrum(
+        lambda v: net.jvp(X, net.vjp(X, v)), n, operator="matrix-free", seed=seed
+    )
+
+
 def estimate(
     problem: Problem,
     *,
     gamma: float | None = None,
     beta: str = "analytic",
     with_local_beta: bool = False,
+    spectrum_method: str = "auto",
     seed: int = 0,
 ) -> Estimate:
     """Measure σ_min, σ_max (from K0), L0 at ``gamma`` (default the problem's γ) and β.
@@ -147,19 +157,14 @@ def estimate(
     ``local`` uses the local estimate β_loc (a certificate from it is labelled
     an estimate). ``with_local_beta`` computes β_loc beside the analytic bound.
     For activations whose σ' jumps (relu, …) β_loc is ∞: σ'' vanishes almost
-    everywhere there, but J is not Lipschitz.
+    everywhere there, but J is not Lipschitz. ``spectrum_method``: see
+    :func:`measure_spectrum`.
     """
     if beta not in ("analytic", "local"):
         raise EstimationError(f"certify.beta: {beta!r} is not one of analytic, local")
     gamma = problem.gamma if gamma is None else gamma
     X, net = problem.X, problem.network
-    n = X.shape[0]
-    require(
-        certify_peak_bytes(n, X.shape[1], net.width, BLOCK_VALUES),
-        f"the NTK Gram matrix K0 ({n:,} × {n:,})",
-        "reduce data.n (an iterative spectrum for larger n is planned)",
-    )
-    spectrum = dense_spectrum(net.gram(X))
+    spectrum = measure_spectrum(problem, method=spectrum_method, seed=seed)
     bounds = net.beta_bounds(X)
     bound_name, beta_value = bounds.best
     info = None

@@ -54,11 +54,16 @@ def format_bytes(nbytes: float) -> str:
     raise AssertionError("unreachable")
 
 
-def certify_peak_bytes(n: int, d: int, width: int, block_values: int = 1 << 22) -> int:
-    """Peak bytes of ``certify``: data (3nd), weights (2Nd), K0 (n²), two n×block
-    temporaries of the blocked Gram and the eigensolver's O(n) workspace."""
+def matrix_free_peak_bytes(n: int, d: int, width: int, block_values: int = 1 << 22) -> int:
+    """Peak bytes of ``certify`` without K0: data (3nd), weights and a product's
+    output (3Nd), three n×block temporaries and the eigensolvers' O(n) vectors."""
     block = max(1, min(width, block_values // max(n, 1)))
-    return FLOAT_BYTES * (3 * n * d + 2 * width * d + n * n + 3 * n * block + 40 * n)
+    return FLOAT_BYTES * (3 * n * d + 3 * width * d + 3 * n * block + 60 * n)
+
+
+def certify_peak_bytes(n: int, d: int, width: int, block_values: int = 1 << 22) -> int:
+    """Peak bytes of ``certify`` with the dense spectrum: the above plus K0 (n²)."""
+    return matrix_free_peak_bytes(n, d, width, block_values) + FLOAT_BYTES * n * n
 
 
 def require(nbytes: float, what: str, alternative: str) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 from .activations import get_activation
 from .data import Dataset, load_data
 from .errors import DataError
-from .memory import certify_peak_bytes, require
+from .memory import matrix_free_peak_bytes, require
 from .model import BLOCK_VALUES, TwoLayerNetwork, output_factor
 from .spec import LoadedSpec
 
@@ -124,10 +124,10 @@ def build_problem(loaded: LoadedSpec) -> Problem:
     ds, ms = spec.data, spec.model
     if ds.source == "synthetic" and ms.width is not None:
         assert ds.n is not None and ds.d is not None
-        require(  # the whole plan, before anything is allocated
-            certify_peak_bytes(ds.n, ds.d, ms.width, BLOCK_VALUES),
+        require(  # the smallest plan (matrix-free spectrum), before anything is allocated
+            matrix_free_peak_bytes(ds.n, ds.d, ms.width, BLOCK_VALUES),
             f"certifying n = {ds.n:,}, d = {ds.d:,}, N = {ms.width:,}",
-            "reduce data.n or model.width (an iterative spectrum for larger n is planned)",
+            "reduce data.n or model.width",
         )
     data_seq, init_seq = np.random.SeedSequence(spec.seed).spawn(2)
     data = load_data(loaded, np.random.default_rng(data_seq))

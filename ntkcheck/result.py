@@ -83,6 +83,13 @@ class CertifyResult:
             "beta_bound": est.beta_bound,
             "beta_bounds": asdict(est.beta_bounds),
             "spectrum_method": est.spectrum.method,
+            "spectrum": {
+                "operator": est.spectrum.operator,
+                "n_matvec": est.spectrum.n_matvec,
+                "residual_min": est.spectrum.residual_min,
+                "residual_max": est.spectrum.residual_max,
+                "relative_error_bound": est.spectrum.relative_error_bound,
+            },
             "condition_number": est.condition_number,
             "eig_min": est.spectrum.eig_min,
             "eig_max": est.spectrum.eig_max,
@@ -133,16 +140,31 @@ def _finite_or_none(obj: Any) -> Any:
     return obj
 
 
-def certify_spec(loaded: LoadedSpec, *, with_local_beta: bool = False) -> CertifyResult:
-    """Build the problem, estimate at θ0, certify at the spec's γ; time each stage."""
-    return _run(loaded, simulate_flow=False, with_local_beta=with_local_beta)
+def certify_spec(
+    loaded: LoadedSpec, *, with_local_beta: bool = False, spectrum: str = "auto"
+) -> CertifyResult:
+    """Build the problem, estimate at θ0, certify at the spec's γ; time each stage.
+
+    ``spectrum``: ``auto`` | ``dense`` | ``iterative`` (see ``measure_spectrum``).
+    """
+    return _run(loaded, simulate_flow=False, with_local_beta=with_local_beta, spectrum=spectrum)
 
 
 def simulate_spec(
-    loaded: LoadedSpec, *, progress: Progress | None = None, with_local_beta: bool = False
+    loaded: LoadedSpec,
+    *,
+    progress: Progress | None = None,
+    with_local_beta: bool = False,
+    spectrum: str = "auto",
 ) -> CertifyResult:
     """Certify, then integrate the true and the linearized flow and check C1–C5 (§5)."""
-    return _run(loaded, simulate_flow=True, progress=progress, with_local_beta=with_local_beta)
+    return _run(
+        loaded,
+        simulate_flow=True,
+        progress=progress,
+        with_local_beta=with_local_beta,
+        spectrum=spectrum,
+    )
 
 
 def _run(
@@ -151,6 +173,7 @@ def _run(
     simulate_flow: bool,
     progress: Progress | None = None,
     with_local_beta: bool = False,
+    spectrum: str = "auto",
 ) -> CertifyResult:
     timing: dict[str, float] = {}
     start = time.perf_counter()
@@ -161,6 +184,7 @@ def _run(
         problem,
         beta=loaded.spec.certify.beta,
         with_local_beta=with_local_beta,
+        spectrum_method=spectrum,
         seed=loaded.spec.seed,
     )
     timing["estimate"] = time.perf_counter() - t

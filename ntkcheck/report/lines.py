@@ -43,6 +43,17 @@ def num(x: float, digits: int = 3) -> str:
     return f"{x:.{digits - 1}e}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
 
 
+def _spectrum_note(e) -> str:
+    sp = e.spectrum
+    if sp.method == "dense":
+        return "dense eigvalsh of K0 = J0 J0ᵀ"
+    on = "K0" if sp.operator == "explicit" else "v ↦ J0(J0ᵀv), K0 never formed"
+    return (
+        f"Lanczos on {on}: {sp.n_matvec:,} products, relative error ≤ "
+        f"{num(sp.relative_error_bound, 2)}"
+    )
+
+
 def report_lines(r: CertifyResult) -> list[Line]:
     """The lines of one certificate report."""
     p, e, c = r.problem, r.estimate, r.certificate
@@ -62,7 +73,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
         Line(
             "spectrum",
             f"σ_min(J0) = {num(e.sigma_min)}   σ_max(J0) = {num(e.sigma_max)}   "
-            f"κ = {num(e.condition_number)}   ({e.spectrum.method} eigvalsh of K0 = J0 J0ᵀ)",
+            f"κ = {num(e.condition_number)}   ({_spectrum_note(e)})",
         ),
     ]
     if not e.full_rank.holds:

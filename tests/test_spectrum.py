@@ -1,0 +1,60 @@
+"""Iterative spectrum (explicit and matrix-free) against dense eigvalsh; the memory plan."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ntkcheck import build_problem, example_spec, load_spec
+from ntkcheck.cli import main
+from ntkcheck.errors import EstimationError
+from ntkcheck.estimate import measure_spectrum
+from ntkcheck.memory import certify_peak_bytes, matrix_free_peak_bytes
+
+from .conftest import SPECS
+
+CASES = [
+    "seed: 3\ngamma: 1\ndata: {n: 150, d: 6}\nmodel: {width: 400, activation: gelu, init: gaussian}\n",
+    "seed: 4\ngamma: 1\ndata: {n: 90, d: 20, inputs: gaussian}\nmodel: {width: 64, activation: sin, scaling: ntk}\n",
+]
+
+
+def _limit_between(p) -> int:
+    """A memory limit where K0 does not fit but the matrix-free products do."""
+    n, d, N = p.X.shape[0], p.X.shape[1], p.network.width
+    return int((matrix_free_peak_bytes(n, d, N) + certify_peak_bytes(n, d, N)) / 2 / 0.8)
+
+
+@pytest.mark.parametrize("text", CASES)
+def test_iterative_matches_dense(spec_file, monkeypatch, text):
+    p = build_problem(load_spec(spec_file(text)))
+    dense = measure_spectrum(p, method="dense")
+    explicit = measure_spectrum(p, method="iterative")
+    assert explicit.operator == "explicit"
+    monkeypatch.setenv("NTKCHECK_MEMORY_LIMIT", str(_limit_between(p)))
+    free = measure_spectrum(p, method="auto")
+    assert free.method == "iterative" and free.operator == "matrix-free"
+    for it in (explicit, free):
+        assert it.sigma_min == pytest.approx(dense.sigma_min, rel=1e-6)
+        assert it.sigma_max == pytest.approx(dense.sigma_max, rel=1e-6)
+        assert it.residual_max <= 1e-8 * it.eig_max and it.n_matvec > 0
+        # the reported residual bounds the eigenvalue error (symmetric K0)
+        assert abs(it.eig_min - dense.eig_min) <= it.residual_min + 1e-10 * dense.eig_max
+    with pytest.raises(EstimationError, match="use --spectrum iterative"):
+        measure_spectrum(p, method="dense")
+
+
+def test_cli_spectrum_option(capsys):
+    assert main(["certify", "--spectrum", "iterative", "-f", "json"]) == 0
+    est = json.loads(capsys.readouterr().out)["results"][0]["estimate"]
+    assert est["spectrum_method"] == "iterative" and est["spectrum"]["n_matvec"] > 0
+    assert main(["certify", "--spectrum", "dense", "-f", "json"]) == 0
+    dense = json.loads(capsys.readouterr().out)["results"][0]["estimate"]
+    assert est["sigma_min"] == pytest.approx(dense["sigma_min"], rel=1e-6)
+
+
+def test_auto_is_dense_for_small_problems():
+    p = build_problem(example_spec())
+    assert measure_spectrum(p).method == "dense"
+    assert measure_spectrum(build_problem(load_spec(SPECS / "from-file.yaml"))).method == "dense"
