@@ -34,6 +34,11 @@ class Activation:
     sigma_second: Fn
     lipschitz_derivative: float
     fused: Callable[[Array], tuple[Array, Array]] | None = None
+    prime_inplace: Callable[[Array], Array] | None = None
+
+    def derivative_overwrite(self, z: Array) -> Array:
+        """σ'(z), reusing z's memory where the activation allows (z is then overwritten)."""
+        return self.prime_inplace(z) if self.prime_inplace is not None else self.sigma_prime(z)
 
     def value_and_derivative(self, z: Array) -> tuple[Array, Array]:
         """``(σ(z), σ'(z))``, sharing work where the activation allows (e.g. tanh)."""
@@ -72,6 +77,13 @@ def _tanh_fused(z: Array) -> tuple[Array, Array]:
     return t, d
 
 
+def _tanh_prime_inplace(z: Array) -> Array:
+    np.tanh(z, out=z)
+    np.square(z, out=z)
+    np.subtract(1.0, z, out=z)
+    return z
+
+
 def _logistic_fused(z: Array) -> tuple[Array, Array]:
     p = _logistic(z)
     return p, p * (1.0 - p)
@@ -95,6 +107,7 @@ _TABLE: tuple[Activation, ...] = (
         lambda z: -2.0 * np.tanh(z) * (1.0 - np.tanh(z) ** 2),
         4.0 / (3.0 * math.sqrt(3.0)),
         _tanh_fused,
+        _tanh_prime_inplace,
     ),
     Activation(
         "sigmoid",

@@ -63,6 +63,27 @@ def residual_fn(problem: Problem) -> Callable[[np.ndarray], np.ndarray]:
     return r
 
 
+def make_rhs(
+    problem: Problem, lin: LinearizedFlow, S0: np.ndarray
+) -> Callable[[float, np.ndarray], np.ndarray]:
+    """``(τ, e) ↦ de/dτ = −J_θᵀ r(θ) + J0ᵀ r̃(τ)`` with θ = θ0 + (ṽ(τ) + e)/γ (flattened)."""
+    net, X, gamma = problem.network, problem.X, problem.gamma
+    W0 = net.W
+    shape, d = W0.shape, W0.shape[1]
+    residual = residual_fn(problem)
+
+    def rhs(tau: float, e: np.ndarray) -> np.ndarray:
+        u = lin.displacement_weights(tau)
+        r_lin = lin.residual(tau)
+        # one product with S0 gives both ṽ(τ) = −J0ᵀu and J0ᵀ r̃(τ)
+        both = S0.T @ np.hstack([u[:, None] * X, r_lin[:, None] * X])
+        v = e.reshape(shape) - both[:, :d]
+        state = net.linearize(X, W0 + v / gamma)
+        return (both[:, d:] - state.vjp(X, residual(state.f))).ravel()
+
+    return rhs
+
+
 def integrate(
     problem: Problem,
     lin: LinearizedFlow,
@@ -80,31 +101,21 @@ def integrate(
     the size of the whole displacement (e.g. ‖r0‖/σ_min); the absolute tolerance
     per component is ``atol_rel · scale / √P`` (an ℓ² error of ``atol_rel·scale``).
     """
-    net, X, gamma = problem.network, problem.X, problem.gamma
-    W0 = net.W
-    shape = W0.shape
-    residual = residual_fn(problem)
-    atol = atol_rel * max(scale, np.finfo(float).tiny) / math.sqrt(W0.size)
     count = [0]
     n_steps = 0
-
-    d = shape[1]
+    deviation_rhs = make_rhs(problem, lin, S0)
+    atol = atol_rel * max(scale, np.finfo(float).tiny) / math.sqrt(problem.network.n_params)
 
     def rhs(t: float, e: np.ndarray) -> np.ndarray:
         count[0] += 1
-        u = lin.displacement_weights(t)
-        r_lin = lin.residual(t)
-        # one product with S0 gives both ṽ(τ) = −J0ᵀu and J0ᵀ r̃(τ)
-        both = S0.T @ np.hstack([u[:, None] * X, r_lin[:, None] * X])
-        v = e.reshape(shape) - both[:, :d]
-        state = net.linearize(X, W0 + v / gamma)
-        out = (both[:, d:] - state.vjp(X, residual(state.f))).ravel()
+        out = deviation_rhs(t, e)
         if not np.all(np.isfinite(out)):
             raise _Diverged
         return out
 
-    solver = DOP853(rhs, float(tau[0]), np.zeros(W0.size), float(tau[-1]), rtol=rtol, atol=atol)
-    states = [np.zeros(W0.size)]
+    zero = np.zeros(problem.network.n_params)
+    solver = DOP853(rhs, float(tau[0]), zero, float(tau[-1]), rtol=rtol, atol=atol)
+    states = [zero]
     status, message = "completed", "integrated to the horizon"
     try:
         while len(states) < len(tau):

@@ -54,14 +54,14 @@ def format_bytes(nbytes: float) -> str:
     raise AssertionError("unreachable")
 
 
-def matrix_free_peak_bytes(n: int, d: int, width: int, block_values: int = 1 << 22) -> int:
+def matrix_free_peak_bytes(n: int, d: int, width: int, block_values: int) -> int:
     """Peak bytes of ``certify`` without K0: data (3nd), weights and a product's
     output (3Nd), three n×block temporaries and the eigensolvers' O(n) vectors."""
     block = max(1, min(width, block_values // max(n, 1)))
     return FLOAT_BYTES * (3 * n * d + 3 * width * d + 3 * n * block + 60 * n)
 
 
-def certify_peak_bytes(n: int, d: int, width: int, block_values: int = 1 << 22) -> int:
+def certify_peak_bytes(n: int, d: int, width: int, block_values: int) -> int:
     """Peak bytes of ``certify`` with the dense spectrum: the above plus K0 (n²)."""
     return matrix_free_peak_bytes(n, d, width, block_values) + FLOAT_BYTES * n * n
 

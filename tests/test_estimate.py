@@ -129,11 +129,15 @@ def test_h2_fails_below_numerical_precision(spec_file):
 def test_memory_plan_refuses_before_allocating(spec_file, monkeypatch):
     big = load_spec(spec_file("gamma: 1\ndata: {n: 400000, d: 20}\nmodel: {width: 2}\n"))
     monkeypatch.setenv("NTKCHECK_MEMORY_LIMIT", "64M")
-    with pytest.raises(EstimationError, match=r"n = 400,000, d = 20, N = 2 needs about \d+\.\d MiB"):
+    with pytest.raises(
+        EstimationError, match=r"n = 400,000, d = 20, N = 2 needs about \d+\.\d MiB"
+    ):
         build_problem(big)  # refused before the data is generated
     loaded = load_spec(spec_file("gamma: 1\ndata: {n: 4000, d: 2}\nmodel: {width: 2}\n", "s2.yaml"))
     problem = build_problem(loaded)  # K0 (122 MiB) does not fit, the matrix-free plan does
-    with pytest.raises(EstimationError, match=r"K0 \(4,000 × 4,000\) needs .* use --spectrum iterative"):
+    with pytest.raises(
+        EstimationError, match=r"K0 \(4,000 × 4,000\) needs .* use --spectrum iterative"
+    ):
         estimate(problem, spectrum_method="dense")
     est = estimate(problem)  # auto: falls back to the matrix-free spectrum
     assert est.spectrum.method == "iterative" and est.spectrum.operator == "matrix-free"

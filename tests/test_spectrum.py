@@ -11,6 +11,7 @@ from ntkcheck.cli import main
 from ntkcheck.errors import EstimationError
 from ntkcheck.estimate import measure_spectrum
 from ntkcheck.memory import certify_peak_bytes, matrix_free_peak_bytes
+from ntkcheck.model import BLOCK_VALUES
 
 from .conftest import SPECS
 
@@ -23,7 +24,8 @@ CASES = [
 def _limit_between(p) -> int:
     """A memory limit where K0 does not fit but the matrix-free products do."""
     n, d, N = p.X.shape[0], p.X.shape[1], p.network.width
-    return int((matrix_free_peak_bytes(n, d, N) + certify_peak_bytes(n, d, N)) / 2 / 0.8)
+    both = matrix_free_peak_bytes(n, d, N, BLOCK_VALUES) + certify_peak_bytes(n, d, N, BLOCK_VALUES)
+    return int(both / 2 / 0.8)
 
 
 @pytest.mark.parametrize("text", CASES)
