@@ -178,7 +178,7 @@ def _print_certify_row(r: dict) -> None:
 def bench_simulate(cases, repeat: int) -> list[dict]:
     rows = []
     for n, d, N in cases:
-        r = _child(SIM_CHILD, n, d, N, max(repeat, 20))
+        r = _child(SIM_CHILD, n, d, N, max(repeat, 200))
         row = {"n": n, "d": d, "N": N, "rhs_per_s": 1 / r["rhs"], "rhs": r["rhs"],
                "blas": r["blas"], "ratio": r["rhs"] / r["blas"]}  # fmt: skip
         rows.append(row)

@@ -2,30 +2,35 @@
 
 Exit codes: 0 all certified, 1 any not certified / not applicable, 2 bad input,
 bad usage or internal error — always one line on stderr, never a traceback
-(unless ``--debug``).
+(unless ``--debug``). ``--fail-on`` and ``--exit-zero`` choose what fails.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from ._malloc import tune_malloc
 from ._version import __version__
-from .certify import Status
 from .errors import NtkcheckError
-from .example import EXAMPLE_YAML, example_spec
+from .example import EXAMPLE_YAML, SCHEMA_FILE, example_spec
 from .report import render, rich_renderables
 from .report.plot import check_plot_target, plot_simulation
-from .result import CertifyResult, certify_spec, simulate_spec
+from .result import CertifyResult, Entry, SpecFailure, certify_spec, simulate_spec
+from .schema import spec_json_schema
 from .spec import LoadedSpec, load_spec
+from .yaml_lines import YamlError, load_yaml_with_lines
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+BUILTIN = "<built-in example>"
 
 app = typer.Typer(
     add_completion=False,
@@ -41,6 +46,47 @@ class Format(StrEnum):
     text = "text"
     json = "json"
     markdown = "markdown"
+    github = "github"
+    junit = "junit"
+    sarif = "sarif"
+
+
+class FailOn(StrEnum):
+    not_certified = "not-certified"
+    not_applicable = "not-applicable"
+    error = "error"
+
+
+class SpectrumMethod(StrEnum):
+    auto = "auto"
+    dense = "dense"
+    iterative = "iterative"
+
+
+FORMAT_HELP = "rich (terminal default), text, json, markdown, github, junit or sarif; "
+FORMAT_HELP += "default from NTKCHECK_FORMAT"
+
+GammaOption = Annotated[float | None, typer.Option("--gamma", help="Override the spec's γ.")]
+SeedOption = Annotated[int | None, typer.Option("--seed", help="Override the spec's seed.")]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a spec key, e.g. --set model.width=8192 (repeatable)."),
+]
+FormatOption = Annotated[Format | None, typer.Option("--format", "-f", help=FORMAT_HELP)]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output-file", "-o", help="Write the report here.")
+]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+BetaLocalOption = Annotated[
+    bool, typer.Option("--beta-local", help="Also estimate the local β at θ0.")
+]
+SpectrumOption = Annotated[
+    SpectrumMethod,
+    typer.Option(
+        "--spectrum",
+        help="auto: dense eigvalsh if K0 fits and n ≤ 6000, else Lanczos (matrix-free if need be).",
+    ),
+]
 
 
 def _err(message: str) -> None:
@@ -69,39 +115,79 @@ def _main(
 
 
 def _choose_format(fmt: Format | None, output_file: Path | None) -> Format:
+    """--format, else NTKCHECK_FORMAT, else rich on a terminal and text otherwise."""
     if fmt is not None:
         return fmt
+    env = os.environ.get("NTKCHECK_FORMAT")
+    if env:
+        try:
+            return Format(env.strip().lower())
+        except ValueError:
+            raise NtkcheckError(
+                f"NTKCHECK_FORMAT={env!r} is not one of {', '.join(f.value for f in Format)}"
+            ) from None
     return Format.rich if output_file is None and sys.stdout.isatty() else Format.text
 
 
-def _load(spec: Path | None, overrides: dict[str, object]) -> LoadedSpec:
+def parse_sets(items: list[str] | None) -> dict[str, Any]:
+    """``--set a.b=value`` → ``{"a.b": value}``, the value read as a YAML scalar (safely)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise NtkcheckError(f"--set {item!r}: expected KEY=VALUE, e.g. --set model.width=8192")
+        try:
+            value, _ = load_yaml_with_lines(text) if text.strip() else (None, {})
+        except YamlError as exc:
+            raise NtkcheckError(
+                f"--set {key}: cannot read the value {text!r}: {exc.detail}"
+            ) from None
+        if value is None:
+            raise NtkcheckError(f"--set {key}: no value given; write --set {key}=VALUE")
+        out[key] = value
+    return out
+
+
+def _load(spec: Path | None, overrides: dict[str, Any]) -> LoadedSpec:
     return example_spec(overrides) if spec is None else load_spec(spec, overrides)
 
 
-class SpectrumMethod(StrEnum):
-    auto = "auto"
-    dense = "dense"
-    iterative = "iterative"
+def expand_specs(paths: list[Path]) -> list[Path | SpecFailure]:
+    """Files as given; a folder gives its ``*.yaml``/``*.yml`` files (recursively, sorted)."""
+    out: list[Path | SpecFailure] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml") and q.is_file())
+            if not found:
+                out.append(SpecFailure(str(p), f"{p}: no .yaml or .yml files in this folder"))
+            out.extend(found)
+        else:
+            out.append(p)
+    return out
 
 
-SpectrumOption = Annotated[
-    SpectrumMethod,
-    typer.Option(
-        "--spectrum",
-        help="auto: dense eigvalsh if K0 fits and n ≤ 6000, else Lanczos (matrix-free if need be).",
-    ),
-]
-BetaLocalOption = Annotated[
-    bool, typer.Option("--beta-local", help="Also estimate the local β at θ0.")
-]
-
-
-def _run_one(
-    spec: Path | None, gamma: float | None, seed: int | None, beta_local: bool, spectrum: str
-) -> CertifyResult:
-    return certify_spec(
-        _load(spec, {"gamma": gamma, "seed": seed}), with_local_beta=beta_local, spectrum=spectrum
-    )
+def _guarded(label: str, run: Callable[[], CertifyResult], debug: bool) -> Entry:
+    """Run one spec; every failure becomes a one-line ``SpecFailure`` (also on stderr)."""
+    try:
+        return run()
+    except NtkcheckError as exc:
+        msg = str(exc) if str(exc).startswith(label) else f"{label}: {exc}"
+        line = exc.line
+    except MemoryError:
+        msg, line = f"{label}: ran out of memory; reduce data.n or model.width", None
+    except (KeyboardInterrupt, typer.Abort):
+        raise
+    except Exception as exc:
+        if debug:
+            raise
+        msg = (
+            f"{label}: internal error ({type(exc).__name__}: {exc}); please report it — "
+            "rerun with --debug for the traceback"
+        )
+        line = None
+    _err(msg)
+    return SpecFailure(label, msg, line)
 
 
 @app.command()
@@ -109,70 +195,67 @@ def certify(
     specs: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Spec files (YAML). None: the built-in lecture example.", show_default=False
+            help="Spec files or folders; none: the built-in example.", show_default=False
         ),
     ] = None,
-    gamma: Annotated[float | None, typer.Option("--gamma", help="Override the spec's γ.")] = None,
-    fmt: Annotated[
-        Format | None,
-        typer.Option("--format", "-f", help="rich (terminal default), text, json or markdown."),
+    gamma: GammaOption = None,
+    fmt: FormatOption = None,
+    output_file: OutputOption = None,
+    seed: SeedOption = None,
+    sets: SetOption = None,
+    fail_on: Annotated[
+        list[FailOn] | None,
+        typer.Option("--fail-on", help="What fails the run (repeatable); default: all three."),
     ] = None,
-    output_file: Annotated[
-        Path | None, typer.Option("--output-file", "-o", help="Write the report here.")
-    ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Override the spec's seed.")] = None,
+    exit_zero: Annotated[
+        bool, typer.Option("--exit-zero", help="Report without failing (errors still exit 2).")
+    ] = False,
     beta_local: BetaLocalOption = False,
     spectrum: SpectrumOption = SpectrumMethod.auto,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> int:
     """Estimate σ_min, σ_max, L0, β at initialization and certify γ > γ*."""
     fmt = _choose_format(fmt, output_file)
-    targets: list[Path | None] = list(specs) if specs else [None]
+    overrides = {"gamma": gamma, "seed": seed, **parse_sets(sets)}
     if not specs:
         print("ntkcheck: no SPEC given: certifying the built-in lecture example", file=sys.stderr)
-    entries: list[CertifyResult | tuple[str, str]] = []
+    targets: list[Path | SpecFailure | None] = [*expand_specs(specs)] if specs else [None]
+    entries: list[Entry] = []
     status = Console(stderr=True)
     for target in targets:
-        label = "<built-in example>" if target is None else str(target)
-        try:
-            if status.is_terminal:
-                with status.status(f"certifying {label} …"):
-                    entries.append(_run_one(target, gamma, seed, beta_local, spectrum.value))
-            else:
-                entries.append(_run_one(target, gamma, seed, beta_local, spectrum.value))
-        except NtkcheckError as exc:
-            msg = str(exc) if str(exc).startswith(label) else f"{label}: {exc}"
-            _err(msg)
-            entries.append((label, msg))
-        except MemoryError:
-            msg = f"{label}: ran out of memory; reduce data.n or model.width"
-            _err(msg)
-            entries.append((label, msg))
-        except (KeyboardInterrupt, typer.Abort):
-            raise
-        except Exception as exc:
-            if debug:
-                raise
-            msg = (
-                f"{label}: internal error ({type(exc).__name__}: {exc}); please report it — "
-                "rerun with --debug for the traceback"
-            )
-            _err(msg)
-            entries.append((label, msg))
-    # Errors are on stderr already; the report repeats them only where it is a
-    # complete record (JSON, or a list of several specs with its summary line).
-    complete = fmt is Format.json or len(entries) > 1
+        if isinstance(target, SpecFailure):
+            _err(target.message)
+            entries.append(target)
+            continue
+        label = BUILTIN if target is None else str(target)
+
+        def run(target: Path | None = target) -> CertifyResult:
+            loaded = _load(target, overrides)
+            return certify_spec(loaded, with_local_beta=beta_local, spectrum=spectrum.value)
+
+        if status.is_terminal and fmt is Format.rich:
+            with status.status(f"certifying {label} …"):
+                entries.append(_guarded(label, run, debug))
+        else:
+            entries.append(_guarded(label, run, debug))
+    failing = {f.value.replace("-", "_") for f in (fail_on or list(FailOn))}
+    # Errors are on stderr already; human reports repeat them only where they are a
+    # complete record (several specs, with the summary line).
+    complete = fmt not in (Format.rich, Format.text, Format.markdown) or len(entries) > 1
     shown = entries if complete else [e for e in entries if isinstance(e, CertifyResult)]
-    _emit(shown, fmt, output_file)
-    return _exit_code(entries)
+    _emit(shown, fmt, output_file, failing)
+    return exit_code(entries, failing, exit_zero)
 
 
-def _emit(entries: list, fmt: Format, output_file: Path | None) -> None:
+def _emit(
+    entries: list[Entry], fmt: Format, output_file: Path | None, failing: set[str] | None = None
+) -> None:
     if not entries:
         return
+    kwargs = {} if failing is None else {"failing": failing}
     if output_file is not None:
         try:
-            output_file.write_text(render(entries, fmt.value), encoding="utf-8")
+            output_file.write_text(render(entries, fmt.value, **kwargs), encoding="utf-8")
         except OSError as exc:
             _err(f"--output-file {output_file}: cannot write: {exc.strerror}")
             raise typer.Exit(EXIT_ERROR) from None
@@ -182,15 +265,17 @@ def _emit(entries: list, fmt: Format, output_file: Path | None) -> None:
         for item in rich_renderables(entries):
             console.print(item)
     else:
-        sys.stdout.write(render(entries, fmt.value))
+        sys.stdout.write(render(entries, fmt.value, **kwargs))
 
 
-def _exit_code(entries: list) -> int:
-    if any(not isinstance(e, CertifyResult) for e in entries):
+def exit_code(entries: list[Entry], failing: set[str], exit_zero: bool = False) -> int:
+    """2 if any spec failed to load; else 1 if any status is in ``failing``; else 0."""
+    if any(isinstance(e, SpecFailure) for e in entries):
         return EXIT_ERROR
-    if all(e.certificate.status is Status.certified for e in entries):
+    if exit_zero:
         return EXIT_OK
-    return EXIT_FAIL
+    statuses = {e.certificate.status.value for e in entries if isinstance(e, CertifyResult)}
+    return EXIT_FAIL if statuses & failing else EXIT_OK
 
 
 def _horizon(value: str | None) -> float | str | None:
@@ -209,42 +294,43 @@ def simulate(
         Path | None,
         typer.Argument(help="Spec file (YAML); none: the built-in example.", show_default=False),
     ] = None,
-    gamma: Annotated[float | None, typer.Option("--gamma", help="Override the spec's γ.")] = None,
+    gamma: GammaOption = None,
     horizon: Annotated[
         str | None, typer.Option("--horizon", help="Time T, or auto (simulate.horizon).")
     ] = None,
     points: Annotated[
         int | None, typer.Option("--points", help="Checkpoints (simulate.points).")
     ] = None,
-    fmt: Annotated[
-        Format | None,
-        typer.Option("--format", "-f", help="rich (terminal default), text, json or markdown."),
-    ] = None,
-    output_file: Annotated[
-        Path | None, typer.Option("--output-file", "-o", help="Write the report here.")
-    ] = None,
+    fmt: FormatOption = None,
+    output_file: OutputOption = None,
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Save the curves (.png, .svg, .pdf).")
     ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Override the spec's seed.")] = None,
+    seed: SeedOption = None,
+    sets: SetOption = None,
     beta_local: BetaLocalOption = False,
     spectrum: SpectrumOption = SpectrumMethod.auto,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> int:
     """Certify, then train the true and the linearized network by gradient flow; check C1–C5."""
-    fmt = _choose_format(fmt, output_file)
-    label = "<built-in example>" if spec is None else str(spec)
-    if spec is None:
-        print("ntkcheck: no SPEC given: simulating the built-in lecture example", file=sys.stderr)
-    overrides = {
-        "gamma": gamma,
-        "seed": seed,
-        "simulate.horizon": _horizon(horizon),
-        "simulate.points": points,
-    }
+    label = BUILTIN if spec is None else str(spec)
     try:
+        fmt = _choose_format(fmt, output_file)
+        if fmt in (Format.junit, Format.sarif, Format.github):
+            raise NtkcheckError(f"--format {fmt.value} is for `certify`; use json for simulate")
+        overrides = {
+            "gamma": gamma,
+            "seed": seed,
+            "simulate.horizon": _horizon(horizon),
+            "simulate.points": points,
+            **parse_sets(sets),
+        }
         if plot is not None:
             check_plot_target(plot)
+        if spec is None:
+            print(
+                "ntkcheck: no SPEC given: simulating the built-in lecture example", file=sys.stderr
+            )
         loaded = _load(spec, overrides)
         result = _simulate_with_progress(
             loaded, with_local_beta=beta_local, spectrum=spectrum.value
@@ -293,25 +379,92 @@ def _simulate_with_progress(loaded: LoadedSpec, **options: object) -> CertifyRes
 
 
 @app.command()
+def validate(
+    specs: Annotated[list[Path], typer.Argument(help="Spec files or folders.", show_default=False)],
+    fmt: Annotated[
+        Format | None, typer.Option("--format", "-f", help="text (default), json or github.")
+    ] = None,
+    sets: SetOption = None,
+) -> int:
+    """Check specs against the schema only (no data is read, nothing is computed)."""
+    fmt = fmt or Format.text
+    if fmt not in (Format.text, Format.json, Format.github):
+        _err(f"--format {fmt.value}: validate writes text, json or github")
+        return EXIT_ERROR
+    overrides = parse_sets(sets)
+    rows: list[tuple[str, str | None, int | None]] = []
+    for target in expand_specs(specs):
+        if isinstance(target, SpecFailure):
+            rows.append((target.spec, target.message, None))
+            continue
+        try:
+            load_spec(target, overrides)
+            rows.append((str(target), None, None))
+        except NtkcheckError as exc:
+            msg = str(exc) if str(exc).startswith(str(target)) else f"{target}: {exc}"
+            rows.append((str(target), msg, exc.line))
+    bad = [r for r in rows if r[1] is not None]
+    for _, msg, _ in bad:
+        _err(msg)
+    if fmt is Format.json:
+        doc = [{"spec": s, "valid": m is None, "error": m, "line": ln} for s, m, ln in rows]
+        sys.stdout.write(
+            json.dumps({"ntkcheck_version": __version__, "specs": doc}, indent=2) + "\n"
+        )
+    elif fmt is Format.github:
+        for s, m, ln in bad:
+            where = f"file={s}" + (f",line={ln}" if ln else "")
+            sys.stdout.write(f"::error {where},title=ntkcheck%3A invalid spec::{m}\n")
+    else:
+        for s, m, _ in rows:
+            sys.stdout.write(f"{'ok' if m is None else 'invalid':<8}{s}\n")
+        sys.stdout.write(f"{len(rows)} specs: {len(rows) - len(bad)} valid, {len(bad)} invalid\n")
+    return EXIT_ERROR if bad else EXIT_OK
+
+
+@app.command()
+def schema(output_file: OutputOption = None) -> int:
+    """Print the JSON Schema of the spec (for editors: yaml-language-server)."""
+    text = json.dumps(spec_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if output_file is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        output_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _err(f"--output-file {output_file}: cannot write: {exc.strerror}")
+        return EXIT_ERROR
+    print(f"ntkcheck: wrote the spec schema to {output_file}", file=sys.stderr)
+    return EXIT_OK
+
+
+@app.command()
 def init(
     path: Annotated[
         Path, typer.Argument(help="Where to write the example spec ('-' for stdout).")
     ] = Path("ntkcheck.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> int:
-    """Write a commented example spec (the built-in lecture example)."""
+    """Write a commented example spec, and the JSON Schema beside it for editors."""
     if str(path) == "-":
         sys.stdout.write(EXAMPLE_YAML)
         return EXIT_OK
     if path.exists() and not force:
         _err(f"{path} exists; use --force to overwrite it or give another PATH")
         return EXIT_ERROR
+    schema_path = path.parent / SCHEMA_FILE
     try:
         path.write_text(EXAMPLE_YAML, encoding="utf-8")
+        if not schema_path.exists() or force:
+            text = json.dumps(spec_json_schema(), indent=2, ensure_ascii=False) + "\n"
+            schema_path.write_text(text, encoding="utf-8")
     except OSError as exc:
         _err(f"{path}: cannot write: {exc.strerror}")
         return EXIT_ERROR
-    print(f"ntkcheck: wrote {path}; run: ntkcheck certify {path}", file=sys.stderr)
+    print(
+        f"ntkcheck: wrote {path} (and {schema_path} for editors); run: ntkcheck certify {path}",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 

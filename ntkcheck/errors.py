@@ -9,7 +9,14 @@ from __future__ import annotations
 
 
 class NtkcheckError(Exception):
-    """Base class: a one-line message that says what is wrong and how to fix it."""
+    """Base class: a one-line message that says what is wrong and how to fix it.
+
+    ``line`` is the spec line the error points at, when known (for CI annotations).
+    """
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 class SpecError(NtkcheckError):

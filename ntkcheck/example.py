@@ -11,8 +11,11 @@ from typing import Any
 from .spec import LoadedSpec, parse_spec
 
 EXAMPLE_NAME = "lecture-example"
+#: Written by `ntkcheck init` beside the spec; named in the spec's first line for editors.
+SCHEMA_FILE = "ntkcheck.schema.json"
 
-EXAMPLE_YAML = """\
+EXAMPLE_YAML = f"""\
+# yaml-language-server: $schema=./{SCHEMA_FILE}
 # ntkcheck problem spec — the lecture's two-layer network (THEORY.md §6).
 # Is gradient flow on γ·f_θ lazy (NTK regime)?  Run: ntkcheck certify THIS_FILE
 name: lecture-example        # optional; default: the file name

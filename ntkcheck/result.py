@@ -69,6 +69,8 @@ class CertifyResult:
     certificate: Certificate
     timing: dict[str, float] = field(default_factory=dict, compare=False)
     simulation: Simulation | None = None
+    gamma_line: int | None = None  # where CI annotations point (the spec's `gamma:`)
+    overrides: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with DESIGN.md's key paths (∞ → None, see ``message``)."""
@@ -119,6 +121,7 @@ class CertifyResult:
         out: dict[str, Any] = {
             "spec": self.spec,
             "name": self.name,
+            "overrides": self.overrides,
             "problem": asdict(self.problem),
             "estimate": estimate_d,
             "certificate": certificate_d,
@@ -127,6 +130,21 @@ class CertifyResult:
             out["simulation"] = self.simulation.to_dict()
         out["timing"] = self.timing
         return _finite_or_none(out)
+
+
+@dataclass(frozen=True)
+class SpecFailure:
+    """A spec that could not be checked: bad spec, bad data, too large, internal error."""
+
+    spec: str
+    message: str
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"spec": self.spec, "error": self.message, "line": self.line}
+
+
+Entry = CertifyResult | SpecFailure
 
 
 def _finite_or_none(obj: Any) -> Any:
@@ -220,6 +238,8 @@ def _run(
         certificate=cert,
         timing=timing,
         simulation=sim,
+        gamma_line=loaded.line_of("gamma"),
+        overrides=dict(loaded.overrides),
     )
 
 

@@ -100,6 +100,7 @@ class LoadedSpec:
     base_dir: Path
     lines: dict[Path_, int] = field(default_factory=dict, compare=False, repr=False)
     builtin: bool = False
+    overrides: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def name(self) -> str:
@@ -121,7 +122,8 @@ class LoadedSpec:
 
     def error(self, message: str, *path: str | int) -> SpecError:
         """A :class:`SpecError` located at ``path`` (``source:line: key.path: message``)."""
-        return SpecError(_locate(self.source, self.line_of(*path), path, message))
+        line = self.line_of(*path)
+        return SpecError(_locate(self.source, line, path, message), line=line)
 
 
 def _locate(source: str, line: int | None, path: Path_, message: str) -> str:
@@ -265,7 +267,7 @@ def parse_spec(
     try:
         raw, lines = load_yaml_with_lines(text)
     except YamlError as exc:
-        raise SpecError(_locate(source, exc.line, (), exc.detail)) from None
+        raise SpecError(_locate(source, exc.line, (), exc.detail), line=exc.line) from None
     if raw is None:
         raise SpecError(f"{source}: the spec is empty; `ntkcheck init` writes an example")
     if not isinstance(raw, dict):
@@ -293,8 +295,15 @@ def parse_spec(
             if loc[:k] in lines:
                 line = lines[loc[:k]]
                 break
-        raise SpecError(_locate(source, line, loc, message)) from None
-    loaded = LoadedSpec(spec=spec, source=source, base_dir=base_dir, lines=lines, builtin=builtin)
+        raise SpecError(_locate(source, line, loc, message), line=line) from None
+    loaded = LoadedSpec(
+        spec=spec,
+        source=source,
+        base_dir=base_dir,
+        lines=lines,
+        builtin=builtin,
+        overrides=overrides,
+    )
     _check_semantics(loaded)
     return loaded
 

@@ -28,8 +28,7 @@ class YamlError(SpecError):
     """A YAML text that is not plain spec data, at ``line`` (None when unknown)."""
 
     def __init__(self, line: int | None, detail: str) -> None:
-        super().__init__(f"line {line}: {detail}" if line else detail)
-        self.line = line
+        super().__init__(f"line {line}: {detail}" if line else detail, line=line)
         self.detail = detail
 
 

@@ -206,8 +206,12 @@ def test_binary_and_directory_specs(tmp_path, capsys):
     (tmp_path / "bin.yaml").write_bytes(b"\x00\x01\x02\xff")
     assert main(["certify", str(tmp_path / "bin.yaml")]) == 2
     assert "not a UTF-8 text file" in capsys.readouterr().err
-    assert main(["certify", str(tmp_path)]) == 2
-    assert "is a folder" in capsys.readouterr().err
+    assert main(["certify", str(tmp_path)]) == 2  # a folder: its YAML files are checked
+    assert "bin.yaml: not a UTF-8 text file" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["certify", str(empty)]) == 2
+    assert "no .yaml or .yml files in this folder" in capsys.readouterr().err
 
 
 def test_subprocess_has_no_traceback_and_runs_nothing(tmp_path):

@@ -7,7 +7,7 @@ returns data. An error entry is ``(source, message)``.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from io import StringIO
 
 from rich.console import Console
@@ -15,14 +15,14 @@ from rich.table import Table
 from rich.text import Text
 
 from ..certify import Status
-from ..result import CertifyResult, document
+from ..result import CertifyResult, Entry, document
 from .lines import VERDICT, Line, report_lines, timing_line
 from .simulation_lines import simulation_lines
 
-FORMATS = ("rich", "text", "json", "markdown")
+FORMATS = ("rich", "text", "json", "markdown", "github", "junit", "sarif")
+#: Statuses that fail a run unless ``--fail-on`` narrows them (errors always fail).
+DEFAULT_FAILING = frozenset({"not_certified", "not_applicable", "error"})
 LABEL_WIDTH = 12
-
-Entry = CertifyResult | tuple[str, str]
 
 
 def _lines(r: CertifyResult) -> list[Line]:
@@ -51,7 +51,7 @@ def render_text(entries: Sequence[Entry]) -> str:
             body = [f"{ln.label:<{LABEL_WIDTH}}{ln.text}".rstrip() for ln in rest]
             blocks.append("\n".join([title.text, *body]))
         else:
-            blocks.append(f"{'error':<{LABEL_WIDTH}}{e[1]}")
+            blocks.append(f"{'error':<{LABEL_WIDTH}}{e.message}")
     if len(entries) > 1:
         blocks.append(summary(entries))
     return "\n\n".join(blocks) + "\n"
@@ -65,7 +65,7 @@ def render_markdown(entries: Sequence[Entry]) -> str:
     blocks = []
     for e in entries:
         if not isinstance(e, CertifyResult):
-            blocks.append(f"**error** — `{_md_cell(e[0])}`: {_md_cell(e[1])}")
+            blocks.append(f"**error** — `{_md_cell(e.spec)}`: {_md_cell(e.message)}")
             continue
         lines = _lines(e)
         rows = ["| | |", "|---|---|"]
@@ -83,10 +83,7 @@ def render_markdown(entries: Sequence[Entry]) -> str:
 
 
 def render_json(entries: Sequence[Entry]) -> str:
-    results = [
-        e.to_dict() if isinstance(e, CertifyResult) else {"spec": e[0], "error": e[1]}
-        for e in entries
-    ]
+    results = [e.to_dict() for e in entries]
     return json.dumps(document(results), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
@@ -102,7 +99,7 @@ def rich_renderables(entries: Sequence[Entry]) -> list[object]:
     out: list[object] = []
     for e in entries:
         if not isinstance(e, CertifyResult):
-            out.append(Text.assemble(("error ", "bold red"), e[1]))
+            out.append(Text.assemble(("error ", "bold red"), e.message))
             continue
         lines = _lines(e)
         table = Table.grid(padding=(0, 2))
@@ -138,8 +135,13 @@ def render_rich(entries: Sequence[Entry], *, width: int = 120) -> str:
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
 
 
-def render(entries: Sequence[Entry], fmt: str) -> str:
+def render(entries: Sequence[Entry], fmt: str, failing: Collection[str] = DEFAULT_FAILING) -> str:
     """The report for ``entries`` in ``fmt`` (one of ``FORMATS``)."""
+    if fmt in ("github", "junit", "sarif"):
+        from .ci import render_github, render_junit, render_sarif
+
+        ci = {"github": render_github, "junit": render_junit, "sarif": render_sarif}[fmt]
+        return ci(entries, failing)
     return {
         "text": render_text,
         "markdown": render_markdown,
