@@ -15,7 +15,8 @@ class NtkcheckError(Exception):
     """
 
     def __init__(self, message: str, *, line: int | None = None) -> None:
-        super().__init__(message)
+        # one line, always: a newline from user input (a key, a value) is shown escaped
+        super().__init__(message.replace("\r", "\\r").replace("\n", "\\n"))
         self.line = line
 
 

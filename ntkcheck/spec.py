@@ -126,9 +126,15 @@ class LoadedSpec:
         return SpecError(_locate(self.source, line, path, message), line=line)
 
 
+def _key(part: str | int) -> str:
+    """A key path element as text: plain names as they are, anything odder quoted."""
+    text = str(part)
+    return text if text.replace("_", "").replace("-", "").isalnum() else repr(text)
+
+
 def _locate(source: str, line: int | None, path: Path_, message: str) -> str:
     where = f"{source}:{line}" if line else source
-    key = ".".join(str(p) for p in path)
+    key = ".".join(_key(p) for p in path)
     return f"{where}: {key}: {message}" if key else f"{where}: {message}"
 
 

@@ -59,6 +59,9 @@ def report_lines(r: CertifyResult) -> list[Line]:
     p, e, c = r.problem, r.estimate, r.certificate
     origin = " (built-in example; `ntkcheck init` writes it)" if r.builtin else f" ({r.spec})"
     out = [Line("", f"ntkcheck {__version__} · {r.name}{origin}", "title")]
+    if r.overrides:
+        given = ", ".join(f"{k}={v}" for k, v in r.overrides.items())
+        out.append(Line("overrides", f"{given} (from the command line)"))
     init = f"{p.init} init (f_θ0 ≡ 0)" if p.f0_zero else f"{p.init} init"
     if p.centered:
         init += ", centered (trains γ(f_θ − f_θ0))"
