@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import math
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, EstimationError
+from .memory import require
 from .spec import LoadedSpec
 
 
@@ -64,30 +66,44 @@ def synthetic_data(
     return X, y
 
 
-def _read_npz(path: Path, label: str) -> tuple[np.ndarray, np.ndarray]:
+def read_npz(path: Path, names: tuple[str, ...], label: str, hint: str) -> list[np.ndarray]:
+    """The arrays ``names`` of an .npz file, refusing before decompressing too much.
+
+    No pickles are loaded; the uncompressed size of each array is planned
+    against the memory first (a small zip can hold a huge array).
+    """
     try:
         with np.load(path, allow_pickle=False) as archive:
-            missing = [k for k in ("X", "y") if k not in archive.files]
+            missing = [k for k in names if k not in archive.files]
             if missing:
                 raise DataError(
-                    f"{label}: the .npz has arrays {sorted(archive.files)} but needs "
-                    f"{' and '.join(missing)}; save with np.savez(path, X=X, y=y)"
+                    f"{label}: the .npz has arrays {sorted(archive.files)[:10]} but needs "
+                    f"{' and '.join(missing)}; {hint}"
                 )
-            return archive["X"], archive["y"]
-    except DataError:
+            size = sum(archive.zip.getinfo(f"{k}.npy").file_size for k in names)
+            require(2 * size, f"{label} ({size:,} bytes uncompressed)", "use a smaller file")
+            return [archive[k] for k in names]
+    except (DataError, EstimationError):
         raise
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
         raise DataError(f"{label}: not a readable .npz file ({exc})") from None
 
 
+def _read_npz(path: Path, label: str) -> tuple[np.ndarray, np.ndarray]:
+    X, y = read_npz(path, ("X", "y"), label, "save with np.savez(path, X=X, y=y)")
+    return X, y
+
+
 def _read_csv(path: Path, label: str) -> tuple[np.ndarray, np.ndarray]:
+    # parsing keeps ~10 Python objects per cell: plan for it before reading
+    require(40 * path.stat().st_size, f"{label} ({path.stat().st_size:,} bytes)", "use .npz")
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"{label}: not a readable CSV text file ({exc})") from None
-    if rows and not _all_numbers(rows[0]):
-        rows = rows[1:]  # a header
+    if rows and _no_numbers(rows[0]):
+        rows = rows[1:]  # a header: no cell of the first row is a number
     if not rows:
         raise DataError(f"{label}: no data rows; write one point per row, y in the last column")
     width = len(rows[0])
@@ -107,12 +123,15 @@ def _read_csv(path: Path, label: str) -> tuple[np.ndarray, np.ndarray]:
     return values[:, :-1], values[:, -1]
 
 
-def _all_numbers(row: list[str]) -> bool:
-    try:
-        [float(c) for c in row]
-    except ValueError:
-        return False
-    return True
+def _no_numbers(row: list[str]) -> bool:
+    def number(cell: str) -> bool:
+        try:
+            float(cell)
+        except ValueError:
+            return False
+        return True
+
+    return not any(number(c) for c in row)
 
 
 def check_arrays(X: object, y: object, label: str) -> tuple[np.ndarray, np.ndarray]:
@@ -165,6 +184,14 @@ def normalize_inputs(X: np.ndarray, how: str, label: str = "data.normalize") -> 
     return X
 
 
+def check_file(loaded: LoadedSpec, path: Path, *key: str) -> None:
+    """A clear error unless ``path`` is a regular file (never block on a FIFO or device)."""
+    if not path.exists():
+        raise loaded.error(f"file not found: {path}; check the path", *key)
+    if not path.is_file():
+        raise loaded.error(f"{path} is not a regular file (a folder or a device)", *key)
+
+
 def load_data(loaded: LoadedSpec, rng: np.random.Generator) -> Dataset:
     """The spec's dataset; relative paths resolve against the spec's folder."""
     ds = loaded.spec.data
@@ -180,8 +207,7 @@ def load_data(loaded: LoadedSpec, rng: np.random.Generator) -> Dataset:
         assert ds.path is not None
         path = loaded.resolve(ds.path)
         label = f"data.path {ds.path!r}"
-        if not path.is_file():
-            raise loaded.error(f"file not found: {path}; check the path", "data", "path")
+        check_file(loaded, path, "data", "path")
         reader = _read_npz if path.suffix.lower() == ".npz" else _read_csv
         X, y = check_arrays(*reader(path, label), label)
         description = f"file {ds.path}"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .activations import get_activation
-from .data import Dataset, load_data
+from .data import Dataset, check_file, load_data, read_npz
 from .errors import DataError
 from .memory import matrix_free_peak_bytes, require
 from .model import BLOCK_VALUES, TwoLayerNetwork, output_factor
@@ -67,25 +67,12 @@ def _file_weights(loaded: LoadedSpec, d: int) -> tuple[np.ndarray, np.ndarray]:
     assert ms.init_path is not None
     path = loaded.resolve(ms.init_path)
     label = f"model.init_path {ms.init_path!r}"
-    if not path.is_file():
-        raise loaded.error(f"file not found: {path}; check the path", "model", "init_path")
+    check_file(loaded, path, "model", "init_path")
     if path.suffix.lower() != ".npz":
         raise loaded.error(
             "must be a .npz file with arrays W (N,d) and a (N,)", "model", "init_path"
         )
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [k for k in ("W", "a") if k not in archive.files]
-            if missing:
-                raise DataError(
-                    f"{label}: the .npz has arrays {sorted(archive.files)} but needs "
-                    f"{' and '.join(missing)}; save with np.savez(path, W=W, a=a)"
-                )
-            W, a = archive["W"], archive["a"]
-    except DataError:
-        raise
-    except (ValueError, OSError, EOFError) as exc:
-        raise DataError(f"{label}: not a readable .npz file ({exc})") from None
+    W, a = read_npz(path, ("W", "a"), label, "save with np.savez(path, W=W, a=a)")
     for name, arr in (("W", W), ("a", a)):
         if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
             raise DataError(f"{label}: {name} must hold real numbers, got dtype {arr.dtype}")

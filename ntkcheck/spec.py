@@ -129,7 +129,7 @@ class LoadedSpec:
 def _key(part: str | int) -> str:
     """A key path element as text: plain names as they are, anything odder quoted."""
     text = str(part)
-    return text if text.replace("_", "").replace("-", "").isalnum() else repr(text)
+    return text if text.replace("_", "").replace("-", "").isalnum() else _show(text, 40)
 
 
 def _locate(source: str, line: int | None, path: Path_, message: str) -> str:
@@ -152,6 +152,12 @@ def _model_at(path: Path_) -> type[BaseModel] | None:
     return model
 
 
+def _show(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a message stays readable)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _describe(err: dict[str, Any]) -> str:
     """One human sentence for a pydantic error: what was given and what is allowed."""
     loc = tuple(err["loc"])
@@ -166,10 +172,10 @@ def _describe(err: dict[str, Any]) -> str:
     if kind == "missing":
         return "required key is missing; add it (see `ntkcheck init` for an example)"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"must be a mapping of keys, got {value!r}"
+        return f"must be a mapping of keys, got {_show(value)}"
     msg = err["msg"]
     msg = msg.replace("Input should be", "must be").replace("Value error, ", "")
-    got = f"; got {value!r}" if not isinstance(value, dict | list) else ""
+    got = f"; got {_show(value)}" if not isinstance(value, dict | list) else ""
     hint = ""
     if kind == "literal_error" and isinstance(value, str):
         options = [o.strip(" '") for o in str(err.get("ctx", {}).get("expected", "")).split(",")]
@@ -211,7 +217,9 @@ def _check_semantics(loaded: LoadedSpec) -> None:
                 )
         if Path(data.path).suffix.lower() not in (".npz", ".csv"):
             raise loaded.error(
-                f"must be a .npz (arrays X, y) or .csv file; got {data.path!r}", "data", "path"
+                f"must be a .npz (arrays X, y) or .csv file; got {_show(data.path)}",
+                "data",
+                "path",
             )
     if model.init == "file":
         if model.init_path is None:

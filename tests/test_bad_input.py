@@ -228,3 +228,38 @@ def test_subprocess_has_no_traceback_and_runs_nothing(tmp_path):
     assert proc.stdout == ""
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not marker.exists()
+
+
+def test_folders_fifos_and_zip_bombs_as_data(tmp_path, capsys, monkeypatch):
+    import os
+    import zipfile
+
+    (tmp_path / "dir.csv").mkdir()
+    os.mkfifo(tmp_path / "fifo.csv")  # reading it would block forever
+    with zipfile.ZipFile(tmp_path / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as z:
+        with z.open("X.npy", "w", force_zip64=True) as f:
+            header = {"descr": "<f8", "fortran_order": False, "shape": (4_000_000, 2)}
+            np.lib.format.write_array_header_1_0(f, header)
+            for _ in range(64):
+                f.write(b"\0" * (1 << 20))
+        with z.open("y.npy", "w") as f:
+            np.lib.format.write_array(f, np.zeros(3))
+    monkeypatch.setenv("NTKCHECK_MEMORY_LIMIT", "32M")  # 64 MB compressed to a few KB
+    for name, fragment in (
+        ("dir.csv", "is not a regular file"),
+        ("fifo.csv", "is not a regular file"),
+        ("bomb.npz", "uncompressed) needs about"),
+    ):
+        spec = tmp_path / f"{name}.yaml"
+        spec.write_text(f"gamma: 1\ndata: {{source: file, path: {name}}}\nmodel: {{width: 8}}\n")
+        assert main(["certify", str(spec)]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and fragment in err, err
+
+
+def test_long_values_are_cut_in_messages(tmp_path, capsys):
+    spec = tmp_path / "s.yaml"
+    spec.write_text('gamma: "' + "a" * 100_000 + '"\ndata: {n: 8, d: 2}\nmodel: {width: 8}\n')
+    assert main(["certify", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert len(err) < 300 and "…" in err
