@@ -174,11 +174,11 @@ class TwoLayerNetwork:
         G = np.zeros((n, n), order="F")
         Xt = np.asfortranarray(X.T)  # (d, n), so that dgemm reads it without a copy
         for b in self._blocks(n):
-            # St = (s a_b) ⊙ σ'(W_b Xᵀ): the block of Sᵀ, (|b|, n), Fortran-ordered
+            # σ'(W_b Xᵀ): the block of Sᵀ up to the factor s a_i, (|b|, n), Fortran-ordered.
+            # Since a_i² = 1, S Sᵀ = s² Σ_i σ'_i σ'_iᵀ: the factor goes into syrk's alpha.
             St = blas.dgemm(1.0, W[b].T, Xt, trans_a=1)
             St = self.activation.derivative_overwrite(St)
-            St *= (self.s * self.a[b])[:, None]
-            G = blas.dsyrk(1.0, St, beta=1.0, c=G, trans=1, lower=0, overwrite_c=1)
+            G = blas.dsyrk(self.s**2, St, beta=1.0, c=G, trans=1, lower=0, overwrite_c=1)
         # G is Fortran-ordered, so its transpose is a C-ordered view (no copy); K is symmetric.
         K = np.ascontiguousarray(_symmetrize_upper(G).T)
         step = max(1, BLOCK_VALUES // max(n, 1))
