@@ -177,6 +177,14 @@ def describe_interval(intervals: tuple[Interval, ...]) -> str:
     return " ∪ ".join(f"({_fmt(lo)}, {_fmt(hi)})" for lo, hi in intervals)
 
 
+def _not_applicable(gamma: float, rigorous: bool, B: float, message: str) -> Certificate:
+    """A hypothesis fails: γ* = ∞, no certified γ, no guarantees."""
+    inf = math.inf
+    return Certificate(
+        gamma, inf, 0.0, Status.not_applicable, rigorous, (), inf, B, inf, message, None
+    )
+
+
 def certify(
     gamma: float, est: Estimate, *, activation: str = "", centered_or_zero: bool = True
 ) -> Certificate:
@@ -186,43 +194,28 @@ def certify(
     centered model); it only shapes the advice in ``message``.
     """
     rigorous = est.beta_method == "analytic"
-    inf = math.inf
     if not math.isfinite(est.beta):
-        return Certificate(
+        return _not_applicable(
             gamma,
-            inf,
-            0.0,
-            Status.not_applicable,
             rigorous,
-            (),
-            inf,
             0.0,
-            inf,
             f"(H1) fails: σ' of {activation or 'this activation'} is not Lipschitz "
             "(sup|σ''| = ∞), so β = ∞ and the theorem does not apply; use a smooth "
             "activation (gelu, silu, softplus, tanh) to certify",
-            None,
         )
     if not est.full_rank.holds:
-        return Certificate(
+        return _not_applicable(
             gamma,
-            inf,
-            0.0,
-            Status.not_applicable,
             rigorous,
-            (),
-            inf,
             radius_B(est.beta, est.sigma_min),
-            inf,
             f"(H2) fails: {est.full_rank.reason}",
-            None,
         )
     smin, smax, L0, beta = est.sigma_min, est.sigma_max, est.loss0, est.beta
     g_star = gamma_star(beta, smin, smax, L0)
     intervals = certified_gammas(beta, smin, smax, est.f0_norm**2, est.f0_dot_y, est.y_norm**2)
     R, B = radius_R(gamma, smin, smax, L0), radius_B(beta, smin)
     ok = gamma > g_star
-    margin = gamma / g_star if g_star > 0 else inf
+    margin = gamma / g_star if g_star > 0 else math.inf
     where = f"the certified set of γ is {describe_interval(intervals)}"
     if ok:
         message = f"γ = {gamma:.4g} > γ* = {g_star:.4g} (margin {_fmt(margin)}×): training is lazy"

@@ -317,16 +317,7 @@ def simulate(
     applicable = cert.certified and flow.completed
     checks = checks_for(m, cert.guarantees, applicable, not cert.rigorous, floor_r)
     return Simulation(
-        t=m["t"],
-        loss=m["loss"],
-        loss_lin=m["loss_lin"],
-        param_dist=m["param_dist"],
-        param_dist_lin=m["param_dist_lin"],
-        gap=m["gap"],
-        sigma_min_t=m["sigma_min_t"],
-        jacobian_norm_t=m["jacobian_norm_t"],
-        kernel_change=m["kernel_change"],
-        weight_change=m["weight_change"],
+        **{k: m[k] for k in MEASURES},
         beta_path=float(m["beta_path"]),
         checks=checks,
         horizon=T,
