@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,7 +22,7 @@ from ._malloc import tune_malloc
 from ._version import __version__
 from .errors import NtkcheckError
 from .example import EXAMPLE_YAML, SCHEMA_FILE, example_spec
-from .report import render, rich_renderables
+from .report import DEFAULT_FAILING, render, rich_renderables
 from .report.plot import check_plot_target, plot_simulation
 from .result import CertifyResult, Entry, SpecFailure, certify_spec, simulate_spec
 from .schema import spec_json_schema
@@ -248,14 +248,16 @@ def certify(
 
 
 def _emit(
-    entries: list[Entry], fmt: Format, output_file: Path | None, failing: set[str] | None = None
+    entries: list[Entry],
+    fmt: Format,
+    output_file: Path | None,
+    failing: Collection[str] = DEFAULT_FAILING,
 ) -> None:
     if not entries:
         return
-    kwargs = {} if failing is None else {"failing": failing}
     if output_file is not None:
         try:
-            output_file.write_text(render(entries, fmt.value, **kwargs), encoding="utf-8")
+            output_file.write_text(render(entries, fmt.value, failing), encoding="utf-8")
         except OSError as exc:
             _err(f"--output-file {output_file}: cannot write: {exc.strerror}")
             raise typer.Exit(EXIT_ERROR) from None
@@ -265,7 +267,7 @@ def _emit(
         for item in rich_renderables(entries):
             console.print(item)
     else:
-        sys.stdout.write(render(entries, fmt.value, **kwargs))
+        sys.stdout.write(render(entries, fmt.value, failing))
 
 
 def exit_code(entries: list[Entry], failing: set[str], exit_zero: bool = False) -> int:

@@ -1,7 +1,8 @@
 """Measured quantities of THEORY.md §1–§2 and §6: σ_min, σ_max, L0, β, and (H2).
 
 K0 is formed by its structure (``TwoLayerNetwork.gram``), in float64, after a
-memory plan; its extreme eigenvalues come from a dense symmetric eigensolver.
+memory plan; its extreme eigenvalues come from a dense or an iterative
+eigensolver (``spectrum.py``), chosen by ``measure_spectrum``.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ from .memory import (
 )
 from .model import BLOCK_VALUES, BetaBounds
 from .problem import Problem
-from .spectrum import Spectrum, dense_spectrum, iterative_spectrum
+from .spectrum import EPS, Spectrum, dense_spectrum, iterative_spectrum
 
-EPS = float(np.finfo(np.float64).eps)
 SPECTRUM_METHODS = ("auto", "dense", "iterative")
 #: ``auto`` uses the dense eigensolver up to this n (about 10 s of ``syevr`` on 2 cores).
 DENSE_MAX_N = 6000
