@@ -8,6 +8,7 @@ eigensolver (``spectrum.py``), chosen by ``measure_spectrum``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,13 +16,14 @@ import numpy as np
 from .beta_local import LocalBeta, local_beta
 from .errors import EstimationError
 from .memory import (
+    FLOAT_BYTES,
     USABLE_FRACTION,
     available_bytes,
     certify_peak_bytes,
     matrix_free_peak_bytes,
     require,
 )
-from .model import BLOCK_VALUES, BetaBounds
+from .model import BLOCK_VALUES, BetaBounds, TwoLayerNetwork
 from .problem import Problem
 from .spectrum import EPS, Spectrum, dense_spectrum, iterative_spectrum
 
@@ -137,9 +139,30 @@ def measure_spectrum(problem: Problem, *, method: str = "auto", seed: int = 0) -
         f"the matrix-free spectrum (n = {n:,}, N = {N:,}, d = {d:,})",
         "reduce data.n or model.width",
     )
+    cache = 2 * FLOAT_BYTES * n * N <= USABLE_FRACTION * available_bytes()
     return iterative_spectrum(
-        lambda v: net.jvp(X, net.vjp(X, v)), n, operator="matrix-free", seed=seed
+        gram_operator(net, X, cache_factor=cache), n, operator="matrix-free", seed=seed
     )
+
+
+def gram_operator(
+    net: TwoLayerNetwork, X: np.ndarray, *, cache_factor: bool
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``v ↦ K0 v = J0 (J0ᵀ v)`` without forming K0 (or J0).
+
+    With ``cache_factor`` the factor S (n × N) is computed once and each product
+    is three BLAS passes; without it, S is recomputed in blocks of neurons each
+    time (memory O(n·block)).
+    """
+    if not cache_factor:
+        return lambda v: net.jvp(X, net.vjp(X, v))
+    S = net.linearize(X).S
+
+    def matvec(v: np.ndarray) -> np.ndarray:
+        U = S.T @ (v[:, None] * X)  # J0ᵀ v as (N, d)
+        return np.einsum("ji,ji->j", S, X @ U.T)  # J0 (J0ᵀ v)
+
+    return matvec
 
 
 def estimate(

@@ -9,7 +9,7 @@ import pytest
 from ntkcheck import build_problem, example_spec, load_spec
 from ntkcheck.cli import main
 from ntkcheck.errors import EstimationError
-from ntkcheck.estimate import measure_spectrum
+from ntkcheck.estimate import gram_operator, measure_spectrum
 from ntkcheck.memory import certify_peak_bytes, matrix_free_peak_bytes
 from ntkcheck.model import BLOCK_VALUES
 
@@ -45,6 +45,17 @@ def test_iterative_matches_dense(spec_file, monkeypatch, text):
         assert abs(it.eig_min - dense.eig_min) <= it.residual_min + 1e-10 * dense.eig_max
     with pytest.raises(EstimationError, match="use --spectrum iterative"):
         measure_spectrum(p, method="dense")
+
+
+def test_matrix_free_operator_with_and_without_the_cached_factor():
+    import numpy as np
+
+    p = build_problem(example_spec())
+    K = p.network.gram(p.X)
+    v = np.random.default_rng(0).standard_normal(K.shape[0])
+    for cache in (True, False):
+        Kv = gram_operator(p.network, p.X, cache_factor=cache)(v)
+        np.testing.assert_allclose(Kv, K @ v, rtol=1e-12, atol=1e-12 * np.abs(K @ v).max())
 
 
 def test_cli_spectrum_option(capsys):
