@@ -179,13 +179,9 @@ class TwoLayerNetwork:
             St = blas.dgemm(1.0, W[b].T, Xt, trans_a=1)
             St = self.activation.derivative_overwrite(St)
             G = blas.dsyrk(self.s**2, St, beta=1.0, c=G, trans=1, lower=0, overwrite_c=1)
+        G *= blas.dsyrk(1.0, Xt, trans=1, lower=0)  # upper triangles: (S Sᵀ) ⊙ (X Xᵀ)
         # G is Fortran-ordered, so its transpose is a C-ordered view (no copy); K is symmetric.
-        K = np.ascontiguousarray(_symmetrize_upper(G).T)
-        step = max(1, BLOCK_VALUES // max(n, 1))
-        for start in range(0, n, step):
-            rows = slice(start, min(start + step, n))
-            K[rows] *= X[rows] @ X.T
-        return K
+        return np.ascontiguousarray(_symmetrize_upper(G).T)
 
     def beta_bounds(self, X: np.ndarray) -> BetaBounds:
         """Rigorous global Lipschitz bounds of W ↦ J_W (THEORY.md §6)."""
