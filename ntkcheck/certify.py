@@ -33,12 +33,23 @@ def gamma_star(beta: float, sigma_min: float, sigma_max: float, loss0: float) ->
     """γ* = 4√2 · β · (2σ_max + σ_min) · √L0 / σ_min³ (THEORY.md §4)."""
     if beta == 0.0 or loss0 == 0.0:
         return 0.0
-    return 4.0 * SQRT2 * beta * (2.0 * sigma_max + sigma_min) * math.sqrt(loss0) / sigma_min**3
+    return (
+        4.0
+        * SQRT2
+        * beta
+        * (2.0 * sigma_max + sigma_min)
+        * math.sqrt(loss0)
+        / (sigma_min * sigma_min * sigma_min)
+    )
 
 
 def radius_R(gamma: float, sigma_min: float, sigma_max: float, loss0: float) -> float:
     """R(γ) = (4σ_max + 2σ_min) √(2 L0) / (γ σ_min²) (THEORY.md §4)."""
-    return (4.0 * sigma_max + 2.0 * sigma_min) * math.sqrt(2.0 * loss0) / (gamma * sigma_min**2)
+    return (
+        (4.0 * sigma_max + 2.0 * sigma_min)
+        * math.sqrt(2.0 * loss0)
+        / (gamma * sigma_min * sigma_min)
+    )
 
 
 def radius_B(beta: float, sigma_min: float) -> float:
@@ -50,7 +61,7 @@ def lecture_lambda(beta: float, sigma_min: float, sigma_max: float, loss0: float
     """Λ = β σ_max √L0 / σ_min³ (THEORY.md §4; γ* ≤ 12√2 Λ)."""
     if beta == 0.0 or loss0 == 0.0:
         return 0.0
-    return beta * sigma_max * math.sqrt(loss0) / sigma_min**3
+    return beta * sigma_max * math.sqrt(loss0) / (sigma_min * sigma_min * sigma_min)
 
 
 def gap_D(gamma: float, beta: float, sigma_min: float, sigma_max: float, loss0: float) -> float:
@@ -62,7 +73,7 @@ def gap_D(gamma: float, beta: float, sigma_min: float, sigma_max: float, loss0: 
         * R
         * (2.0 * sigma_max + 0.5 * sigma_min)
         * math.sqrt(2.0 * loss0)
-        / sigma_min**2
+        / (sigma_min * sigma_min)
     )
 
 
@@ -81,7 +92,7 @@ def certified_gammas(
     c = 4.0 * beta * (2.0 * sigma_max + sigma_min)
     if c == 0.0:
         return ((0.0, math.inf),)
-    s3 = sigma_min**3
+    s3 = sigma_min * sigma_min * sigma_min
     A = s3 * s3 - c * c * f0_sq
     B = 2.0 * c * c * f0_dot_y
     C = -c * c * y_sq
@@ -130,7 +141,7 @@ class Guarantees:
 def guarantees(gamma: float, est: Estimate) -> Guarantees:
     """The numbers of C1–C5 for γ and the estimate (meaningful when certified)."""
     smin, smax, L0, beta = est.sigma_min, est.sigma_max, est.loss0, est.beta
-    g2s2 = gamma**2 * smin**2
+    g2s2 = gamma * gamma * smin * smin  # products overflow to ∞; ** would raise
     return Guarantees(
         loss0=L0,
         loss_rate=0.5 * g2s2,
@@ -212,7 +223,9 @@ def certify(
         )
     smin, smax, L0, beta = est.sigma_min, est.sigma_max, est.loss0, est.beta
     g_star = gamma_star(beta, smin, smax, L0)
-    intervals = certified_gammas(beta, smin, smax, est.f0_norm**2, est.f0_dot_y, est.y_norm**2)
+    intervals = certified_gammas(
+        beta, smin, smax, est.f0_norm * est.f0_norm, est.f0_dot_y, est.y_norm * est.y_norm
+    )
     R, B = radius_R(gamma, smin, smax, L0), radius_B(beta, smin)
     ok = gamma > g_star
     margin = gamma / g_star if g_star > 0 else math.inf

@@ -479,6 +479,9 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, typer.Abort):
         print("ntkcheck: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except NtkcheckError as exc:  # bad usage found before any spec ran (--set, NTKCHECK_FORMAT)
+        _err(str(exc))
+        return EXIT_ERROR
     except typer.TyperException as exc:  # click's usage errors (typer vendors click)
         ctx = getattr(exc, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""

@@ -98,6 +98,12 @@ def check_full_rank(X: np.ndarray, n_params: int, spectrum: Spectrum) -> FullRan
         return FullRank(
             False, f"input {int(zero[0])} is zero: its row of J0 vanishes, so σ_min = 0; remove it"
         )
+    if spectrum.eig_max <= 0.0:
+        return FullRank(
+            False,
+            "J0 = 0: σ'(⟨w_i, x_j⟩) vanishes for every neuron and input (saturated or "
+            "flat activation); reduce model.init_std or rescale the data",
+        )
     if spectrum.eig_min <= spectrum.rank_tol:
         ratio = spectrum.eig_min / spectrum.eig_max if spectrum.eig_max > 0 else 0.0
         return FullRank(
@@ -202,12 +208,18 @@ def estimate(
         assert local_value is not None
         bound_name, beta_value = "local", local_value
     f0 = problem.f0_trained
+    loss0 = problem.loss0(gamma)
+    if not math.isfinite(loss0):
+        raise EstimationError(
+            f"the initial loss ½‖γ f_θ0 − y‖² overflows float64 (γ = {gamma:g}, "
+            f"max |y| = {float(np.max(np.abs(problem.y))):.3g}); rescale the targets or γ"
+        )
     return Estimate(
         sigma_min=spectrum.sigma_min,
         sigma_max=spectrum.sigma_max,
         spectrum=spectrum,
         full_rank=check_full_rank(X, net.n_params, spectrum),
-        loss0=problem.loss0(gamma),
+        loss0=loss0,
         f0_norm=float(np.linalg.norm(f0)),
         y_norm=float(np.linalg.norm(problem.y)),
         f0_dot_y=float(f0 @ problem.y),

@@ -129,7 +129,7 @@ def auto_horizon(gamma: float, sigma_min: float, loss_tol: float) -> float:
             "simulate.horizon: auto needs σ_min > 0 (the C1 bound does not decay); "
             "give a time, e.g. horizon: 1.0e-3"
         )
-    return 2.0 * math.log(1.0 / loss_tol) / (gamma**2 * sigma_min**2)
+    return 2.0 * math.log(1.0 / loss_tol) / (gamma * gamma * sigma_min * sigma_min)
 
 
 def simulate_memory_bytes(n: int, d: int, width: int) -> int:
@@ -250,7 +250,7 @@ def measure(
         dJ_norm = math.sqrt(max(float(eigvalsh(factor_gram(X, dS), check_finite=False)[-1]), 0.0))
         if dist > 0:
             beta_path = max(beta_path, dJ_norm / dist)
-        out["t"].append(tau / gamma**2)
+        out["t"].append(tau / (gamma * gamma))
         out["loss"].append(0.5 * float(r @ r))
         out["loss_lin"].append(0.5 * float(r_lin @ r_lin))
         out["param_dist"].append(dist)
@@ -310,7 +310,7 @@ def simulate(
         )
     T = auto_horizon(gamma, est.sigma_min, loss_tol) if auto else float(horizon)
     t_grid = T * np.arange(points) / (points - 1)
-    tau = gamma**2 * t_grid
+    tau = gamma * gamma * t_grid
     timing: dict[str, float] = {}
     start = time.perf_counter()
     L0 = problem.network.linearize(problem.X)

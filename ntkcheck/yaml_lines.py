@@ -20,8 +20,9 @@ Path_ = tuple[str | int, ...]
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
-# YAML 1.1 (PyYAML) reads ``1e-8`` as a string; accept it as a float like YAML 1.2.
-_FLOAT_WITHOUT_DOT = re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$")
+# YAML 1.1 (PyYAML) reads ``1e-8`` and ``1.0e300`` (no dot, or no exponent sign) as
+# strings; accept every exponent form as a float, like YAML 1.2.
+_FLOAT_EXPONENT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
 
 
 class YamlError(SpecError):
@@ -45,9 +46,7 @@ class _SpecLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-_SpecLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float", _FLOAT_WITHOUT_DOT, list("-+0123456789")
-)
+_SpecLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_EXPONENT, list("-+0123456789."))
 
 
 def _line(node: yaml.Node) -> int:

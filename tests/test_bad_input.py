@@ -79,6 +79,16 @@ CASES = [
         "needs about",
     ),
     ("deep nesting", "gamma: " + "[" * 5000 + "]" * 5000 + "\n", "YAML"),
+    (
+        "overflowing loss",
+        "gamma: 1\ndata: {n: 8, d: 2, noise: 1.0e300}\n" + OK_MODEL,
+        "overflows float64",
+    ),
+    (
+        "overflowing K0",
+        "gamma: 1\ndata: {n: 8, d: 2}\nmodel: {width: 64, init: gaussian, init_std: 1.0e200, activation: quadratic}\n",
+        "K0 has non-finite entries",
+    ),
 ]
 
 
@@ -94,6 +104,7 @@ def test_bad_spec_exits_2_with_one_line(tmp_path, capsys, name, text, fragment):
     assert len(lines) == 1, captured.err
     assert lines[0].startswith("ntkcheck: error: ")
     assert fragment in lines[0]
+    assert "internal error" not in lines[0]
     assert "Traceback" not in captured.err
 
 
@@ -263,3 +274,35 @@ def test_long_values_are_cut_in_messages(tmp_path, capsys):
     assert main(["certify", str(spec)]) == 2
     err = capsys.readouterr().err
     assert len(err) < 300 and "…" in err
+
+
+def test_extreme_but_valid_values_do_not_crash(tmp_path, capsys):
+    """γ = 1e300 certifies (products overflow to ∞, never raise); a saturated net fails (H2)."""
+    import json
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text("gamma: 1.0e300\ndata: {n: 8, d: 2}\nmodel: {width: 64}\n")
+    assert main(["certify", str(spec), "-f", "json"]) == 0
+    cert = json.loads(capsys.readouterr().out)["results"][0]["certificate"]
+    assert cert["gamma"] == 1e300 and cert["certified"]
+    spec.write_text("gamma: 1\ndata: {n: 8, d: 2}\nmodel: {width: 64, init_std: 1.0e300}\n")
+    assert main(["certify", str(spec), "-f", "json"]) == 1
+    cert = json.loads(capsys.readouterr().out)["results"][0]["certificate"]
+    assert cert["status"] == "not_applicable" and "J0 = 0" in cert["message"]
+
+
+@pytest.mark.parametrize(
+    "text,value",
+    [("1e8", 1e8), ("1.0e300", 1e300), ("1.0E+3", 1e3), (".5e3", 500.0), ("2.5e-3", 2.5e-3)],
+)
+def test_every_exponent_form_is_a_number(text, value):
+    from pathlib import Path
+
+    from ntkcheck import parse_spec
+
+    loaded = parse_spec(
+        f"gamma: {text}\ndata: {{n: 8, d: 2}}\nmodel: {{width: 8}}\n",
+        source="x",
+        base_dir=Path("."),
+    )
+    assert loaded.spec.gamma == value

@@ -79,6 +79,7 @@ def test_format_from_environment(capsys, monkeypatch):
     monkeypatch.setenv("NTKCHECK_FORMAT", "yaml")
     code, out, err = _run(capsys, "certify", str(GOOD))
     assert code == 2 and out == "" and "NTKCHECK_FORMAT='yaml' is not one of" in err
+    assert "internal error" not in err
 
 
 def _gamma_line(path) -> int:
@@ -256,6 +257,7 @@ def test_bad_set(capsys, value, fragment):
     code, _out, err = _run(capsys, "certify", "--set", value)
     lines = [ln for ln in err.strip().splitlines() if "no SPEC given" not in ln]
     assert code == 2 and len(lines) == 1 and fragment in lines[0], err
+    assert "internal error" not in err
 
 
 def test_validate(capsys, mixed):
