@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable, Collection
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 
@@ -475,7 +477,11 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     tune_malloc()
     try:
-        code = app(args=args, prog_name="ntkcheck", standalone_mode=False)
+        # Overflow and NaN are detected and reported as one clear line; NumPy's own
+        # RuntimeWarnings would only add noise on stderr.
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            code = app(args=args, prog_name="ntkcheck", standalone_mode=False)
     except (KeyboardInterrupt, typer.Abort):
         print("ntkcheck: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -225,6 +225,19 @@ def test_binary_and_directory_specs(tmp_path, capsys):
     assert "no .yaml or .yml files in this folder" in capsys.readouterr().err
 
 
+def test_overflow_gives_one_line_without_numpy_warnings(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("gamma: 1\ndata: {n: 8, d: 2, noise: 1.0e300}\nmodel: {width: 64}\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "ntkcheck", "certify", str(spec)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and "overflows float64" in proc.stderr
+
+
 def test_subprocess_has_no_traceback_and_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
     spec = tmp_path / "evil.yaml"
