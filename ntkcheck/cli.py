@@ -244,7 +244,9 @@ def certify(
     # Errors are on stderr already; human reports repeat them only where they are a
     # complete record (several specs, with the summary line).
     complete = fmt not in (Format.rich, Format.text, Format.markdown) or len(entries) > 1
-    shown = entries if complete else [e for e in entries if isinstance(e, CertifyResult)]
+    shown: list[Entry] = (
+        entries if complete else [e for e in entries if isinstance(e, CertifyResult)]
+    )
     _emit(shown, fmt, output_file, failing)
     return exit_code(entries, failing, exit_zero)
 
@@ -358,11 +360,13 @@ def simulate(
     return EXIT_OK if result.certificate.certified and sim.all_hold else EXIT_FAIL
 
 
-def _simulate_with_progress(loaded: LoadedSpec, **options: object) -> CertifyResult:
+def _simulate_with_progress(
+    loaded: LoadedSpec, *, with_local_beta: bool, spectrum: str
+) -> CertifyResult:
     """Run ``simulate_spec`` with a progress bar on stderr when it is a terminal."""
     console = Console(stderr=True)
     if not console.is_terminal:
-        return simulate_spec(loaded, **options)
+        return simulate_spec(loaded, with_local_beta=with_local_beta, spectrum=spectrum)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     points = loaded.spec.simulate.points
@@ -378,7 +382,8 @@ def _simulate_with_progress(loaded: LoadedSpec, **options: object) -> CertifyRes
         return simulate_spec(
             loaded,
             progress=lambda k, tau: bar.update(task, completed=k, tau=f"{tau:.3g}"),
-            **options,
+            with_local_beta=with_local_beta,
+            spectrum=spectrum,
         )
 
 
@@ -408,8 +413,8 @@ def validate(
             msg = str(exc) if str(exc).startswith(str(target)) else f"{target}: {exc}"
             rows.append((str(target), msg, exc.line))
     bad = [r for r in rows if r[1] is not None]
-    for _, msg, _ in bad:
-        _err(msg)
+    for _, problem, _ in bad:
+        _err(str(problem))
     if fmt is Format.json:
         doc = [{"spec": s, "valid": m is None, "error": m, "line": ln} for s, m, ln in rows]
         sys.stdout.write(

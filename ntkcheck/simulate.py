@@ -213,10 +213,11 @@ def checks_for(
         ],
         "C5": [(sim["gap"], g.gap_D * np.exp(-g.gap_rate * t), floor_r * one)],
     }
-    return tuple(
-        _ratio_check(cid, STATEMENTS[cid], t, *map(list, zip(*p, strict=True)), True, estimate)
-        for cid, p in parts.items()
-    )
+    checks = []
+    for cid, triples in parts.items():
+        measured, bound, floor = ([part[i] for part in triples] for i in range(3))
+        checks.append(_ratio_check(cid, STATEMENTS[cid], t, measured, bound, floor, True, estimate))
+    return tuple(checks)
 
 
 STATEMENTS = {

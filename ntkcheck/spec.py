@@ -33,12 +33,12 @@ class DataSpec(_Block):
     """``data:`` — synthetic points or a file with X and y."""
 
     source: Literal["synthetic", "file"] = "synthetic"
-    n: int | None = Field(None, ge=1, le=10**8, description="synthetic: number of points")
-    d: int | None = Field(None, ge=1, le=10**7, description="synthetic: input dimension")
+    n: int | None = Field(default=None, ge=1, le=10**8, description="synthetic: number of points")
+    d: int | None = Field(default=None, ge=1, le=10**7, description="synthetic: input dimension")
     inputs: Literal["gaussian", "sphere"] = "sphere"
     target: Literal["teacher", "linear", "sign", "random"] = "teacher"
-    noise: float = Field(0.0, ge=0, allow_inf_nan=False)
-    path: str | None = Field(None, min_length=1, description="file: .npz (X, y) or .csv")
+    noise: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    path: str | None = Field(default=None, min_length=1, description="file: .npz (X, y) or .csv")
     normalize: Literal["none", "standardize", "sphere"] = "none"
 
 
@@ -46,12 +46,12 @@ class ModelSpec(_Block):
     """``model:`` — the lecture's two-layer network (THEORY.md §6)."""
 
     architecture: Literal["two_layer"] = "two_layer"
-    width: int | None = Field(None, ge=1, le=10**9, description="N, the number of neurons")
+    width: int | None = Field(default=None, ge=1, le=10**9, description="N, the number of neurons")
     activation: ActivationName = "tanh"
     scaling: Literal["standard", "ntk", "mean_field"] = "standard"
     init: Literal["gaussian", "symmetric", "file"] = "symmetric"
     init_std: PositiveFloat | None = None
-    init_path: str | None = Field(None, min_length=1)
+    init_path: str | None = Field(default=None, min_length=1)
     centered: bool = False
 
 
@@ -65,8 +65,8 @@ class SimulateSpec(_Block):
     """``simulate:`` — parsed and validated now, used by ``ntkcheck simulate``."""
 
     horizon: float | str = "auto"
-    points: int = Field(50, ge=2, le=100_000)
-    loss_tol: float = Field(1.0e-8, gt=0, lt=1, allow_inf_nan=False)
+    points: int = Field(default=50, ge=2, le=100_000)
+    loss_tol: float = Field(default=1.0e-8, gt=0, lt=1, allow_inf_nan=False)
 
     @field_validator("horizon")
     @classmethod
@@ -81,13 +81,13 @@ class SimulateSpec(_Block):
 class Spec(_Block):
     """A whole problem spec."""
 
-    name: str | None = Field(None, min_length=1, max_length=200)
-    seed: int = Field(0, ge=0, le=2**63 - 1)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
     gamma: PositiveFloat
     data: DataSpec
     model: ModelSpec
-    certify: CertifySpec = CertifySpec()
-    simulate: SimulateSpec = SimulateSpec()
+    certify: CertifySpec = Field(default_factory=CertifySpec)
+    simulate: SimulateSpec = Field(default_factory=SimulateSpec)
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ def _show(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _describe(err: dict[str, Any]) -> str:
+def _describe(err: Any) -> str:
     """One human sentence for a pydantic error: what was given and what is allowed."""
     loc = tuple(err["loc"])
     kind = err["type"]

@@ -12,7 +12,7 @@ from .lines import Line, num
 def _curve_rows(sim: Simulation, r: CertifyResult, rows: int = 7) -> list[tuple[str, ...]]:
     g = r.certificate.guarantees
     header = ("t", "loss", "C1 bound", "loss_lin", "C4 bound", "gap", "C5 bound", "‖θ−θ0‖")
-    out = [header]
+    out: list[tuple[str, ...]] = [header]
     k_all = np.unique(np.round(np.linspace(0, len(sim.t) - 1, rows)).astype(int))
     for k in k_all:
         t = sim.t[k]
@@ -69,7 +69,7 @@ def simulation_lines(r: CertifyResult) -> list[Line]:
         tag = " (estimate)" if c.estimate else ""
         worst = (
             f"worst measured/bound {num(c.worst_ratio)} at t = {num(c.worst_t)}"
-            if c.worst_ratio is not None
+            if c.worst_ratio is not None and c.worst_t is not None
             else "no time above the error floor"
         )
         final = f", final {num(c.final_ratio)}" if c.final_ratio is not None else ""
