@@ -10,9 +10,9 @@ In the lazy regime e is tiny, and the integrator's tolerances apply to it: the
 linearization gap ‖r_t − r̃_t‖ is then measured to many digits instead of being
 lost under the error of the full displacement (DESIGN.md, Numerics: tolerances
 relative to what moves). Each right-hand side is one forward and two backward
-products, O(n·N·d); the Jacobian is never formed. scipy's DOP853 (8th order, adaptive) is stepped by
-hand and its dense output read at the checkpoints, so an interruption or a
-divergence keeps every checkpoint reached.
+products, O(n·N·d); the Jacobian is never formed. SciPy's DOP853 (8th order,
+adaptive) is stepped by hand and its dense output read at the checkpoints, so
+an interruption or a divergence keeps every checkpoint reached.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class _Diverged(Exception):
     pass
 
 
-@dataclass
+@dataclass(frozen=True)
 class FlowResult:
     """Deviations ``e_k = γ(θ_{t_k} − θ̃_{t_k})`` at the checkpoints reached, and counters."""
 

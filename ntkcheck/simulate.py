@@ -11,6 +11,7 @@ path, max_t ‖J_t − J0‖_op/‖θ_t − θ0‖. Each conclusion C1–C5 is c
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -294,8 +295,6 @@ def simulate(
     ``REFINE_BUDGET`` seconds, repeats at ``TIGHT_TOLERANCE``, which resolves
     gaps down to float64's rounding of r (~1e-12·‖r0‖ on small problems).
     """
-    import time
-
     n, d, N = problem.X.shape[0], problem.X.shape[1], problem.network.width
     require(
         simulate_memory_bytes(n, d, N),
