@@ -169,12 +169,17 @@ def expand_specs(paths: list[Path]) -> list[Path | SpecFailure]:
     return out
 
 
+def _labelled(label: str, exc: Exception) -> str:
+    """The error's message, prefixed with the spec it concerns unless it already is."""
+    return str(exc) if str(exc).startswith(label) else f"{label}: {exc}"
+
+
 def _guarded(label: str, run: Callable[[], CertifyResult], debug: bool) -> Entry:
     """Run one spec; every failure becomes a one-line ``SpecFailure`` (also on stderr)."""
     try:
         return run()
     except NtkcheckError as exc:
-        msg = str(exc) if str(exc).startswith(label) else f"{label}: {exc}"
+        msg = _labelled(label, exc)
         line = exc.line
     except MemoryError:
         msg, line = f"{label}: ran out of memory; reduce data.n or model.width", None
@@ -342,8 +347,7 @@ def simulate(
             loaded, with_local_beta=beta_local, spectrum=spectrum.value
         )
     except NtkcheckError as exc:
-        msg = str(exc) if str(exc).startswith(label) else f"{label}: {exc}"
-        _err(msg)
+        _err(_labelled(label, exc))
         return EXIT_ERROR
     sim = result.simulation
     assert sim is not None
@@ -410,8 +414,7 @@ def validate(
             load_spec(target, overrides)
             rows.append((str(target), None, None))
         except NtkcheckError as exc:
-            msg = str(exc) if str(exc).startswith(str(target)) else f"{target}: {exc}"
-            rows.append((str(target), msg, exc.line))
+            rows.append((str(target), _labelled(str(target), exc), exc.line))
     bad = [r for r in rows if r[1] is not None]
     for _, problem, _ in bad:
         _err(str(problem))

@@ -134,13 +134,26 @@ def _no_numbers(row: list[str]) -> bool:
     return not any(number(c) for c in row)
 
 
+def require_real(arr: np.ndarray, name: str, label: str) -> None:
+    """A clear error unless ``arr`` holds real numbers (not text, objects or complex)."""
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise DataError(f"{label}: {name} must hold real numbers, got dtype {arr.dtype}")
+
+
+def require_finite(arr: np.ndarray, name: str, label: str) -> None:
+    """A clear error naming the first non-finite entry of ``arr``."""
+    bad = np.argwhere(~np.isfinite(arr))
+    if bad.size:
+        where = ", ".join(str(int(i)) for i in bad[0])
+        raise DataError(f"{label}: {name}[{where}] is {arr[tuple(bad[0])]}; values must be finite")
+
+
 def check_arrays(X: object, y: object, label: str) -> tuple[np.ndarray, np.ndarray]:
     """Validate shapes, dtypes and finiteness of user-given X (n, d) and y (n,)."""
     X = np.asarray(X)
     y = np.asarray(y)
-    for name, arr in (("X", X), ("y", y)):
-        if not (np.issubdtype(arr.dtype, np.number) and not np.iscomplexobj(arr)):
-            raise DataError(f"{label}: {name} must hold real numbers, got dtype {arr.dtype}")
+    require_real(X, "X", label)
+    require_real(y, "y", label)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
@@ -151,13 +164,8 @@ def check_arrays(X: object, y: object, label: str) -> tuple[np.ndarray, np.ndarr
         )
     X = X.astype(np.float64)
     y = y.astype(np.float64)
-    for name, arr in (("X", X), ("y", y)):
-        bad = np.argwhere(~np.isfinite(arr))
-        if bad.size:
-            where = ", ".join(str(int(i)) for i in bad[0])
-            raise DataError(
-                f"{label}: {name}[{where}] is {arr[tuple(bad[0])]}; values must be finite"
-            )
+    require_finite(X, "X", label)
+    require_finite(y, "y", label)
     return X, y
 
 

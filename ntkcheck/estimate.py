@@ -15,14 +15,7 @@ import numpy as np
 
 from .beta_local import LocalBeta, local_beta
 from .errors import EstimationError
-from .memory import (
-    FLOAT_BYTES,
-    USABLE_FRACTION,
-    available_bytes,
-    certify_peak_bytes,
-    matrix_free_peak_bytes,
-    require,
-)
+from .memory import FLOAT_BYTES, certify_peak_bytes, fits, matrix_free_peak_bytes, require
 from .model import BLOCK_VALUES, BetaBounds, TwoLayerNetwork
 from .problem import Problem
 from .spectrum import EPS, Spectrum, dense_spectrum, iterative_spectrum
@@ -127,9 +120,9 @@ def measure_spectrum(problem: Problem, *, method: str = "auto", seed: int = 0) -
     X, net = problem.X, problem.network
     n, d, N = X.shape[0], X.shape[1], net.width
     dense_bytes = certify_peak_bytes(n, d, N, BLOCK_VALUES)
-    fits = dense_bytes <= USABLE_FRACTION * available_bytes()
+    dense_fits = fits(dense_bytes)
     if method == "auto":
-        method = "dense" if fits and n <= DENSE_MAX_N else "iterative"
+        method = "dense" if dense_fits and n <= DENSE_MAX_N else "iterative"
     if method == "dense":
         require(
             dense_bytes,
@@ -137,7 +130,7 @@ def measure_spectrum(problem: Problem, *, method: str = "auto", seed: int = 0) -
             "use --spectrum iterative (matrix-free: no n×n matrix) or reduce data.n",
         )
         return dense_spectrum(net.gram(X))
-    if fits:
+    if dense_fits:
         K = net.gram(X)
         return iterative_spectrum(lambda v: K @ v, n, operator="explicit", seed=seed)
     require(
@@ -145,7 +138,7 @@ def measure_spectrum(problem: Problem, *, method: str = "auto", seed: int = 0) -
         f"the matrix-free spectrum (n = {n:,}, N = {N:,}, d = {d:,})",
         "reduce data.n or model.width",
     )
-    cache = 2 * FLOAT_BYTES * n * N <= USABLE_FRACTION * available_bytes()
+    cache = fits(2 * FLOAT_BYTES * n * N)
     return iterative_spectrum(
         gram_operator(net, X, cache_factor=cache), n, operator="matrix-free", seed=seed
     )

@@ -66,10 +66,15 @@ def certify_peak_bytes(n: int, d: int, width: int, block_values: int) -> int:
     return matrix_free_peak_bytes(n, d, width, block_values) + FLOAT_BYTES * n * n
 
 
+def fits(nbytes: float) -> bool:
+    """True when ``nbytes`` fit in the usable share of the available memory."""
+    return nbytes <= USABLE_FRACTION * available_bytes()
+
+
 def require(nbytes: float, what: str, alternative: str) -> None:
     """Refuse (``EstimationError``) when ``nbytes`` will not fit in usable memory."""
-    usable = USABLE_FRACTION * available_bytes()
-    if nbytes > usable:
+    if not fits(nbytes):
+        usable = USABLE_FRACTION * available_bytes()
         raise EstimationError(
             f"{what} needs about {format_bytes(nbytes)} but only {format_bytes(usable)} "
             f"is usable here; {alternative}"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .activations import get_activation
-from .data import Dataset, check_file, load_data, read_npz
+from .data import Dataset, check_file, load_data, read_npz, require_finite, require_real
 from .errors import DataError
 from .memory import matrix_free_peak_bytes, require
 from .model import BLOCK_VALUES, TwoLayerNetwork, output_factor
@@ -73,9 +73,8 @@ def _file_weights(loaded: LoadedSpec, d: int) -> tuple[np.ndarray, np.ndarray]:
             "must be a .npz file with arrays W (N,d) and a (N,)", "model", "init_path"
         )
     W, a = read_npz(path, ("W", "a"), label, "save with np.savez(path, W=W, a=a)")
-    for name, arr in (("W", W), ("a", a)):
-        if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-            raise DataError(f"{label}: {name} must hold real numbers, got dtype {arr.dtype}")
+    require_real(W, "W", label)
+    require_real(a, "a", label)
     if W.ndim != 2 or W.shape[0] == 0 or W.shape[1] != d:
         raise DataError(
             f"{label}: W must have shape (N, {d}) to match the data's d = {d}, got {W.shape}"
@@ -84,8 +83,7 @@ def _file_weights(loaded: LoadedSpec, d: int) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{label}: a must have shape ({W.shape[0]},) to match W, got {a.shape}")
     W = W.astype(np.float64)
     a = a.astype(np.float64)
-    if not np.all(np.isfinite(W)):
-        raise DataError(f"{label}: W has non-finite entries; values must be finite")
+    require_finite(W, "W", label)
     bad = np.flatnonzero(np.abs(a) != 1.0)
     if bad.size:
         raise DataError(
