@@ -41,8 +41,8 @@ CERTIFY_CHILD = textwrap.dedent(
     import numpy as np
     from scipy.linalg import blas
     from ntkcheck import parse_spec, certify_spec
-    from ntkcheck._malloc import tune_malloc
-    from ntkcheck.model import BLOCK_VALUES
+    from ntkcheck.cli._malloc import tune_malloc
+    from ntkcheck.models.two_layer.memory import BLOCK_VALUES
     from pathlib import Path
     tune_malloc()
     n, d, N = map(int, sys.argv[1:4])
@@ -76,13 +76,13 @@ JBUILD_CHILD = textwrap.dedent(
     import numpy as np
     from scipy.linalg import blas, eigvalsh
     from ntkcheck import parse_spec, build_problem
-    from ntkcheck._malloc import tune_malloc
+    from ntkcheck.cli._malloc import tune_malloc
     from pathlib import Path
     tune_malloc()
     n, d, N = map(int, sys.argv[1:4])
     text = f"gamma: 100\\ndata: {{n: {n}, d: {d}}}\\nmodel: {{width: {N}, activation: tanh}}\\n"
     p = build_problem(parse_spec(text, source="bench", base_dir=Path(".")))
-    X, net = p.X, p.network
+    X, net = p.X, p.model
     t = time.perf_counter()
     S = net.activation.sigma_prime(X @ net.W.T) * (net.s * net.a)
     J = (S[:, :, None] * X[:, None, :]).reshape(n, N * d)  # the n × P Jacobian
@@ -102,18 +102,17 @@ SIM_CHILD = textwrap.dedent(
     import numpy as np
     from pathlib import Path
     from ntkcheck import parse_spec, build_problem
-    from ntkcheck._malloc import tune_malloc
-    from ntkcheck.flow import make_rhs, residual_fn
-    from ntkcheck.linearized import LinearizedFlow
-    from ntkcheck.model import factor_gram
+    from ntkcheck.cli._malloc import tune_malloc
+    from ntkcheck.flow.deviation import Deviation
+    from ntkcheck.theory.linear_flow import LinearizedFlow
     tune_malloc()
     n, d, N, reps = map(int, sys.argv[1:5])
     text = f"gamma: 100\\ndata: {{n: {n}, d: {d}}}\\nmodel: {{width: {N}, activation: tanh}}\\n"
     p = build_problem(parse_spec(text, source="bench", base_dir=Path(".")))
-    X, net = p.X, p.network
+    X, net = p.X, p.model
     L0 = net.linearize(X)
-    lin = LinearizedFlow.from_gram(factor_gram(X, L0.S), residual_fn(p)(L0.f), p.gamma)
-    rhs = make_rhs(p, lin, L0.S)
+    lin = LinearizedFlow.from_gram(L0.gram(), p.residual(L0.f), p.gamma)
+    rhs = Deviation(p, L0, lin).rhs
     e = 1e-6 * np.random.default_rng(1).standard_normal(net.n_params)
     def median_time(f):
         ts = []

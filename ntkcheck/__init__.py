@@ -6,75 +6,93 @@ Public API (the CLI is one caller of it)::
     result = certify_spec(load_spec("spec.yaml"))
     result.certificate.status, result.estimate.sigma_min
     simulate_spec(load_spec("spec.yaml")).simulation.checks
+
+Layers, top-down: ``cli`` → ``report`` → ``run`` → ``io`` → ``flow`` →
+``problem`` → ``models`` → ``linalg`` → ``theory`` (docs/DESIGN.md).
 """
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .activations import ACTIVATIONS, Activation, get_activation
-from .beta_local import LocalBeta, local_beta
-from .certify import (
-    Certificate,
-    Guarantees,
-    Status,
-    certified_gammas,
-    certify,
-    gamma_star,
-    radius_B,
-    radius_R,
-)
-from .errors import DataError, EstimationError, NtkcheckError, SpecError
-from .estimate import Estimate, FullRank, Spectrum, estimate, measure_spectrum
-from .example import EXAMPLE_YAML, example_spec
-from .model import BetaBounds, TwoLayerNetwork, output_factor
-from .problem import Problem, build_problem
-from .result import CertifyResult, SpecFailure, certify_spec, simulate_spec
-from .simulate import Check, Simulation, simulate
-from .spec import LoadedSpec, Spec, load_spec, parse_spec
-from .spectrum import dense_spectrum, iterative_spectrum
+
+#: Public name → the module that defines it. Loaded on first use (PEP 562), so that
+#: ``import ntkcheck.theory`` or ``ntkcheck --version`` loads nothing else.
+_EXPORTS = {
+    "EXAMPLE_YAML": "ntkcheck.io.example",
+    "Certificate": "ntkcheck.theory.certificate",
+    "CertifyResult": "ntkcheck.run.result",
+    "DataError": "ntkcheck.errors",
+    "Estimate": "ntkcheck.run.measure",
+    "EstimationError": "ntkcheck.errors",
+    "LoadedSpec": "ntkcheck.io.spec",
+    "Measurement": "ntkcheck.run.measure",
+    "NtkcheckError": "ntkcheck.errors",
+    "Problem": "ntkcheck.problem",
+    "Spec": "ntkcheck.io.spec",
+    "SpecError": "ntkcheck.errors",
+    "SpecFailure": "ntkcheck.run.result",
+    "Status": "ntkcheck.theory.certificate",
+    "build_problem": "ntkcheck.io.build",
+    "certificate_for": "ntkcheck.run.job",
+    "certify_spec": "ntkcheck.run.job",
+    "estimate_at": "ntkcheck.run.measure",
+    "example_spec": "ntkcheck.io.example",
+    "load_spec": "ntkcheck.io.spec",
+    "measure": "ntkcheck.run.measure",
+    "parse_spec": "ntkcheck.io.spec",
+    "simulate_spec": "ntkcheck.run.job",
+}
 
 __all__ = [
-    "ACTIVATIONS",
     "EXAMPLE_YAML",
-    "Activation",
-    "BetaBounds",
     "Certificate",
     "CertifyResult",
-    "Check",
     "DataError",
     "Estimate",
     "EstimationError",
-    "FullRank",
-    "Guarantees",
     "LoadedSpec",
-    "LocalBeta",
+    "Measurement",
     "NtkcheckError",
     "Problem",
-    "Simulation",
     "Spec",
     "SpecError",
     "SpecFailure",
-    "Spectrum",
     "Status",
-    "TwoLayerNetwork",
     "__version__",
     "build_problem",
-    "certified_gammas",
-    "certify",
+    "certificate_for",
     "certify_spec",
-    "dense_spectrum",
-    "estimate",
+    "estimate_at",
     "example_spec",
-    "gamma_star",
-    "get_activation",
-    "iterative_spectrum",
     "load_spec",
-    "local_beta",
-    "measure_spectrum",
-    "output_factor",
+    "measure",
     "parse_spec",
-    "radius_B",
-    "radius_R",
-    "simulate",
     "simulate_spec",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ntkcheck' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
+    from .errors import DataError, EstimationError, NtkcheckError, SpecError
+    from .io.build import build_problem
+    from .io.example import EXAMPLE_YAML, example_spec
+    from .io.spec import LoadedSpec, Spec, load_spec, parse_spec
+    from .problem import Problem
+    from .run.job import certificate_for, certify_spec, simulate_spec
+    from .run.measure import Estimate, Measurement, estimate_at, measure
+    from .run.result import CertifyResult, SpecFailure
+    from .theory.certificate import Certificate, Status

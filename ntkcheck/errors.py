@@ -1,4 +1,4 @@
-"""One error hierarchy (DESIGN.md, Architecture).
+"""One error hierarchy: every misuse is an ``NtkcheckError`` with a one-line message.
 
 Library code raises these for *misuse* (a bad spec, bad data, a problem that
 cannot be computed here); failing to certify is a status, never an exception.

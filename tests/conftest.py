@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from scipy import special
 
-from ntkcheck import TwoLayerNetwork, get_activation
+from ntkcheck.models.activations import get_activation
+from ntkcheck.models.two_layer import TwoLayerNetwork
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"

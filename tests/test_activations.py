@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize_scalar
 
-from ntkcheck import ACTIVATIONS, get_activation
+from ntkcheck.models.activations import ACTIVATIONS, get_activation
 
 from .conftest import COMPLEX_SIGMA, SMOOTH
 

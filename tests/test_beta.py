@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ntkcheck import TwoLayerNetwork, get_activation
+from ntkcheck.models.activations import get_activation
+from ntkcheck.models.two_layer import TwoLayerNetwork
 
 from .conftest import explicit_jacobian
 

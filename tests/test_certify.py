@@ -9,10 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ntkcheck import Status, certified_gammas, certify, gamma_star, radius_B, radius_R
-from ntkcheck.certify import gap_D, lecture_lambda
-from ntkcheck.estimate import Estimate, FullRank, Spectrum
-from ntkcheck.model import BetaBounds
+from ntkcheck.report.words import certificate_message
+from ntkcheck.run.measure import FullRank
+from ntkcheck.theory.certificate import Quantities, Status, lecture_certificate
+from ntkcheck.theory.gamma_set import certified_gammas as certified_set
+from ntkcheck.theory.lecture import gamma_star, gap_D, lecture_lambda, radius_B, radius_R
+
+
+def certified_gammas(beta, smin, smax, f0_sq, f0_y, y_sq):
+    """The lecture's set: γσ_min³ > 4β(2σ_max + σ_min)‖γf0 − y‖ (THEORY.md §4)."""
+    return certified_set(smin * smin * smin, 4.0 * beta * (2.0 * smax + smin), f0_sq, f0_y, y_sq)
+
 
 pos = st.floats(1e-3, 1e3)
 
@@ -78,22 +85,25 @@ def test_gamma_interval_shapes():
     assert certified_gammas(1.0, 0.0, 1.0, 0.0, 0.0, 1.0) == ()
 
 
-def _estimate(beta=1.0, smin=2.0, smax=3.0, L0=2.0, full=True, f0=0.0, y=2.0, f0y=0.0):
-    return Estimate(
-        sigma_min=smin,
-        sigma_max=smax,
-        spectrum=Spectrum(smin**2, smax**2, 1e-12),
-        full_rank=FullRank(full, "" if full else "P < n"),
-        loss0=L0,
-        f0_norm=f0,
-        y_norm=y,
-        f0_dot_y=f0y,
-        beta=beta,
-        beta_method="analytic",
-        beta_bound="operator",
-        beta_bounds=BetaBounds(beta, beta, beta),
-        lipschitz_derivative=1.0,
-    )
+class _Cert:
+    """A certificate with its message, as the JSON shows it."""
+
+    def __init__(self, c, full_rank):
+        self.c, self.message = c, certificate_message(c, "tanh", full_rank)
+
+    def __getattr__(self, name):
+        return getattr(self.c, name)
+
+
+def certify(gamma, q, centered_or_zero=True):
+    quantities, beta, full = q
+    fr = FullRank(True) if full else FullRank(False, "underparametrized", {"params": 1, "n": 2})
+    return _Cert(lecture_certificate(gamma, quantities, beta, rigorous=True), fr)
+
+
+def _estimate(beta=1.0, smin=2.0, smax=3.0, L0=2.0, full=True, f0=0.0, y=2.0, f0y=0.0, dep=False):
+    q = Quantities(smin, smax, L0, f0 * f0, f0y, y * y, full, loss_depends_on_gamma=dep)
+    return q, beta, full
 
 
 def test_certify_statuses_and_guarantees():
@@ -130,6 +140,7 @@ def test_certify_with_zero_beta_has_infinite_ball():
 
 def test_empty_interval_message_suggests_symmetric_or_centered():
     est = _estimate(beta=10.0, smin=1.0, smax=1.0, L0=0.5 * (100 + 1), f0=10.0, y=1.0)
-    c = certify(1.0, est, centered_or_zero=False)
+    est = _estimate(beta=10.0, smin=1.0, smax=1.0, L0=0.5 * (100 + 1), f0=10.0, y=1.0, dep=True)
+    c = certify(1.0, est)
     assert c.gamma_interval == ()
     assert "init: symmetric" in c.message and "centered: true" in c.message

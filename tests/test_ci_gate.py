@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ntkcheck import SpecError, parse_spec
 from ntkcheck.cli import main
-from ntkcheck.schema import spec_json_schema
+from ntkcheck.io.schema import spec_json_schema
 
 from .conftest import ROOT, SPECS
 

@@ -8,9 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from ntkcheck import build_problem, certify_spec, estimate, load_spec
+from ntkcheck import build_problem, certify_spec, load_spec
 from ntkcheck.cli import main
 from ntkcheck.errors import EstimationError
+from ntkcheck.report.words import full_rank_reason
+from ntkcheck.run.measure import measure
 
 from .conftest import COMPLEX_SIGMA, reference_forward, reference_jacobian
 
@@ -82,15 +84,15 @@ def test_centered_model_uses_half_norm_of_y(tmp_path):
 def test_symmetric_init_output_vanishes(spec_file):
     p = build_problem(load_spec(spec_file("gamma: 1\ndata: {n: 20, d: 5}\nmodel: {width: 300}\n")))
     assert p.f0_zero and not p.f0.any()
-    computed = p.network.forward(p.X)  # the pairs cancel up to rounding
-    assert np.max(np.abs(computed)) <= 1e-12 * np.sqrt(p.network.width)
+    computed = p.model.forward(p.X)  # the pairs cancel up to rounding
+    assert np.max(np.abs(computed)) <= 1e-12 * np.sqrt(p.model.width)
 
 
 def _h2(spec_file, text):
     r = certify_spec(load_spec(spec_file(text)))
     assert r.certificate.status.value == "not_applicable"
     assert not r.estimate.full_rank.holds
-    return r.estimate.full_rank.reason
+    return full_rank_reason(r.estimate.full_rank)
 
 
 def test_h2_fails_when_fewer_parameters_than_points(spec_file):
@@ -105,7 +107,7 @@ def test_h2_fails_on_repeated_inputs(tmp_path):
         "gamma: 1\ndata: {source: file, path: t.npz}\nmodel: {width: 50}\n"
     )
     r = certify_spec(load_spec(tmp_path / "s.yaml"))
-    assert "inputs 0 and 2 are identical" in r.estimate.full_rank.reason
+    assert "inputs 0 and 2 are identical" in full_rank_reason(r.estimate.full_rank)
 
 
 def test_h2_fails_on_zero_input(tmp_path):
@@ -115,7 +117,7 @@ def test_h2_fails_on_zero_input(tmp_path):
         "gamma: 1\ndata: {source: file, path: t.npz}\nmodel: {width: 50}\n"
     )
     r = certify_spec(load_spec(tmp_path / "s.yaml"))
-    assert "input 1 is zero" in r.estimate.full_rank.reason
+    assert "input 1 is zero" in full_rank_reason(r.estimate.full_rank)
 
 
 def test_h2_fails_below_numerical_precision(spec_file):
@@ -138,6 +140,6 @@ def test_memory_plan_refuses_before_allocating(spec_file, monkeypatch):
     with pytest.raises(
         EstimationError, match=r"K0 \(4,000 × 4,000\) needs .* use --spectrum iterative"
     ):
-        estimate(problem, spectrum_method="dense")
-    est = estimate(problem)  # auto: falls back to the matrix-free spectrum
+        measure(problem, spectrum_method="dense")
+    est = measure(problem)  # auto: falls back to the matrix-free spectrum
     assert est.spectrum.method == "iterative" and est.spectrum.operator == "matrix-free"

@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-import ntkcheck.model as model_mod
-from ntkcheck import TwoLayerNetwork, get_activation, output_factor
+import ntkcheck.models.two_layer.network as model_mod
+from ntkcheck.models.activations import get_activation
+from ntkcheck.models.two_layer import TwoLayerNetwork, output_factor
 
 from .conftest import (
     SMOOTH,
@@ -74,7 +75,7 @@ def test_symmetrize_upper_in_blocks():
 
 @pytest.mark.parametrize("scaling", ["standard", "ntk", "mean_field"])
 def test_identity_activation_gives_linear_kernel(scaling):
-    """σ = id: J is constant, K = s² N X Xᵀ and β = 0 (DESIGN.md)."""
+    """σ = id: J is constant, K = s² N X Xᵀ and β = 0 (THEORY.md §6)."""
     rng = np.random.default_rng(6)
     n, d, N = 7, 4, 50
     X = rng.standard_normal((n, d))

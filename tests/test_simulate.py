@@ -11,10 +11,9 @@ from scipy.special import expit
 
 from ntkcheck import build_problem, certify_spec, parse_spec
 from ntkcheck.cli import main
-from ntkcheck.flow import residual_fn
-from ntkcheck.linearized import LinearizedFlow
-from ntkcheck.model import factor_gram
-from ntkcheck.result import simulate_spec
+from ntkcheck.models.two_layer import factor_gram
+from ntkcheck.run.job import simulate_spec
+from ntkcheck.theory.linear_flow import LinearizedFlow
 
 CENTERED = """\
 seed: 1
@@ -52,7 +51,7 @@ def test_against_an_independent_ode_solution():
     result = _run(CENTERED)
     sim = result.simulation
     p = build_problem(_loaded(CENTERED))
-    X, y, gamma, W0, a, s = p.X, p.y, p.gamma, p.network.W, p.network.a, p.network.s
+    X, y, gamma, W0, a, s = p.X, p.y, p.gamma, p.model.W, p.model.a, p.model.s
     f0 = _softplus_forward(X, W0, a, s)
 
     def rhs(_t, theta):
@@ -97,10 +96,10 @@ def test_state_at_time_zero_is_the_initialization():
 def test_closed_form_linearized_flow_equals_integrated_linear_ode():
     """r̃ and ‖θ̃ − θ0‖ from §1's closed form vs solve_ivp on the linear ODE (dense J0)."""
     p = build_problem(_loaded(CENTERED))
-    X, W0, a, s, gamma = p.X, p.network.W, p.network.a, p.network.s, p.gamma
+    X, W0, a, s, gamma = p.X, p.model.W, p.model.a, p.model.s, p.gamma
     J0 = _dense_jacobian(X, W0, a, s)
-    L = p.network.linearize(X)
-    r0 = residual_fn(p)(L.f)
+    L = p.model.linearize(X)
+    r0 = p.residual(L.f)
     lin = LinearizedFlow.from_gram(factor_gram(X, L.S), r0, gamma)
     T = 3.0 / (gamma**2 * np.linalg.eigvalsh(J0 @ J0.T)[0])
     ts = np.linspace(0, T, 7)
@@ -140,17 +139,26 @@ def test_loss_is_non_increasing_above_the_error_floor():
         assert np.all(np.diff(sim.loss_lin) <= 1e-15 * sim.loss_lin[0])
 
 
+def _from(result):
+    """simulate()'s keyword arguments from a certify result."""
+    c = result.certificate
+    return {
+        "sigma_min": result.estimate.sigma_min,
+        "sigma_max": result.estimate.sigma_max,
+        "guarantees": c.guarantees,
+        "rigorous": c.rigorous,
+    }
+
+
 def test_tolerance_convergence():
     """Tightening the tolerance 10× shrinks the difference to a tight reference consistently."""
     loaded = _loaded(CENTERED)
-    from ntkcheck.simulate import simulate
+    from ntkcheck.flow.simulate import simulate
 
     cert = certify_spec(loaded)
     p = build_problem(loaded)
     runs = {
-        rtol: simulate(
-            p, cert.estimate, cert.certificate, points=12, rtol=rtol, atol_rel=rtol * 1e-5
-        )
+        rtol: simulate(p, **_from(cert), points=12, rtol=rtol, atol_rel=rtol * 1e-5)
         for rtol in (1e-4, 1e-5, 1e-6, 1e-9)
     }
     ref = runs[1e-9]
@@ -251,7 +259,7 @@ def test_plot_writes_a_file_or_says_what_is_missing(tmp_path, capsys, monkeypatc
 
 
 def test_interrupt_keeps_the_checkpoints_reached():
-    from ntkcheck.simulate import simulate
+    from ntkcheck.flow.simulate import simulate
 
     loaded = _loaded(CENTERED)
     cert = certify_spec(loaded)
@@ -261,20 +269,20 @@ def test_interrupt_keeps_the_checkpoints_reached():
         if k == 3:
             raise KeyboardInterrupt
 
-    sim = simulate(p, cert.estimate, cert.certificate, points=12, progress=stop_at_three)
+    sim = simulate(p, **_from(cert), points=12, progress=stop_at_three)
     assert sim.status == "interrupted" and len(sim.t) == 4
     assert not any(c.applicable for c in sim.checks)
 
 
 def test_divergence_stops_with_exit_1(tmp_path, capsys, monkeypatch):
-    from ntkcheck.model import TwoLayerNetwork
+    from ntkcheck.models.two_layer import TwoLayerNetwork
 
     real = TwoLayerNetwork.linearize
     calls = [0]
 
-    def poisoned(self, X, W=None):
+    def poisoned(self, X, theta=None):
         calls[0] += 1
-        out = real(self, X, W)
+        out = real(self, X, theta)
         if calls[0] > 40:
             out.f[:] = np.nan
         return out
@@ -320,7 +328,7 @@ def test_symmetric_init_gap_resolved_down_to_rounding():
     sim = result.simulation
     assert "tightened" in sim.message
     p = build_problem(_loaded(text))
-    X, y, gamma, W0, a, s = p.X, p.y, p.gamma, p.network.W, p.network.a, p.network.s
+    X, y, gamma, W0, a, s = p.X, p.y, p.gamma, p.model.W, p.model.a, p.model.s
 
     def f(W):
         return s * (np.tanh(X @ W.T) @ a)

@@ -9,9 +9,12 @@ import pytest
 from ntkcheck import build_problem, example_spec, load_spec
 from ntkcheck.cli import main
 from ntkcheck.errors import EstimationError
-from ntkcheck.estimate import gram_operator, measure_spectrum
-from ntkcheck.memory import certify_peak_bytes, matrix_free_peak_bytes
-from ntkcheck.model import BLOCK_VALUES
+from ntkcheck.models.two_layer.memory import (
+    BLOCK_VALUES,
+    certify_peak_bytes,
+    matrix_free_peak_bytes,
+)
+from ntkcheck.run.measure import measure_spectrum
 
 from .conftest import SPECS
 
@@ -23,7 +26,7 @@ CASES = [
 
 def _limit_between(p) -> int:
     """A memory limit where K0 does not fit but the matrix-free products do."""
-    n, d, N = p.X.shape[0], p.X.shape[1], p.network.width
+    n, d, N = p.X.shape[0], p.X.shape[1], p.model.width
     both = matrix_free_peak_bytes(n, d, N, BLOCK_VALUES) + certify_peak_bytes(n, d, N, BLOCK_VALUES)
     return int(both / 2 / 0.8)
 
@@ -51,10 +54,10 @@ def test_matrix_free_operator_with_and_without_the_cached_factor():
     import numpy as np
 
     p = build_problem(example_spec())
-    K = p.network.gram(p.X)
+    K = p.model.gram(p.X)
     v = np.random.default_rng(0).standard_normal(K.shape[0])
     for cache in (True, False):
-        Kv = gram_operator(p.network, p.X, cache_factor=cache)(v)
+        Kv = p.model.gram_operator(p.X, cache=cache)(v)
         np.testing.assert_allclose(Kv, K @ v, rtol=1e-12, atol=1e-12 * np.abs(K @ v).max())
 
 

@@ -1,6 +1,6 @@
 """The certify report as labelled lines: one source for the text, rich and markdown views.
 
-Every number here is a THEORY.md quantity; the wording follows DESIGN.md's sketch.
+Every number here is a THEORY.md quantity; the words come from ``words``.
 """
 
 from __future__ import annotations
@@ -9,14 +9,17 @@ import math
 from dataclasses import dataclass
 
 from .._version import __version__
-from ..certify import Status, describe_interval
-from ..result import CertifyResult
-
-VERDICT = {
-    Status.certified: "CERTIFIED",
-    Status.not_certified: "NOT CERTIFIED",
-    Status.not_applicable: "NOT APPLICABLE",
-}
+from ..run.measure import Estimate
+from ..run.result import CertifyResult
+from ..theory.certificate import Status
+from .words import (
+    VERDICT,
+    certificate_advice,
+    certificate_message,
+    describe_interval,
+    full_rank_reason,
+    num,
+)
 
 
 @dataclass(frozen=True)
@@ -28,22 +31,11 @@ class Line:
     kind: str = ""  # "title", "verdict", "guarantee" — for styling only
 
 
-def num(x: float, digits: int = 3) -> str:
-    """A number with ``digits`` significant digits; ∞ for infinity."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    if math.isinf(x):
-        return "∞" if x > 0 else "−∞"
-    if x == 0:
-        return "0"
-    mag = abs(x)
-    if 1e-3 <= mag < 1e5:
-        decimals = max(0, digits - 1 - math.floor(math.log10(mag)))
-        return f"{x:.{decimals}f}"
-    return f"{x:.{digits - 1}e}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
+#: How the report names the β bounds of ``BetaSummary.bounds``.
+BOUND_LABELS = {"frobenius": "Frobenius", "operator": "operator", "lecture": "lecture ‖X‖_F²"}
 
 
-def _spectrum_note(e) -> str:
+def _spectrum_note(e: Estimate) -> str:
     sp = e.spectrum
     if sp.method == "dense":
         return "dense eigvalsh of K0 = J0 J0ᵀ"
@@ -68,8 +60,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
     out += [
         Line(
             "problem",
-            f"two-layer {p.activation} network, N = {p.width:,}, d = {p.d:,}, n = {p.n:,} "
-            f"(P = {p.params:,}), {p.scaling} scaling",
+            f"{p.head}, n = {p.n:,} (P = {p.params:,}), {p.tail}",
         ),
         Line("", f"{init}, γ = {p.gamma:g}"),
         Line("data", p.data),
@@ -80,7 +71,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
         ),
     ]
     if not e.full_rank.holds:
-        out.append(Line("", f"(H2) fails: {e.full_rank.reason}"))
+        out.append(Line("", f"(H2) fails: {full_rank_reason(e.full_rank)}"))
     if p.f0_zero or p.centered:
         why = "f_θ0 ≡ 0" if p.f0_zero else "centered model"
         out.append(Line("loss", f"L0 = {num(e.loss0)} (= ½‖y‖², {why})"))
@@ -88,20 +79,18 @@ def report_lines(r: CertifyResult) -> list[Line]:
         out.append(
             Line("loss", f"L0 = {num(e.loss0)} (= ½‖γ f_θ0 − y‖², ‖f_θ0(X)‖ = {num(e.f0_norm)})")
         )
-    b = e.beta_bounds
-    bounds = (
-        f"Frobenius {num(b.frobenius)}, operator {num(b.operator)}, "
-        f"lecture ‖X‖_F² {num(b.lecture)}; sup|σ''| = {num(e.lipschitz_derivative, 4)}"
-    )
+    m = e.measurement
+    named = ", ".join(f"{BOUND_LABELS.get(k, k)} {num(v)}" for k, v in m.beta.bounds.items())
+    bounds = f"{named}; sup|σ''| = {num(m.beta.lipschitz_derivative, 4)}"
     if math.isinf(e.beta):
         out.append(Line("β", f"∞  sup|σ''| = ∞ for {p.activation}: σ' is not Lipschitz"))
-    elif e.beta_method == "local":
+    elif m.beta_method == "local":
         out.append(Line("β", f"{num(e.beta)}  local estimate β_loc at θ0, not a bound ({bounds})"))
     else:
-        out.append(Line("β", f"{num(e.beta)}  {e.beta_method}, {e.beta_bound} bound ({bounds})"))
-    info = e.beta_local_info
+        out.append(Line("β", f"{num(e.beta)}  {m.beta_method}, {e.beta_bound} bound ({bounds})"))
+    info = m.beta_local_info
     if info is not None:
-        analytic = min(b.frobenius, b.operator)
+        analytic = m.beta.beta
         ratio = f", {num(info.value / analytic)}× the analytic bound" if analytic > 0 else ""
         state = "converged" if info.converged else "NOT converged"
         out.append(
@@ -114,7 +103,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
     verdict = VERDICT[c.status]
     if c.status is Status.not_applicable:
         out.append(Line("verdict", verdict, "verdict"))
-        out.append(Line("", c.message))
+        out.append(Line("", certificate_message(c, p.activation, e.full_rank)))
         return out
     relation = ">" if c.certified else "≤"
     out.append(
@@ -133,9 +122,9 @@ def report_lines(r: CertifyResult) -> list[Line]:
         )
     )
     out.append(Line("γ set", f"certified for γ ∈ {describe_interval(c.gamma_interval)}"))
-    advice = c.message.partition("; ")[2]  # the verdict itself is on the line above
+    advice = certificate_advice(c)
     if advice:
-        out.append(Line("", advice))
+        out.append(Line("", "; ".join(advice)))
     g = c.guarantees
     if g is not None:
         out.append(Line("guarantees", "for all t ≥ 0 (THEORY.md §5)"))

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NtkcheckError
-from ..result import CertifyResult
+from ..run.result import CertifyResult
+from ..theory.guarantees import bound_curves
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
@@ -41,9 +42,10 @@ def plot_simulation(r: CertifyResult, path: Path) -> None:
     a = ax[0, 0]
     a.semilogy(t, sim.loss, label="loss L(θ_t)")
     a.semilogy(t, sim.loss_lin, "--", label="linearized L̃(t)")
-    if g is not None:
-        a.semilogy(t, g.loss0 * np.exp(-g.loss_rate * t), ":", label="C1 bound")
-        a.semilogy(t, g.loss0 * np.exp(-g.lin_loss_rate * t), ":", label="C4 bound")
+    curves = bound_curves(g, t) if g is not None else None
+    if curves is not None:
+        a.semilogy(t, curves.loss, ":", label="C1 bound")
+        a.semilogy(t, curves.loss_lin, ":", label="C4 bound")
     a.axhline(0.5 * sim.error_floor**2, ls="--", color="gray", label="error floor ½δ²")
     a.set_title("loss")
     a.set_xlabel("t")
@@ -62,8 +64,8 @@ def plot_simulation(r: CertifyResult, path: Path) -> None:
     a = ax[1, 0]
     a.semilogy(t[1:], np.maximum(sim.gap[1:], 1e-300), label="gap ‖r_t − r̃_t‖")
     a.axhline(sim.error_floor, ls="--", color="gray", label="integrator error floor")
-    if g is not None:
-        a.semilogy(t, g.gap_D * np.exp(-g.gap_rate * t), ":", label="C5 bound")
+    if curves is not None:
+        a.semilogy(t, curves.gap, ":", label="C5 bound")
     a.set_title("linearization gap")
     a.set_xlabel("t")
     a.legend()

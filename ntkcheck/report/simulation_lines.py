@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..result import CertifyResult
-from ..simulate import Simulation
-from .lines import Line, num
+from ..flow.simulate import Simulation
+from ..run.result import CertifyResult
+from ..theory.guarantees import bound_curves
+from .lines import Line
+from .words import num
 
 
 def _curve_rows(sim: Simulation, r: CertifyResult, rows: int = 7) -> list[tuple[str, ...]]:
@@ -16,12 +18,11 @@ def _curve_rows(sim: Simulation, r: CertifyResult, rows: int = 7) -> list[tuple[
     k_all = np.unique(np.round(np.linspace(0, len(sim.t) - 1, rows)).astype(int))
     for k in k_all:
         t = sim.t[k]
-        bounds = (
-            (g.loss0 * np.exp(-g.loss_rate * t), g.loss0 * np.exp(-g.lin_loss_rate * t),
-             g.gap_D * np.exp(-g.gap_rate * t))
-            if g is not None
-            else (float("nan"),) * 3
-        )  # fmt: skip
+        if g is not None:
+            c = bound_curves(g, t)
+            bounds = (float(c.loss), float(c.loss_lin), float(c.gap))
+        else:
+            bounds = (float("nan"),) * 3
         low_r = np.sqrt(2 * sim.loss[k]) < sim.error_floor
         low_gap = sim.gap[k] < sim.error_floor and k > 0
         out.append(

@@ -1,0 +1,447 @@
+"""The command line: thin Typer commands over ``ntkcheck.run`` and ``ntkcheck.report``.
+
+Exit codes: 0 all certified, 1 any not certified / not applicable, 2 bad input,
+bad usage or internal error — always one line on stderr, never a traceback
+(unless ``--debug``). ``--fail-on`` and ``--exit-zero`` choose what fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from collections.abc import Collection
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+
+from .._version import __version__
+from ..errors import NtkcheckError
+from ..io.example import EXAMPLE_YAML, SCHEMA_FILE
+from ..io.schema import spec_json_schema
+from ..io.spec import LoadedSpec, load_spec
+from ..io.yaml_lines import YamlError, load_yaml_with_lines
+from ..report import DEFAULT_FAILING, MACHINE_FORMATS, render, render_validation, rich_renderables
+from ..report.plot import check_plot_target, plot_simulation
+from ..run.job import BUILTIN, certify_spec, expand_specs, guarded, labelled, load, simulate_spec
+from ..run.result import CertifyResult, Entry, SpecFailure
+from ._malloc import tune_malloc
+from .gate import EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, exit_code
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    invoke_without_command=True,
+    rich_markup_mode=None,
+    help="Certify that a training configuration is in the lazy (NTK) regime — and prove it.",
+)
+
+
+class Format(StrEnum):
+    rich = "rich"
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    github = "github"
+    junit = "junit"
+    sarif = "sarif"
+
+
+class FailOn(StrEnum):
+    not_certified = "not-certified"
+    not_applicable = "not-applicable"
+    error = "error"
+
+
+class SpectrumMethod(StrEnum):
+    auto = "auto"
+    dense = "dense"
+    iterative = "iterative"
+
+
+FORMAT_HELP = "rich (terminal default), text, json, markdown, github, junit or sarif; "
+FORMAT_HELP += "default from NTKCHECK_FORMAT"
+
+GammaOption = Annotated[float | None, typer.Option("--gamma", help="Override the spec's γ.")]
+SeedOption = Annotated[int | None, typer.Option("--seed", help="Override the spec's seed.")]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a spec key, e.g. --set model.width=8192 (repeatable)."),
+]
+FormatOption = Annotated[Format | None, typer.Option("--format", "-f", help=FORMAT_HELP)]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output-file", "-o", help="Write the report here.")
+]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+BetaLocalOption = Annotated[
+    bool, typer.Option("--beta-local", help="Also estimate the local β at θ0.")
+]
+SpectrumOption = Annotated[
+    SpectrumMethod,
+    typer.Option(
+        "--spectrum",
+        help="auto: dense eigvalsh if K0 fits and n ≤ 6000, else Lanczos (matrix-free if need be).",
+    ),
+]
+
+
+def _err(message: str) -> None:
+    """One line on stderr."""
+    print(f"ntkcheck: error: {message}", file=sys.stderr)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"ntkcheck {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """ntkcheck: is γ·f_θ trained in the lazy regime? (THEORY.md §4)"""
+    if ctx.invoked_subcommand is None:
+        print(ctx.get_help())
+        raise typer.Exit(EXIT_OK)
+
+
+def _choose_format(fmt: Format | None, output_file: Path | None) -> Format:
+    """--format, else NTKCHECK_FORMAT, else rich on a terminal and text otherwise."""
+    if fmt is not None:
+        return fmt
+    env = os.environ.get("NTKCHECK_FORMAT")
+    if env:
+        try:
+            return Format(env.strip().lower())
+        except ValueError:
+            raise NtkcheckError(
+                f"NTKCHECK_FORMAT={env!r} is not one of {', '.join(f.value for f in Format)}"
+            ) from None
+    return Format.rich if output_file is None and sys.stdout.isatty() else Format.text
+
+
+def parse_sets(items: list[str] | None) -> dict[str, Any]:
+    """``--set a.b=value`` → ``{"a.b": value}``, the value read as a YAML scalar (safely)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise NtkcheckError(f"--set {item!r}: expected KEY=VALUE, e.g. --set model.width=8192")
+        try:
+            value, _ = load_yaml_with_lines(text) if text.strip() else (None, {})
+        except YamlError as exc:
+            raise NtkcheckError(
+                f"--set {key}: cannot read the value {text!r}: {exc.detail}"
+            ) from None
+        if value is None:
+            raise NtkcheckError(f"--set {key}: no value given; write --set {key}=VALUE")
+        out[key] = value
+    return out
+
+
+@app.command()
+def certify(
+    specs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Spec files or folders; none: the built-in example.", show_default=False
+        ),
+    ] = None,
+    gamma: GammaOption = None,
+    fmt: FormatOption = None,
+    output_file: OutputOption = None,
+    seed: SeedOption = None,
+    sets: SetOption = None,
+    fail_on: Annotated[
+        list[FailOn] | None,
+        typer.Option("--fail-on", help="What fails the run (repeatable); default: all three."),
+    ] = None,
+    exit_zero: Annotated[
+        bool, typer.Option("--exit-zero", help="Report without failing (errors still exit 2).")
+    ] = False,
+    beta_local: BetaLocalOption = False,
+    spectrum: SpectrumOption = SpectrumMethod.auto,
+    debug: DebugOption = False,
+) -> int:
+    """Estimate σ_min, σ_max, L0, β at initialization and certify γ > γ*."""
+    fmt = _choose_format(fmt, output_file)
+    overrides = {"gamma": gamma, "seed": seed, **parse_sets(sets)}
+    if not specs:
+        print("ntkcheck: no SPEC given: certifying the built-in lecture example", file=sys.stderr)
+    targets: list[Path | SpecFailure | None] = [*expand_specs(specs)] if specs else [None]
+    entries: list[Entry] = []
+    status = Console(stderr=True)
+    for target in targets:
+        if isinstance(target, SpecFailure):
+            _err(target.message)
+            entries.append(target)
+            continue
+        label = BUILTIN if target is None else str(target)
+
+        def job(target: Path | None = target) -> CertifyResult:
+            loaded = load(target, overrides)
+            return certify_spec(loaded, with_local_beta=beta_local, spectrum=spectrum.value)
+
+        if status.is_terminal and fmt is Format.rich:
+            with status.status(f"certifying {label} …"):
+                entry = guarded(label, job, debug=debug)
+        else:
+            entry = guarded(label, job, debug=debug)
+        if isinstance(entry, SpecFailure):
+            _err(entry.message)
+        entries.append(entry)
+    failing = {f.value.replace("-", "_") for f in (fail_on or list(FailOn))}
+    # Errors are on stderr already; human reports repeat them only where they are a
+    # complete record (several specs, with the summary line).
+    complete = fmt.value in MACHINE_FORMATS or len(entries) > 1
+    shown: list[Entry] = (
+        entries if complete else [e for e in entries if isinstance(e, CertifyResult)]
+    )
+    _emit(shown, fmt, output_file, failing)
+    return exit_code(entries, failing, exit_zero)
+
+
+def _emit(
+    entries: list[Entry],
+    fmt: Format,
+    output_file: Path | None,
+    failing: Collection[str] = DEFAULT_FAILING,
+) -> None:
+    if not entries:
+        return
+    if output_file is not None:
+        try:
+            output_file.write_text(render(entries, fmt.value, failing), encoding="utf-8")
+        except OSError as exc:
+            _err(f"--output-file {output_file}: cannot write: {exc.strerror}")
+            raise typer.Exit(EXIT_ERROR) from None
+        print(f"ntkcheck: wrote {fmt.value} report to {output_file}", file=sys.stderr)
+    elif fmt is Format.rich:
+        console = Console()
+        for item in rich_renderables(entries):
+            console.print(item)
+    else:
+        sys.stdout.write(render(entries, fmt.value, failing))
+
+
+def _horizon(value: str | None) -> float | str | None:
+    """``--horizon``: a time or ``auto`` (validated with the spec)."""
+    if value is None or value == "auto":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        return value  # the spec's validation names it: "--horizon: must be ..."
+
+
+@app.command()
+def simulate(
+    spec: Annotated[
+        Path | None,
+        typer.Argument(help="Spec file (YAML); none: the built-in example.", show_default=False),
+    ] = None,
+    gamma: GammaOption = None,
+    horizon: Annotated[
+        str | None, typer.Option("--horizon", help="Time T, or auto (simulate.horizon).")
+    ] = None,
+    points: Annotated[
+        int | None, typer.Option("--points", help="Checkpoints (simulate.points).")
+    ] = None,
+    fmt: FormatOption = None,
+    output_file: OutputOption = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Save the curves (.png, .svg, .pdf).")
+    ] = None,
+    seed: SeedOption = None,
+    sets: SetOption = None,
+    beta_local: BetaLocalOption = False,
+    spectrum: SpectrumOption = SpectrumMethod.auto,
+    debug: DebugOption = False,
+) -> int:
+    """Certify, then train the true and the linearized network by gradient flow; check C1–C5."""
+    label = BUILTIN if spec is None else str(spec)
+    try:
+        fmt = _choose_format(fmt, output_file)
+        if fmt in (Format.junit, Format.sarif, Format.github):
+            raise NtkcheckError(f"--format {fmt.value} is for `certify`; use json for simulate")
+        overrides = {
+            "gamma": gamma,
+            "seed": seed,
+            "simulate.horizon": _horizon(horizon),
+            "simulate.points": points,
+            **parse_sets(sets),
+        }
+        if plot is not None:
+            check_plot_target(plot)
+        if spec is None:
+            print(
+                "ntkcheck: no SPEC given: simulating the built-in lecture example", file=sys.stderr
+            )
+        loaded = load(spec, overrides)
+        result = _simulate_with_progress(
+            loaded, with_local_beta=beta_local, spectrum=spectrum.value
+        )
+    except NtkcheckError as exc:
+        _err(labelled(label, exc))
+        return EXIT_ERROR
+    sim = result.simulation
+    assert sim is not None
+    _emit([result], fmt, output_file)
+    if plot is not None:
+        plot_simulation(result, plot)
+        print(f"ntkcheck: wrote plot to {plot}", file=sys.stderr)
+    if sim.status == "interrupted":
+        print("ntkcheck: interrupted: the report covers the checkpoints reached", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if sim.status != "completed":
+        _err(f"{label}: {sim.message}")
+        return EXIT_FAIL
+    return EXIT_OK if result.certificate.certified and sim.all_hold else EXIT_FAIL
+
+
+def _simulate_with_progress(
+    loaded: LoadedSpec, *, with_local_beta: bool, spectrum: str
+) -> CertifyResult:
+    """Run ``simulate_spec`` with a progress bar on stderr when it is a terminal."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        return simulate_spec(loaded, with_local_beta=with_local_beta, spectrum=spectrum)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    points = loaded.spec.simulate.points
+    with Progress(
+        TextColumn("integrating gradient flow"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} checkpoints · τ = γ²t = {task.fields[tau]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("flow", total=points - 1, tau="0")
+        return simulate_spec(
+            loaded,
+            progress=lambda k, tau: bar.update(task, completed=k, tau=f"{tau:.3g}"),
+            with_local_beta=with_local_beta,
+            spectrum=spectrum,
+        )
+
+
+@app.command()
+def validate(
+    specs: Annotated[list[Path], typer.Argument(help="Spec files or folders.", show_default=False)],
+    fmt: Annotated[
+        Format | None, typer.Option("--format", "-f", help="text (default), json or github.")
+    ] = None,
+    sets: SetOption = None,
+) -> int:
+    """Check specs against the schema only (no data is read, nothing is computed)."""
+    fmt = fmt or Format.text
+    if fmt not in (Format.text, Format.json, Format.github):
+        _err(f"--format {fmt.value}: validate writes text, json or github")
+        return EXIT_ERROR
+    overrides = parse_sets(sets)
+    rows: list[tuple[str, str | None, int | None]] = []
+    for target in expand_specs(specs):
+        if isinstance(target, SpecFailure):
+            rows.append((target.spec, target.message, None))
+            continue
+        try:
+            load_spec(target, overrides)
+            rows.append((str(target), None, None))
+        except NtkcheckError as exc:
+            rows.append((str(target), labelled(str(target), exc), exc.line))
+    bad = [r for r in rows if r[1] is not None]
+    for _, problem, _ in bad:
+        _err(str(problem))
+    sys.stdout.write(render_validation(rows, fmt.value))
+    return EXIT_ERROR if bad else EXIT_OK
+
+
+@app.command()
+def schema(output_file: OutputOption = None) -> int:
+    """Print the JSON Schema of the spec (for editors: yaml-language-server)."""
+    text = json.dumps(spec_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if output_file is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        output_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _err(f"--output-file {output_file}: cannot write: {exc.strerror}")
+        return EXIT_ERROR
+    print(f"ntkcheck: wrote the spec schema to {output_file}", file=sys.stderr)
+    return EXIT_OK
+
+
+@app.command()
+def init(
+    path: Annotated[
+        Path, typer.Argument(help="Where to write the example spec ('-' for stdout).")
+    ] = Path("ntkcheck.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> int:
+    """Write a commented example spec, and the JSON Schema beside it for editors."""
+    if str(path) == "-":
+        sys.stdout.write(EXAMPLE_YAML)
+        return EXIT_OK
+    if path.exists() and not force:
+        _err(f"{path} exists; use --force to overwrite it or give another PATH")
+        return EXIT_ERROR
+    schema_path = path.parent / SCHEMA_FILE
+    try:
+        path.write_text(EXAMPLE_YAML, encoding="utf-8")
+        if not schema_path.exists() or force:
+            text = json.dumps(spec_json_schema(), indent=2, ensure_ascii=False) + "\n"
+            schema_path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _err(f"{path}: cannot write: {exc.strerror}")
+        return EXIT_ERROR
+    print(
+        f"ntkcheck: wrote {path} (and {schema_path} for editors); run: ntkcheck certify {path}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: run the app, map every failure to one line and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    tune_malloc()
+    try:
+        # Overflow and NaN are detected and reported as one clear line; NumPy's own
+        # RuntimeWarnings would only add noise on stderr.
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            code = app(args=args, prog_name="ntkcheck", standalone_mode=False)
+    except (KeyboardInterrupt, typer.Abort):
+        print("ntkcheck: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except NtkcheckError as exc:  # bad usage found before any spec ran (--set, NTKCHECK_FORMAT)
+        _err(str(exc))
+        return EXIT_ERROR
+    except typer.TyperException as exc:  # click's usage errors (typer vendors click)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        _err(f"{exc.format_message().strip()}{hint}")
+        return EXIT_ERROR
+    except Exception as exc:
+        if "--debug" in args:
+            raise
+        _err(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback")
+        return EXIT_ERROR
+    return code if isinstance(code, int) else EXIT_OK
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""The CI-gate exit policy: 0 all certified, 1 a failing status, 2 bad input, 130 interrupted."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from ..run.result import CertifyResult, Entry, SpecFailure
+
+EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def exit_code(entries: Sequence[Entry], failing: Collection[str], exit_zero: bool = False) -> int:
+    """2 if any spec failed to load; else 1 if any status is in ``failing``; else 0."""
+    if any(isinstance(e, SpecFailure) for e in entries):
+        return EXIT_ERROR
+    if exit_zero:
+        return EXIT_OK
+    statuses = {e.certificate.status.value for e in entries if isinstance(e, CertifyResult)}
+    return EXIT_FAIL if statuses & set(failing) else EXIT_OK

@@ -1,0 +1,72 @@
+"""From a validated spec to a ``Problem``: data, the family's model at θ0, γ and f0."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..linalg.memory import require
+from ..models.registry import family
+from ..problem import Problem
+from .data import check_file, load_data, read_npz
+from .spec import LoadedSpec
+
+
+@dataclass(frozen=True)
+class _Context:
+    """The ``SpecContext`` a family builds from: located errors and the weight file."""
+
+    loaded: LoadedSpec
+
+    def error(self, message: str, *path: str | int) -> Exception:
+        return self.loaded.error(message, *path)
+
+    def read_arrays(
+        self, names: tuple[str, ...], *, suffix_error: str, hint: str
+    ) -> list[np.ndarray]:
+        ms = self.loaded.spec.model
+        assert ms.init_path is not None
+        path = self.loaded.resolve(ms.init_path)
+        check_file(self.loaded, path, "model", "init_path")
+        if path.suffix.lower() != ".npz":
+            raise self.loaded.error(suffix_error, "model", "init_path")
+        return read_npz(path, names, f"model.init_path {ms.init_path!r}", hint)
+
+
+def build_problem(loaded: LoadedSpec) -> Problem:
+    """Data, initial weights and f0 for the spec; one seed drives everything.
+
+    Data and weights use independent streams spawned from ``seed``, so changing
+    the width does not change the data.
+    """
+    spec = loaded.spec
+    ds, ms = spec.data, spec.model
+    fam = family(ms.architecture)
+    if ds.source == "synthetic":
+        assert ds.n is not None and ds.d is not None
+        plan = fam.plan_bytes(ms, ds.n, ds.d)
+        if plan is not None:  # the smallest plan, before anything is allocated
+            require(
+                plan[0],
+                f"certifying n = {ds.n:,}, d = {ds.d:,}, {plan[1]}",
+                "reduce data.n or model.width",
+            )
+    data_seq, init_seq = np.random.SeedSequence(spec.seed).spawn(2)
+    data = load_data(loaded, np.random.default_rng(data_seq))
+    model = fam.build(ms, data.d, np.random.default_rng(init_seq), _Context(loaded))
+    f0_zero = fam.f0_is_zero(ms)
+    f0 = np.zeros(data.n) if f0_zero else model.forward(data.X)
+    return Problem(
+        name=loaded.name,
+        source=loaded.source,
+        X=data.X,
+        y=data.y,
+        data=data.description,
+        model=model,
+        gamma=spec.gamma,
+        init=ms.init,
+        centered=ms.centered,
+        f0=f0,
+        f0_zero=f0_zero,
+    )

@@ -1,0 +1,347 @@
+"""The YAML problem spec (README, "The spec"): schema, loading and clear errors.
+
+Key names are a public contract. Validation is strict (no silent coercion of
+``"64"`` into 64), unknown keys are errors with a "did you mean", and every
+error names the key path, the YAML line, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import SpecError
+from ..models.activations import ACTIVATION_NAMES
+from .yaml_lines import Path_, YamlError, load_yaml_with_lines
+
+MAX_SPEC_BYTES = 1 << 20
+
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+ActivationName = Literal[ACTIVATION_NAMES]  # type: ignore[valid-type]
+
+
+class _Block(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class DataSpec(_Block):
+    """``data:`` — synthetic points or a file with X and y."""
+
+    source: Literal["synthetic", "file"] = "synthetic"
+    n: int | None = Field(default=None, ge=1, le=10**8, description="synthetic: number of points")
+    d: int | None = Field(default=None, ge=1, le=10**7, description="synthetic: input dimension")
+    inputs: Literal["gaussian", "sphere"] = "sphere"
+    target: Literal["teacher", "linear", "sign", "random"] = "teacher"
+    noise: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    path: str | None = Field(default=None, min_length=1, description="file: .npz (X, y) or .csv")
+    normalize: Literal["none", "standardize", "sphere"] = "none"
+
+
+class ModelSpec(_Block):
+    """``model:`` — the lecture's two-layer network (THEORY.md §6)."""
+
+    architecture: Literal["two_layer"] = "two_layer"
+    width: int | None = Field(default=None, ge=1, le=10**9, description="N, the number of neurons")
+    activation: ActivationName = "tanh"
+    scaling: Literal["standard", "ntk", "mean_field"] = "standard"
+    init: Literal["gaussian", "symmetric", "file"] = "symmetric"
+    init_std: PositiveFloat | None = None
+    init_path: str | None = Field(default=None, min_length=1)
+    centered: bool = False
+
+
+class CertifySpec(_Block):
+    """``certify:`` — which β the certificate uses."""
+
+    beta: Literal["analytic", "local"] = "analytic"
+
+
+class SimulateSpec(_Block):
+    """``simulate:`` — parsed and validated now, used by ``ntkcheck simulate``."""
+
+    horizon: float | str = "auto"
+    points: int = Field(default=50, ge=2, le=100_000)
+    loss_tol: float = Field(default=1.0e-8, gt=0, lt=1, allow_inf_nan=False)
+
+    @field_validator("horizon")
+    @classmethod
+    def _horizon(cls, value: float | str) -> float | str:
+        if value == "auto":
+            return value
+        if isinstance(value, str) or not (math.isfinite(value) and value > 0):
+            raise ValueError("must be a positive finite time or 'auto'")
+        return float(value)
+
+
+class Spec(_Block):
+    """A whole problem spec."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
+    gamma: PositiveFloat
+    data: DataSpec
+    model: ModelSpec
+    certify: CertifySpec = Field(default_factory=CertifySpec)
+    simulate: SimulateSpec = Field(default_factory=SimulateSpec)
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A validated spec with where it came from: ``source`` (path or label),
+    ``base_dir`` (relative paths resolve here) and ``lines`` (key path → line)."""
+
+    spec: Spec
+    source: str
+    base_dir: Path
+    lines: dict[Path_, int] = field(default_factory=dict, compare=False, repr=False)
+    builtin: bool = False
+    overrides: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def name(self) -> str:
+        if self.spec.name:
+            return self.spec.name
+        return Path(self.source).stem if not self.builtin else "lecture-example"
+
+    def line_of(self, *path: str | int) -> int | None:
+        """The line of the deepest key of ``path`` that appears in the file."""
+        for k in range(len(path), -1, -1):
+            if path[:k] in self.lines:
+                return self.lines[path[:k]]
+        return None
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the spec, relative to the spec's folder."""
+        p = Path(relative).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    def error(self, message: str, *path: str | int) -> SpecError:
+        """A :class:`SpecError` located at ``path`` (``source:line: key.path: message``)."""
+        line = self.line_of(*path)
+        return SpecError(_locate(self.source, line, path, message), line=line)
+
+
+def _key(part: str | int) -> str:
+    """A key path element as text: plain names as they are, anything odder quoted."""
+    text = str(part)
+    return text if text.replace("_", "").replace("-", "").isalnum() else _show(text, 40)
+
+
+def _locate(source: str, line: int | None, path: Path_, message: str) -> str:
+    where = f"{source}:{line}" if line else source
+    key = ".".join(_key(p) for p in path)
+    return f"{where}: {key}: {message}" if key else f"{where}: {message}"
+
+
+def _model_at(path: Path_) -> type[BaseModel] | None:
+    """The pydantic block that holds the keys at ``path`` (for "did you mean")."""
+    model: type[BaseModel] = Spec
+    for key in path:
+        info = model.model_fields.get(str(key))
+        if info is None:
+            return None
+        sub = info.annotation
+        if not (isinstance(sub, type) and issubclass(sub, BaseModel)):
+            return None
+        model = sub
+    return model
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a message stays readable)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _describe(err: Any) -> str:
+    """One human sentence for a pydantic error: what was given and what is allowed."""
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        allowed = list(parent.model_fields) if parent else []
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"unknown key; {hint}allowed keys here: {', '.join(allowed)}"
+    if kind == "missing":
+        return "required key is missing; add it (see `ntkcheck init` for an example)"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"must be a mapping of keys, got {_show(value)}"
+    msg = err["msg"]
+    msg = msg.replace("Input should be", "must be").replace("Value error, ", "")
+    got = f"; got {_show(value)}" if not isinstance(value, dict | list) else ""
+    hint = ""
+    if kind == "literal_error" and isinstance(value, str):
+        options = [o.strip(" '") for o in str(err.get("ctx", {}).get("expected", "")).split(",")]
+        options = [p.strip(" '") for o in options for p in o.split(" or ")]
+        close = difflib.get_close_matches(value, options, n=1)
+        if close:
+            hint = f" (did you mean {close[0]!r}?)"
+    return f"{msg}{got}{hint}"
+
+
+def _check_semantics(loaded: LoadedSpec) -> None:
+    """Cross-key rules that a per-key schema cannot say."""
+    s = loaded.spec
+    data, model = s.data, s.model
+    set_data = data.model_fields_set
+    if data.source == "synthetic":
+        for key in ("n", "d"):
+            if getattr(data, key) is None:
+                raise loaded.error(
+                    f"required for source: synthetic; add `{key}:` (e.g. {key}: 64)", "data", key
+                )
+        if data.path is not None:
+            raise loaded.error(
+                "only used with `source: file`; remove it or set `source: file`", "data", "path"
+            )
+    else:
+        if data.path is None:
+            raise loaded.error(
+                "required for source: file; add `path: train.npz` (arrays X, y) or a .csv",
+                "data",
+                "source",
+            )
+        for key in ("n", "d", "inputs", "target", "noise"):
+            if key in set_data:
+                raise loaded.error(
+                    "only used with `source: synthetic` (the file gives the data); remove it",
+                    "data",
+                    key,
+                )
+        if Path(data.path).suffix.lower() not in (".npz", ".csv"):
+            raise loaded.error(
+                f"must be a .npz (arrays X, y) or .csv file; got {_show(data.path)}",
+                "data",
+                "path",
+            )
+    if model.init == "file":
+        if model.init_path is None:
+            raise loaded.error(
+                "init: file needs `init_path: w0.npz` (arrays W (N,d), a (N,))", "model", "init"
+            )
+        if "init_std" in model.model_fields_set:
+            raise loaded.error("not used with init: file; remove it", "model", "init_std")
+    else:
+        if model.width is None:
+            raise loaded.error("required; add `width:` (e.g. width: 4096)", "model", "width")
+        if model.init_path is not None:
+            raise loaded.error(
+                "only used with `init: file`; remove it or set `init: file`", "model", "init_path"
+            )
+        if model.init == "symmetric" and model.width % 2:
+            raise loaded.error(
+                f"init: symmetric pairs neurons, so width must be even; got {model.width}",
+                "model",
+                "width",
+            )
+
+
+#: Command-line flags that set a spec key (for error messages).
+OVERRIDE_FLAGS = {
+    "gamma": "--gamma",
+    "seed": "--seed",
+    "simulate.horizon": "--horizon",
+    "simulate.points": "--points",
+}
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``raw`` with dotted-path ``overrides`` set (None values are skipped)."""
+    out = dict(raw)
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        *parents, key = dotted.split(".")
+        node = out
+        for p in parents:
+            child = node.get(p)
+            node[p] = dict(child) if isinstance(child, dict) else {}
+            node = node[p]
+        node[key] = value
+    return out
+
+
+def parse_spec(
+    text: str,
+    *,
+    source: str,
+    base_dir: Path,
+    builtin: bool = False,
+    overrides: dict[str, Any] | None = None,
+) -> LoadedSpec:
+    """Validate a YAML text; ``overrides`` maps dotted key paths (``simulate.points``) to values."""
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    try:
+        raw, lines = load_yaml_with_lines(text)
+    except YamlError as exc:
+        raise SpecError(_locate(source, exc.line, (), exc.detail), line=exc.line) from None
+    if raw is None:
+        raise SpecError(f"{source}: the spec is empty; `ntkcheck init` writes an example")
+    if not isinstance(raw, dict):
+        raise SpecError(
+            f"{source}:1: a spec is a mapping of keys (gamma:, data:, model:, ...), "
+            f"got a {type(raw).__name__}"
+        )
+    raw = apply_overrides(raw, overrides)
+    try:
+        spec = Spec.model_validate(raw)
+    except ValidationError as exc:
+        # An unknown key (a typo) usually explains a missing one: report it first.
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        first = errors[0]
+        loc = tuple(first["loc"])
+        dotted = ".".join(str(p) for p in loc)
+        message = _describe(first)
+        if len(errors) > 1:
+            message += f" (+{len(errors) - 1} more)"
+        if dotted in overrides:
+            flag = OVERRIDE_FLAGS.get(dotted, f"--set {dotted}")
+            raise SpecError(f"{flag}: {message}") from None
+        line = None
+        for k in range(len(loc), -1, -1):
+            if loc[:k] in lines:
+                line = lines[loc[:k]]
+                break
+        raise SpecError(_locate(source, line, loc, message), line=line) from None
+    loaded = LoadedSpec(
+        spec=spec,
+        source=source,
+        base_dir=base_dir,
+        lines=lines,
+        builtin=builtin,
+        overrides=overrides,
+    )
+    _check_semantics(loaded)
+    return loaded
+
+
+def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedSpec:
+    """Read and validate the spec file at ``path``."""
+    p = Path(path)
+    source = str(path)
+    if p.is_dir():
+        raise SpecError(f"{source}: is a folder; give a .yaml spec file")
+    try:
+        size = p.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise SpecError(
+                f"{source}: {size} bytes is too large for a spec (max {MAX_SPEC_BYTES}); "
+                "data belongs in `data.path`"
+            )
+        blob = p.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(f"{source}: no such file; `ntkcheck init {source}` writes one") from None
+    except OSError as exc:
+        raise SpecError(f"{source}: cannot read: {exc.strerror}") from None
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(f"{source}: not a UTF-8 text file; a spec is YAML text") from None
+    return parse_spec(text, source=source, base_dir=p.resolve().parent, overrides=overrides)

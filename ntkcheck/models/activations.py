@@ -1,0 +1,172 @@
+"""Activation functions with exact first and second derivatives (THEORY.md §6 table).
+
+Each activation carries σ, σ', σ'' and ``lipschitz_derivative = sup|σ''|``, the
+Lipschitz constant of σ' that enters every analytic β bound. It is ``inf`` for
+relu, leaky_relu and abs, whose σ' jumps: hypothesis (H1) fails for them.
+At a kink σ'(0) is a convention (relu 0, abs 0, leaky_relu its slope); it
+changes nothing almost surely.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+Array = np.ndarray
+Fn = Callable[[Array], Array]
+
+SQRT_2PI = math.sqrt(2.0 * math.pi)
+LEAKY_RELU_SLOPE = 0.01
+
+
+@dataclass(frozen=True)
+class Activation:
+    """σ with σ', σ'' and ``lipschitz_derivative = sup_z |σ''(z)|`` (L_σ')."""
+
+    name: str
+    sigma: Fn
+    sigma_prime: Fn
+    sigma_second: Fn
+    lipschitz_derivative: float
+    fused: Callable[[Array], tuple[Array, Array]] | None = None
+    prime_inplace: Callable[[Array], Array] | None = None
+
+    def derivative_overwrite(self, z: Array) -> Array:
+        """σ'(z), reusing z's memory where the activation allows (z is then overwritten)."""
+        return self.prime_inplace(z) if self.prime_inplace is not None else self.sigma_prime(z)
+
+    def value_and_derivative(self, z: Array) -> tuple[Array, Array]:
+        """``(σ(z), σ'(z))``, sharing work where the activation allows (e.g. tanh)."""
+        if self.fused is not None:
+            return self.fused(z)
+        return self.sigma(z), self.sigma_prime(z)
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        """Pickle by name (the table holds lambdas): ``get_activation(name)`` rebuilds it."""
+        return get_activation, (self.name,)
+
+    @property
+    def smooth(self) -> bool:
+        """True when σ' is Lipschitz, i.e. (H1) can hold."""
+        return math.isfinite(self.lipschitz_derivative)
+
+
+def _logistic(z: Array) -> Array:
+    return special.expit(z)
+
+
+def _normal_pdf(z: Array) -> Array:
+    return np.exp(-0.5 * z * z) / SQRT_2PI
+
+
+def _silu_prime(z: Array) -> Array:
+    p = _logistic(z)
+    return p + z * p * (1.0 - p)
+
+
+def _silu_second(z: Array) -> Array:
+    p = _logistic(z)
+    return p * (1.0 - p) * (2.0 + z * (1.0 - 2.0 * p))
+
+
+def _tanh_fused(z: Array) -> tuple[Array, Array]:
+    t = np.tanh(z)
+    d = t * t
+    np.subtract(1.0, d, out=d)
+    return t, d
+
+
+def _tanh_prime_inplace(z: Array) -> Array:
+    np.tanh(z, out=z)
+    np.square(z, out=z)
+    np.subtract(1.0, z, out=z)
+    return z
+
+
+def _logistic_fused(z: Array) -> tuple[Array, Array]:
+    p = _logistic(z)
+    return p, p * (1.0 - p)
+
+
+def _positive(z: Array) -> Array:
+    return (z > 0).astype(np.float64)
+
+
+def _zeros(z: Array) -> Array:
+    return np.zeros_like(z, dtype=np.float64)
+
+
+_TABLE: tuple[Activation, ...] = (
+    Activation("identity", lambda z: z, lambda z: np.ones_like(z), _zeros, 0.0),
+    Activation(
+        "tanh",
+        np.tanh,
+        lambda z: 1.0 - np.tanh(z) ** 2,
+        lambda z: -2.0 * np.tanh(z) * (1.0 - np.tanh(z) ** 2),
+        4.0 / (3.0 * math.sqrt(3.0)),
+        _tanh_fused,
+        _tanh_prime_inplace,
+    ),
+    Activation(
+        "sigmoid",
+        _logistic,
+        lambda z: _logistic(z) * (1.0 - _logistic(z)),
+        lambda z: _logistic(z) * (1.0 - _logistic(z)) * (1.0 - 2.0 * _logistic(z)),
+        1.0 / (6.0 * math.sqrt(3.0)),
+        _logistic_fused,
+    ),
+    Activation(
+        "softplus",
+        lambda z: np.logaddexp(0.0, z),
+        _logistic,
+        lambda z: _logistic(z) * (1.0 - _logistic(z)),
+        0.25,
+    ),
+    Activation(
+        "erf",
+        special.erf,
+        lambda z: 2.0 / math.sqrt(math.pi) * np.exp(-z * z),
+        lambda z: -4.0 / math.sqrt(math.pi) * z * np.exp(-z * z),
+        4.0 / SQRT_2PI * math.exp(-0.5),
+    ),
+    Activation(
+        "gelu",
+        lambda z: z * special.ndtr(z),
+        lambda z: special.ndtr(z) + z * _normal_pdf(z),
+        lambda z: _normal_pdf(z) * (2.0 - z * z),
+        2.0 / SQRT_2PI,
+    ),
+    Activation("silu", lambda z: z * _logistic(z), _silu_prime, _silu_second, 0.5),
+    Activation("sin", np.sin, np.cos, lambda z: -np.sin(z), 1.0),
+    Activation("cos", np.cos, lambda z: -np.sin(z), lambda z: -np.cos(z), 1.0),
+    Activation(
+        "elu",
+        lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0.0))),
+        lambda z: np.where(z > 0, 1.0, np.exp(np.minimum(z, 0.0))),
+        lambda z: np.where(z > 0, 0.0, np.exp(np.minimum(z, 0.0))),
+        1.0,
+    ),
+    Activation("quadratic", lambda z: 0.5 * z * z, lambda z: z, np.ones_like, 1.0),
+    Activation("relu", lambda z: np.maximum(z, 0.0), _positive, _zeros, math.inf),
+    Activation(
+        "leaky_relu",
+        lambda z: np.where(z > 0, z, LEAKY_RELU_SLOPE * z),
+        lambda z: np.where(z > 0, 1.0, LEAKY_RELU_SLOPE),
+        _zeros,
+        math.inf,
+    ),
+    Activation("abs", np.abs, lambda z: np.sign(z).astype(np.float64), _zeros, math.inf),
+)
+
+ACTIVATIONS: dict[str, Activation] = {a.name: a for a in _TABLE}
+ALIASES: dict[str, str] = {"swish": "silu"}
+ACTIVATION_NAMES: tuple[str, ...] = (*ACTIVATIONS, *ALIASES)
+
+
+def get_activation(name: str) -> Activation:
+    """The activation called ``name`` (aliases: swish → silu)."""
+    return ACTIVATIONS[ALIASES.get(name, name)]

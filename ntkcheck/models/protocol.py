@@ -1,0 +1,171 @@
+"""The model protocol: what every family implements and nothing else looks behind.
+
+Parameters are one flat vector θ ∈ R^P; a family maps it to its own shapes
+inside. A linearization at θ gives ``f_θ(X)`` and the Jacobian J_θ as operators
+(``jvp``, ``vjp``), its Gram ``J Jᵀ`` and the Gram of a Jacobian difference;
+J itself (n × P) is never formed. The model also supplies a rigorous drift
+bound h(ρ) (THEORY.md §8), the analytic β summary, optional capabilities
+(local β, rank obstructions) and peak-memory plans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from ..theory.drift import Drift
+
+Matvec = Callable[[np.ndarray], np.ndarray]
+
+
+class Linearization(Protocol):
+    """``f_θ(X)`` and the Jacobian at one θ, as operators (O(n·P) per product)."""
+
+    @property
+    def f(self) -> np.ndarray: ...
+
+    def jvp(self, v: np.ndarray) -> np.ndarray:
+        """``J v`` for v (P,) → (n,)."""
+        ...
+
+    def vjp(self, r: np.ndarray) -> np.ndarray:
+        """``Jᵀ r`` for r (n,) → (P,), or for r (n, k) → (P, k)."""
+        ...
+
+    def gram(self) -> np.ndarray:
+        """``K = J Jᵀ`` (n, n)."""
+        ...
+
+    def drift_gram(self, other: Linearization) -> np.ndarray:
+        """``(J − J_o)(J − J_o)ᵀ`` (n, n), formed without cancellation where possible."""
+        ...
+
+
+@dataclass(frozen=True)
+class BetaSummary:
+    """The analytic Lipschitz bound on θ ↦ J_θ and its alternatives (THEORY.md §6).
+
+    ``beta`` is the bound used, ``bound`` its name, ``bounds`` every candidate
+    (name → value, in the order the report lists them), ``lipschitz_derivative``
+    sup|σ''| (∞ when σ' jumps).
+    """
+
+    beta: float
+    bound: str
+    bounds: Mapping[str, float]
+    lipschitz_derivative: float
+
+
+@dataclass(frozen=True)
+class LocalBeta:
+    """β_loc at θ0 (THEORY.md §6) with its diagnostics (an estimate, never a bound)."""
+
+    value: float
+    neuron: int
+    iterations: int
+    converged: bool
+    restarts: int
+    spread: float  # (max − min)/max of the top candidate's local maxima over its starts
+    extra: Mapping[str, float | int | bool] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, float | int | bool]:
+        return {
+            "value": self.value,
+            "neuron": self.neuron,
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "restarts": self.restarts,
+            "spread": self.spread,
+            **self.extra,
+        }
+
+
+@dataclass(frozen=True)
+class Obstruction:
+    """A structural reason why σ_min = 0 (THEORY.md §2, (H2)): a code and its data."""
+
+    code: str  # "zero_input", ...
+    index: int = -1
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the report and the JSON ``problem`` block say about the model.
+
+    ``head`` and ``tail`` frame the report's problem line
+    (``{head}, n = …, (P = …), {tail}``); ``width`` feeds the lecture's heuristic
+    n^{3/2}/N.
+    """
+
+    family: str
+    width: int
+    params: int
+    activation: str
+    scaling: str
+    head: str
+    tail: str
+
+
+class Model(Protocol):
+    """A network family at its initialization θ0 (see docs/DESIGN.md, "The model protocol")."""
+
+    @property
+    def n_params(self) -> int: ...
+
+    @property
+    def theta0(self) -> np.ndarray:
+        """θ0 as one flat vector (P,) (a view where the family allows)."""
+        ...
+
+    def info(self) -> ModelInfo: ...
+
+    def forward(self, X: np.ndarray, theta: np.ndarray | None = None) -> np.ndarray: ...
+
+    def linearize(self, X: np.ndarray, theta: np.ndarray | None = None) -> Linearization: ...
+
+    def gram(self, X: np.ndarray) -> np.ndarray:
+        """K0 = J0 J0ᵀ (n, n), by the family's fastest structured path."""
+        ...
+
+    def gram_operator(self, X: np.ndarray, *, cache: bool) -> Matvec:
+        """``v ↦ K0 v`` without forming K0 (``cache``: keep O(n·P/d)-sized factors)."""
+        ...
+
+    def beta(self, X: np.ndarray) -> BetaSummary: ...
+
+    def drift(self, X: np.ndarray) -> Drift:
+        """A rigorous drift bound h(ρ) on balls around θ0 (THEORY.md §8)."""
+        ...
+
+    def local_beta(self, X: np.ndarray, *, seed: int = 0) -> LocalBeta | None:
+        """β_loc at θ0, or None where the family has no such estimate."""
+        ...
+
+    def obstruction(self, X: np.ndarray) -> Obstruction | None:
+        """A family-specific structural cause of σ_min = 0 (e.g. a zero input), or None."""
+        ...
+
+    def peak_bytes(self, task: str, n: int) -> int:
+        """Planned peak bytes of ``task`` on n points: ``gram``, ``matvec``, ``simulate``."""
+        ...
+
+    def cache_bytes(self, n: int) -> int:
+        """Bytes of the cached factors that make ``gram_operator(cache=True)`` cheaper."""
+        ...
+
+
+class SpecContext(Protocol):
+    """What a family may ask of the spec it is built from (implemented by ``ntkcheck.io``)."""
+
+    def read_arrays(
+        self, names: tuple[str, ...], *, suffix_error: str, hint: str
+    ) -> list[np.ndarray]:
+        """The arrays ``names`` of the file at ``model.init_path`` (an .npz, size-planned)."""
+        ...
+
+    def error(self, message: str, *path: str | int) -> Exception:
+        """An error located at the spec key ``path``."""
+        ...

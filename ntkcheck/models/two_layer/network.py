@@ -1,0 +1,295 @@
+"""The lecture's two-layer network (THEORY.md §6), never building the n×P Jacobian.
+
+``f_W(x) = s · Σ_i a_i σ(⟨w_i, x⟩)``, θ = W ∈ R^{N×d} trained, a_i = ±1 fixed,
+``s`` the output factor (1 standard, 1/√N ntk, 1/N mean-field). With
+``S_ji = s a_i σ'(⟨w_i, x_j⟩)`` the Jacobian row j is ``(S_ji x_j)_i``, so
+
+    J V   = rowsum(S ⊙ (X Vᵀ))              (n,)      Jacobian-vector product
+    Jᵀ r  = (S ⊙ r 1ᵀ)ᵀ X                   (N, d)    vector-Jacobian product
+    K     = (X Xᵀ) ⊙ (S Sᵀ)                 (n, n)    empirical NTK (Gram)
+
+Everything runs over blocks of neurons, so the memory is O(n² + n·block), never
+O(n·N·d), and the dominant product S Sᵀ is one BLAS-3 ``syrk`` per block.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import blas, svdvals
+
+from ...theory.drift import Drift, LipschitzDrift, NoDrift
+from .. import protocol
+from ..activations import Activation
+from ..protocol import BetaSummary, LocalBeta, ModelInfo, Obstruction
+from .local_beta import local_beta
+from .memory import (
+    BLOCK_VALUES,
+    certify_peak_bytes,
+    matrix_free_peak_bytes,
+    simulate_peak_bytes,
+)
+
+
+@dataclass(frozen=True)
+class BetaBounds:
+    """The analytic global bounds on β (THEORY.md §6), all ``L_σ'·s·(norm of X)``.
+
+    ``frobenius = L s √(Σ_j ‖x_j‖⁴)``, ``operator = L s max_j‖x_j‖ ‖X‖_op``,
+    ``lecture = L s ‖X‖_F²`` (valid, looser; shown for reference).
+    """
+
+    frobenius: float
+    operator: float
+    lecture: float
+
+    @property
+    def best(self) -> tuple[str, float]:
+        """The smaller rigorous bound and its name (ties go to ``operator``)."""
+        if self.frobenius < self.operator:
+            return "frobenius", self.frobenius
+        return "operator", self.operator
+
+
+def _times(lipschitz: float, s: float, norm: float) -> float:
+    """``L·s·norm`` with 0·∞ = 0 (a zero norm means J does not move at all)."""
+    return 0.0 if norm == 0.0 or lipschitz == 0.0 else lipschitz * s * norm
+
+
+def factor_gram(X: np.ndarray, S: np.ndarray, T: np.ndarray | None = None) -> np.ndarray:
+    """``(X Xᵀ) ⊙ (S Tᵀ)``: the Gram ``J_S J_Tᵀ`` of two Jacobians with factors S, T (n, N).
+
+    With T = S this is the NTK ``K``; with S = T = S_t − S_0 it is
+    ``(J_t − J_0)(J_t − J_0)ᵀ``, whose top eigenvalue is ``‖J_t − J_0‖²_op``.
+    """
+    G = S @ (S if T is None else T).T
+    G *= X @ X.T
+    return G
+
+
+@dataclass(frozen=True, eq=False)
+class Linearization:
+    """``f = f_W(X)`` (n,) and the Jacobian factor ``S`` (n, N) at one W (O(nN) memory).
+
+    Row j of J is ``(S_ji x_j)_i``, so ``J V = rowsum(S ⊙ (X Vᵀ))`` and
+    ``Jᵀ r = Sᵀ (r ⊙ X)``; θ is W flattened row by row.
+    """
+
+    X: np.ndarray
+    f: np.ndarray
+    S: np.ndarray
+
+    def jvp(self, v: np.ndarray) -> np.ndarray:
+        """``J v = rowsum(S ⊙ (X Vᵀ))`` for v = vec(V), V (N, d)."""
+        V = v.reshape(self.S.shape[1], self.X.shape[1])
+        return np.einsum("ji,ji->j", self.S, self.X @ V.T)
+
+    def vjp(self, r: np.ndarray) -> np.ndarray:
+        """``Jᵀ r = Sᵀ (r ⊙ X)`` flattened (P,); for r (n, k), k such products as (P, k)."""
+        if r.ndim == 1:
+            return (self.S.T @ (r[:, None] * self.X)).ravel()
+        k, d = r.shape[1], self.X.shape[1]
+        both = self.S.T @ np.hstack([r[:, [c]] * self.X for c in range(k)])  # (N, k·d)
+        return both.reshape(-1, k, d).transpose(0, 2, 1).reshape(-1, k)
+
+    def gram(self) -> np.ndarray:
+        return factor_gram(self.X, self.S)
+
+    def drift_gram(self, other: protocol.Linearization) -> np.ndarray:
+        """J is linear in S, so ``J − J_o`` has the factor ``S − S_o`` (no cancellation)."""
+        if not isinstance(other, Linearization):
+            raise TypeError("drift_gram needs a linearization of the same two-layer network")
+        return factor_gram(self.X, self.S - other.S)
+
+
+def _symmetrize_upper(G: np.ndarray, step: int = 512) -> np.ndarray:
+    """Copy the upper triangle of square ``G`` onto its lower one, in place, in blocks."""
+    n = G.shape[0]
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        diag = G[start:stop, start:stop]
+        diag[...] = np.triu(diag) + np.triu(diag, 1).T
+        G[stop:, start:stop] = G[start:stop, stop:].T
+    return G
+
+
+@dataclass(frozen=True, eq=False)
+class TwoLayerNetwork:
+    """``f_W(x) = s Σ_i a_i σ(⟨w_i, x⟩)`` with trained ``W`` (N, d) and fixed ``a`` (N,).
+
+    θ = vec(W) (row-major), P = N·d. Implements ``ntkcheck.models.Model``.
+    """
+
+    W: np.ndarray
+    a: np.ndarray
+    s: float
+    activation: Activation
+    scaling: str = "standard"
+
+    @property
+    def width(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def n_params(self) -> int:
+        """P = N·d (only W is trained)."""
+        return self.W.size
+
+    @property
+    def theta0(self) -> np.ndarray:
+        return self.W.reshape(-1)
+
+    def info(self) -> ModelInfo:
+        N, d = self.W.shape
+        return ModelInfo(
+            family="two_layer",
+            width=N,
+            params=self.n_params,
+            activation=self.activation.name,
+            scaling=self.scaling,
+            head=f"two-layer {self.activation.name} network, N = {N:,}, d = {d:,}",
+            tail=f"{self.scaling} scaling",
+        )
+
+    def _blocks(self, n: int) -> Iterator[slice]:
+        step = max(1, min(self.width, BLOCK_VALUES // max(n, 1)))
+        for start in range(0, self.width, step):
+            yield slice(start, min(start + step, self.width))
+
+    def _w(self, theta: np.ndarray | None) -> np.ndarray:
+        return self.W if theta is None else theta.reshape(self.W.shape)
+
+    def forward(self, X: np.ndarray, theta: np.ndarray | None = None) -> np.ndarray:
+        """``f_W(X) = s σ(X Wᵀ) a`` (n,)."""
+        W = self._w(theta)
+        out = np.zeros(X.shape[0])
+        for b in self._blocks(X.shape[0]):
+            out += self.activation.sigma(X @ W[b].T) @ self.a[b]
+        return self.s * out
+
+    def _factor(self, X: np.ndarray, W: np.ndarray, b: slice) -> np.ndarray:
+        """Block of ``S = s σ'(X Wᵀ) diag(a)`` (n, |b|)."""
+        S = self.activation.derivative_overwrite(X @ W[b].T)
+        S *= self.s * self.a[b]
+        return S
+
+    def linearize(self, X: np.ndarray, theta: np.ndarray | None = None) -> Linearization:
+        """``f_W(X)`` and the full factor ``S = s σ'(X Wᵀ) diag(a)`` from one product X Wᵀ."""
+        sigma, S = self.activation.value_and_derivative(X @ self._w(theta).T)
+        f = self.s * (sigma @ self.a)
+        S *= self.s * self.a
+        return Linearization(X=X, f=f, S=S)
+
+    def jvp(self, X: np.ndarray, v: np.ndarray, theta: np.ndarray | None = None) -> np.ndarray:
+        """``J_θ v`` for v (P,), in blocks of neurons: ``rowsum(S ⊙ (X Vᵀ))`` (n,)."""
+        W, V = self._w(theta), v.reshape(self.W.shape)
+        out = np.zeros(X.shape[0])
+        for b in self._blocks(X.shape[0]):
+            out += np.einsum("ji,ji->j", self._factor(X, W, b), X @ V[b].T)
+        return out
+
+    def vjp(self, X: np.ndarray, r: np.ndarray, theta: np.ndarray | None = None) -> np.ndarray:
+        """``J_θᵀ r`` for r (n,), in blocks of neurons: ``(S ⊙ r 1ᵀ)ᵀ X`` flattened (P,)."""
+        W = self._w(theta)
+        out = np.empty_like(W)
+        for b in self._blocks(X.shape[0]):
+            out[b] = (self._factor(X, W, b) * r[:, None]).T @ X
+        return out.reshape(-1)
+
+    def gram(self, X: np.ndarray) -> np.ndarray:
+        """Empirical NTK ``K0 = (X Xᵀ) ⊙ (S Sᵀ)`` (n, n), symmetric, float64.
+
+        ``S Sᵀ`` is accumulated over neuron blocks with BLAS ``dsyrk`` (half the
+        flops of a general product); peak memory O(n² + n·block). Both products
+        of a block go through SciPy's BLAS: interleaving NumPy's and SciPy's
+        (two OpenBLAS builds, two thread pools) made ``dsyrk`` 2× slower here.
+        """
+        W = self.W
+        n = X.shape[0]
+        G = np.zeros((n, n), order="F")
+        Xt = np.asfortranarray(X.T)  # (d, n), so that dgemm reads it without a copy
+        for b in self._blocks(n):
+            # σ'(W_b Xᵀ): the block of Sᵀ up to the factor s a_i, (|b|, n), Fortran-ordered.
+            # Since a_i² = 1, S Sᵀ = s² Σ_i σ'_i σ'_iᵀ: the factor goes into syrk's alpha.
+            St = blas.dgemm(1.0, W[b].T, Xt, trans_a=1)
+            St = self.activation.derivative_overwrite(St)
+            G = blas.dsyrk(self.s**2, St, beta=1.0, c=G, trans=1, lower=0, overwrite_c=1)
+        G *= blas.dsyrk(1.0, Xt, trans=1, lower=0)  # upper triangles: (S Sᵀ) ⊙ (X Xᵀ)
+        # G is Fortran-ordered, so its transpose is a C-ordered view (no copy); K is symmetric.
+        return np.ascontiguousarray(_symmetrize_upper(G).T)
+
+    def gram_operator(self, X: np.ndarray, *, cache: bool) -> Callable[[np.ndarray], np.ndarray]:
+        """``v ↦ K0 v = J0 (J0ᵀ v)`` without forming K0 (or J0).
+
+        With ``cache`` the factor S (n × N) is computed once and each product is
+        three BLAS passes; without it, S is recomputed in blocks of neurons each
+        time (memory O(n·block)).
+        """
+        if not cache:
+            return lambda v: self.jvp(X, self.vjp(X, v))
+        S = self.linearize(X).S
+
+        def matvec(v: np.ndarray) -> np.ndarray:
+            U = S.T @ (v[:, None] * X)  # J0ᵀ v as (N, d)
+            return np.einsum("ji,ji->j", S, X @ U.T)  # J0 (J0ᵀ v)
+
+        return matvec
+
+    def beta_bounds(self, X: np.ndarray) -> BetaBounds:
+        """Rigorous global Lipschitz bounds of W ↦ J_W (THEORY.md §6)."""
+        L = self.activation.lipschitz_derivative
+        sq = np.einsum("ij,ij->i", X, X)  # ‖x_j‖²
+        op = float(svdvals(X, check_finite=False)[0])
+        return BetaBounds(
+            frobenius=_times(L, self.s, math.sqrt(float(sq @ sq))),
+            operator=_times(L, self.s, math.sqrt(float(sq.max())) * op),
+            lecture=_times(L, self.s, float(sq.sum())),
+        )
+
+    def beta(self, X: np.ndarray) -> BetaSummary:
+        bounds = self.beta_bounds(X)
+        name, value = bounds.best
+        return BetaSummary(
+            beta=value,
+            bound=name,
+            bounds={
+                "frobenius": bounds.frobenius,
+                "operator": bounds.operator,
+                "lecture": bounds.lecture,
+            },
+            lipschitz_derivative=self.activation.lipschitz_derivative,
+        )
+
+    def drift(self, X: np.ndarray) -> Drift:
+        """h(ρ) = βρ with the analytic β (THEORY.md §6, §8); none when σ' jumps."""
+        if not self.activation.smooth:
+            return NoDrift("not_lipschitz")
+        return LipschitzDrift(self.beta(X).beta)
+
+    def local_beta(self, X: np.ndarray, *, seed: int = 0) -> LocalBeta | None:
+        """β_loc at θ0 (THEORY.md §6); None when σ' jumps (J is not Lipschitz)."""
+        if not self.activation.smooth:
+            return None
+        return local_beta(self.W, self.a, self.s, self.activation.sigma_second, X, seed=seed)
+
+    def obstruction(self, X: np.ndarray) -> Obstruction | None:
+        """A zero input makes its row of J0 vanish (no bias): σ_min = 0."""
+        zero = np.flatnonzero(~X.any(axis=1))
+        return Obstruction("zero_input", int(zero[0])) if zero.size else None
+
+    def peak_bytes(self, task: str, n: int) -> int:
+        N, d = self.W.shape
+        if task == "gram":
+            return certify_peak_bytes(n, d, N, BLOCK_VALUES)
+        if task == "matvec":
+            return matrix_free_peak_bytes(n, d, N, BLOCK_VALUES)
+        if task == "simulate":
+            return simulate_peak_bytes(n, d, N)
+        raise ValueError(f"unknown task {task!r}")
+
+    def cache_bytes(self, n: int) -> int:
+        """The factor S (n × N) and one temporary of its size."""
+        return 2 * 8 * n * self.width

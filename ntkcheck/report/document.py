@@ -1,0 +1,148 @@
+"""The single JSON serializer: results → the documented key paths (∞ and NaN → null).
+
+Every JSON that ntkcheck writes (``--format json``, sweeps) goes through here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from typing import Any
+
+from .._version import __version__
+from ..flow.simulate import Simulation
+from ..run.result import CertifyResult, Entry, SpecFailure
+from .words import certificate_message, full_rank_reason
+
+SCHEMA_VERSION = 1
+
+SIMULATION_ARRAYS = (
+    "t", "loss", "loss_lin", "param_dist", "param_dist_lin", "gap", "sigma_min_t",
+    "jacobian_norm_t", "kernel_change", "weight_change",
+)  # fmt: skip
+
+
+def finite_or_none(obj: Any) -> Any:
+    """Replace ±∞ and NaN by None recursively (JSON has no infinity)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [finite_or_none(v) for v in obj]
+    return obj
+
+
+def simulation_dict(sim: Simulation) -> dict[str, Any]:
+    """JSON ``simulation``: the arrays at the checkpoints, the checks and the run's counters."""
+    return {
+        **{k: getattr(sim, k).tolist() for k in SIMULATION_ARRAYS},
+        "beta_path": sim.beta_path,
+        "checks": [
+            {
+                "id": c.id,
+                "applicable": c.applicable,
+                "holds": c.holds,
+                "worst_ratio": c.worst_ratio,
+                "worst_t": c.worst_t,
+                "estimate": c.estimate,
+                "final_ratio": c.final_ratio,
+                "statement": c.statement,
+            }
+            for c in sim.checks
+        ],
+        "horizon": sim.horizon,
+        "horizon_auto": sim.horizon_auto,
+        "status": sim.status,
+        "message": sim.message,
+        "n_rhs": sim.n_rhs,
+        "n_steps": sim.n_steps,
+        "rtol": sim.rtol,
+        "atol": sim.atol,
+        "error_floor": sim.error_floor,
+    }
+
+
+def result_dict(r: CertifyResult) -> dict[str, Any]:
+    """JSON for one result: ``spec``, ``name``, ``problem``, ``estimate``, ``certificate``, …"""
+    est, cert, m = r.estimate, r.certificate, r.estimate.measurement
+    estimate_d: dict[str, Any] = {
+        "sigma_min": est.sigma_min,
+        "sigma_max": est.sigma_max,
+        "loss0": est.loss0,
+        "f0_norm": m.f0_norm,
+        "beta": est.beta,
+        "beta_method": m.beta_method,
+        "beta_bound": est.beta_bound,
+        "beta_bounds": dict(m.beta.bounds),
+        "spectrum_method": est.spectrum.method,
+        "spectrum": {
+            "operator": est.spectrum.operator,
+            "n_matvec": est.spectrum.n_matvec,
+            "residual_min": est.spectrum.residual_min,
+            "residual_max": est.spectrum.residual_max,
+            "relative_error_bound": est.spectrum.relative_error_bound,
+        },
+        "condition_number": est.condition_number,
+        "eig_min": est.spectrum.eig_min,
+        "eig_max": est.spectrum.eig_max,
+        "full_rank": m.full_rank.holds,
+        "full_rank_reason": full_rank_reason(m.full_rank) or None,
+        "lipschitz_derivative": m.beta.lipschitz_derivative,
+    }
+    if m.beta_local is not None:
+        estimate_d["beta_local"] = m.beta_local
+        if m.beta_local_info is not None:
+            estimate_d["beta_local_info"] = m.beta_local_info.to_dict()
+    problem = asdict(r.problem)
+    problem.pop("head")
+    problem.pop("tail")
+    certificate_d: dict[str, Any] = {
+        "gamma": cert.gamma,
+        "gamma_star": cert.gamma_star,
+        "margin": cert.margin,
+        "certified": cert.certified,
+        "rigorous": cert.rigorous,
+        "status": cert.status.value,
+        "gamma_interval": [list(iv) for iv in cert.gamma_interval],
+        "radius_R": cert.radius_R,
+        "radius_B": cert.radius_B,
+        "message": certificate_message(cert, r.problem.activation, m.full_rank),
+        "lecture_lambda": cert.lecture_lambda,
+        "heuristic_gamma": r.problem.heuristic_gamma,
+        "guarantees": asdict(cert.guarantees) if cert.guarantees else None,
+    }
+    out: dict[str, Any] = {
+        "spec": r.spec,
+        "name": r.name,
+        "overrides": r.overrides,
+        "problem": problem,
+        "estimate": estimate_d,
+        "certificate": certificate_d,
+    }
+    if r.simulation is not None:
+        out["simulation"] = simulation_dict(r.simulation)
+    out["timing"] = r.timing
+    return finite_or_none(out)
+
+
+def entry_dict(e: Entry) -> dict[str, Any]:
+    """A result, or a failure as ``{"spec", "error", "line"}``."""
+    if isinstance(e, SpecFailure):
+        return {"spec": e.spec, "error": e.message, "line": e.line}
+    return result_dict(e)
+
+
+def document(entries: list[Entry]) -> dict[str, Any]:
+    """The top-level JSON document: version, schema version, results."""
+    return {
+        "ntkcheck_version": __version__,
+        "schema_version": SCHEMA_VERSION,
+        "results": [entry_dict(e) for e in entries],
+    }
+
+
+def validation_document(rows: list[tuple[str, str | None, int | None]]) -> dict[str, Any]:
+    """``ntkcheck validate --format json``: one ``{spec, valid, error, line}`` per spec."""
+    doc = [{"spec": s, "valid": m is None, "error": m, "line": ln} for s, m, ln in rows]
+    return {"ntkcheck_version": __version__, "specs": doc}

@@ -1,0 +1,177 @@
+"""One job per spec: spec → problem → measurement → certificate (→ simulation), timed.
+
+``run_specs`` runs many, turning every failure into a one-line ``SpecFailure``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from ..errors import EstimationError, NtkcheckError
+from ..flow.deviation import Progress
+from ..flow.simulate import simulate
+from ..io.build import build_problem
+from ..io.example import example_spec
+from ..io.spec import LoadedSpec, load_spec
+from ..problem import Problem
+from ..theory.certificate import Certificate, Quantities, lecture_certificate
+from .measure import Estimate, estimate_at, measure
+from .result import CertifyResult, Entry, ProblemInfo, SpecFailure
+
+BUILTIN = "<built-in example>"
+
+
+def certificate_for(problem: Problem, est: Estimate, gamma: float | None = None) -> Certificate:
+    """The certificate at γ (default the problem's) from an estimate at that γ."""
+    gamma = problem.gamma if gamma is None else gamma
+    m = est.measurement
+    q = Quantities(
+        sigma_min=est.sigma_min,
+        sigma_max=est.sigma_max,
+        loss0=est.loss0,
+        f0_sq=m.f0_norm * m.f0_norm,
+        f0_dot_y=m.f0_dot_y,
+        y_sq=m.y_norm * m.y_norm,
+        full_rank=m.full_rank.holds,
+        loss_depends_on_gamma=problem.loss_depends_on_gamma,
+    )
+    return lecture_certificate(gamma, q, est.beta, rigorous=m.drift.rigorous)
+
+
+def certify_spec(
+    loaded: LoadedSpec, *, with_local_beta: bool = False, spectrum: str = "auto"
+) -> CertifyResult:
+    """Build the problem, measure at θ0, certify at the spec's γ; time each stage.
+
+    ``spectrum``: ``auto`` | ``dense`` | ``iterative`` (see ``measure_spectrum``).
+    """
+    return _run(loaded, simulate_flow=False, with_local_beta=with_local_beta, spectrum=spectrum)
+
+
+def simulate_spec(
+    loaded: LoadedSpec,
+    *,
+    progress: Progress | None = None,
+    with_local_beta: bool = False,
+    spectrum: str = "auto",
+) -> CertifyResult:
+    """Certify, then integrate the true and the linearized flow and check C1–C5 (§5)."""
+    return _run(
+        loaded,
+        simulate_flow=True,
+        progress=progress,
+        with_local_beta=with_local_beta,
+        spectrum=spectrum,
+    )
+
+
+def _run(
+    loaded: LoadedSpec,
+    *,
+    simulate_flow: bool,
+    progress: Progress | None = None,
+    with_local_beta: bool = False,
+    spectrum: str = "auto",
+) -> CertifyResult:
+    timing: dict[str, float] = {}
+    start = time.perf_counter()
+    problem = build_problem(loaded)
+    timing["problem"] = time.perf_counter() - start
+    t = time.perf_counter()
+    measurement = measure(
+        problem,
+        beta=loaded.spec.certify.beta,
+        with_local_beta=with_local_beta,
+        spectrum_method=spectrum,
+        seed=loaded.spec.seed,
+    )
+    est = estimate_at(problem, measurement, problem.gamma)
+    timing["estimate"] = time.perf_counter() - t
+    t = time.perf_counter()
+    cert = certificate_for(problem, est)
+    timing["certify"] = time.perf_counter() - t
+    sim = None
+    if simulate_flow:
+        t = time.perf_counter()
+        sp = loaded.spec.simulate
+        if sp.horizon == "auto" and not measurement.full_rank.holds:
+            raise EstimationError(
+                f"simulate.horizon: auto needs σ_min > 0, but (H2) fails "
+                f"({measurement.full_rank.code.replace('_', ' ')}); "
+                "give a time instead, e.g. --horizon 1e-3"
+            )
+        sim = simulate(
+            problem,
+            sigma_min=est.sigma_min,
+            sigma_max=est.sigma_max,
+            guarantees=cert.guarantees,
+            rigorous=cert.rigorous,
+            horizon=sp.horizon,
+            points=sp.points,
+            loss_tol=sp.loss_tol,
+            progress=progress,
+        )
+        timing["simulate"] = time.perf_counter() - t
+    timing["total"] = time.perf_counter() - start
+    return CertifyResult(
+        spec=loaded.source,
+        name=loaded.name,
+        builtin=loaded.builtin,
+        problem=ProblemInfo.of(problem),
+        estimate=est,
+        certificate=cert,
+        timing=timing,
+        simulation=sim,
+        gamma_line=loaded.line_of("gamma"),
+        overrides=dict(loaded.overrides),
+    )
+
+
+def load(spec: Path | None, overrides: dict[str, Any]) -> LoadedSpec:
+    """The spec at ``spec``, or the built-in example when None."""
+    return example_spec(overrides) if spec is None else load_spec(spec, overrides)
+
+
+def expand_specs(paths: Iterable[Path]) -> list[Path | SpecFailure]:
+    """Files as given; a folder gives its ``*.yaml``/``*.yml`` files (recursively, sorted)."""
+    out: list[Path | SpecFailure] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml") and q.is_file())
+            if not found:
+                out.append(SpecFailure(str(p), f"{p}: no .yaml or .yml files in this folder"))
+            out.extend(found)
+        else:
+            out.append(p)
+    return out
+
+
+def labelled(label: str, exc: Exception) -> str:
+    """The error's message, prefixed with the spec it concerns unless it already is."""
+    return str(exc) if str(exc).startswith(label) else f"{label}: {exc}"
+
+
+def guarded(label: str, job: Callable[[], CertifyResult], *, debug: bool = False) -> Entry:
+    """Run one job; every failure becomes a one-line ``SpecFailure``.
+
+    ``KeyboardInterrupt`` propagates; with ``debug`` so does an internal error.
+    """
+    try:
+        return job()
+    except NtkcheckError as exc:
+        return SpecFailure(label, labelled(label, exc), exc.line)
+    except MemoryError:
+        return SpecFailure(label, f"{label}: ran out of memory; reduce data.n or model.width")
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        if debug:
+            raise
+        msg = (
+            f"{label}: internal error ({type(exc).__name__}: {exc}); please report it — "
+            "rerun with --debug for the traceback"
+        )
+        return SpecFailure(label, msg)

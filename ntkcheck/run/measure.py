@@ -1,0 +1,234 @@
+"""Measured quantities of THEORY.md §1–§2 and §6: σ_min, σ_max, L0, β, and (H2).
+
+The γ-free part (spectrum, (H2), β, the drift bound, local β) is a
+``Measurement``, made once per problem and reused for every γ
+(``estimate_at``): only L0 depends on γ.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import EstimationError
+from ..linalg.memory import fits, require
+from ..linalg.spectrum import Spectrum, dense_spectrum, iterative_spectrum
+from ..models.protocol import BetaSummary, LocalBeta
+from ..problem import Problem
+from ..theory.drift import Drift, LipschitzDrift, NoDrift
+
+SPECTRUM_METHODS = ("auto", "dense", "iterative")
+BETA_METHODS = ("analytic", "local")
+#: ``auto`` uses the dense eigensolver up to this n (about 10 s of ``syevr`` on 2 cores).
+DENSE_MAX_N = 6000
+
+
+@dataclass(frozen=True)
+class FullRank:
+    """Hypothesis (H2) ``σ_min > 0``; when it fails, ``code`` and ``data`` say why.
+
+    Codes: ``underparametrized`` (P < n), ``repeated_inputs`` (rows i, j),
+    ``zero_input`` (row i), ``zero_jacobian`` (J0 = 0), ``numerical_rank``
+    (λ_min ≤ n·ε·λ_max).
+    """
+
+    holds: bool
+    code: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _repeated_rows(X: np.ndarray) -> tuple[int, int] | None:
+    """Indices (i, j), i < j, of two identical rows of X, or None."""
+    _, first, inverse = np.unique(X, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    dup = np.flatnonzero(first[inverse] != np.arange(X.shape[0]))
+    if dup.size == 0:
+        return None
+    j = int(dup[0])
+    return int(first[inverse[j]]), j
+
+
+def check_full_rank(problem: Problem, spectrum: Spectrum) -> FullRank:
+    """(H2) with the cause of failure: P < n, repeated or zero inputs, or numerical rank."""
+    X, n, P = problem.X, problem.n, problem.model.n_params
+    if n > P:
+        return FullRank(False, "underparametrized", {"params": P, "n": n})
+    pair = _repeated_rows(X)
+    if pair is not None:
+        return FullRank(False, "repeated_inputs", {"i": pair[0], "j": pair[1]})
+    obstruction = problem.model.obstruction(X)
+    if obstruction is not None:
+        return FullRank(False, obstruction.code, {"i": obstruction.index})
+    if spectrum.eig_max <= 0.0:
+        return FullRank(False, "zero_jacobian")
+    if spectrum.eig_min <= spectrum.rank_tol:
+        ratio = spectrum.eig_min / spectrum.eig_max if spectrum.eig_max > 0 else 0.0
+        return FullRank(False, "numerical_rank", {"ratio": ratio, "n": n})
+    return FullRank(True)
+
+
+def measure_spectrum(problem: Problem, *, method: str = "auto", seed: int = 0) -> Spectrum:
+    """λ_min, λ_max of K0 by the memory/time plan.
+
+    ``dense``: form K0 and use ``syevr`` (refused when K0 does not fit).
+    ``iterative``: Lanczos on K0 if it fits, else on ``v ↦ J0 (J0ᵀ v)``.
+    ``auto``: dense when K0 fits and n ≤ ``DENSE_MAX_N``, else iterative.
+    """
+    if method not in SPECTRUM_METHODS:
+        raise EstimationError(f"--spectrum: {method!r} is not one of {', '.join(SPECTRUM_METHODS)}")
+    X, model, n = problem.X, problem.model, problem.n
+    dense_bytes = model.peak_bytes("gram", n)
+    dense_fits = fits(dense_bytes)
+    if method == "auto":
+        method = "dense" if dense_fits and n <= DENSE_MAX_N else "iterative"
+    if method == "dense":
+        require(
+            dense_bytes,
+            f"the NTK Gram matrix K0 ({n:,} × {n:,})",
+            "use --spectrum iterative (matrix-free: no n×n matrix) or reduce data.n",
+        )
+        return dense_spectrum(model.gram(X))
+    if dense_fits:
+        K = model.gram(X)
+        return iterative_spectrum(lambda v: K @ v, n, operator="explicit", seed=seed)
+    require(
+        model.peak_bytes("matvec", n),
+        f"the matrix-free spectrum (n = {n:,}, {model.info().head})",
+        "reduce data.n or model.width",
+    )
+    cache = fits(model.cache_bytes(n))
+    return iterative_spectrum(
+        model.gram_operator(X, cache=cache), n, operator="matrix-free", seed=seed
+    )
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Everything at θ0 that does not depend on γ (THEORY.md §1–§2, §6, §8)."""
+
+    spectrum: Spectrum
+    full_rank: FullRank
+    beta: BetaSummary
+    beta_method: str  # "analytic" | "local": which β the certificate uses
+    drift: Drift
+    f0_norm: float
+    y_norm: float
+    f0_dot_y: float
+    beta_local: float | None = None
+    beta_local_info: LocalBeta | None = None
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A measurement and L0 at one γ: everything a certificate reads (JSON ``estimate``)."""
+
+    measurement: Measurement
+    loss0: float
+
+    @property
+    def spectrum(self) -> Spectrum:
+        return self.measurement.spectrum
+
+    @property
+    def full_rank(self) -> FullRank:
+        return self.measurement.full_rank
+
+    @property
+    def sigma_min(self) -> float:
+        return self.measurement.spectrum.sigma_min
+
+    @property
+    def sigma_max(self) -> float:
+        return self.measurement.spectrum.sigma_max
+
+    @property
+    def beta(self) -> float:
+        """The β the certificate uses: the analytic bound, or β_loc with ``certify.beta: local``."""
+        m = self.measurement
+        if m.beta_method == "local":
+            assert m.beta_local is not None
+            return m.beta_local
+        return m.beta.beta
+
+    @property
+    def beta_bound(self) -> str:
+        return "local" if self.measurement.beta_method == "local" else self.measurement.beta.bound
+
+    @property
+    def f0_norm(self) -> float:
+        return self.measurement.f0_norm
+
+    @property
+    def beta_method(self) -> str:
+        return self.measurement.beta_method
+
+    @property
+    def beta_local(self) -> float | None:
+        return self.measurement.beta_local
+
+    @property
+    def condition_number(self) -> float:
+        """κ = σ_max / σ_min (∞ when σ_min = 0)."""
+        return self.sigma_max / self.sigma_min if self.sigma_min > 0 else math.inf
+
+
+def measure(
+    problem: Problem,
+    *,
+    beta: str = "analytic",
+    with_local_beta: bool = False,
+    spectrum_method: str = "auto",
+    seed: int = 0,
+) -> Measurement:
+    """Measure σ_min, σ_max (from K0), (H2), β and the drift bound at θ0.
+
+    ``beta``: ``analytic`` uses the model's rigorous bound (THEORY.md §6);
+    ``local`` uses the local estimate β_loc (a certificate from it is labelled
+    an estimate). ``with_local_beta`` computes β_loc beside the analytic bound.
+    Where σ' jumps (relu, …) β_loc is ∞: σ'' vanishes almost everywhere there,
+    but J is not Lipschitz.
+    """
+    if beta not in BETA_METHODS:
+        raise EstimationError(f"certify.beta: {beta!r} is not one of {', '.join(BETA_METHODS)}")
+    X, model = problem.X, problem.model
+    spectrum = measure_spectrum(problem, method=spectrum_method, seed=seed)
+    summary = model.beta(X)
+    info, local_value = None, None
+    if beta == "local" or with_local_beta:
+        info = model.local_beta(X, seed=seed)
+        local_value = info.value if info is not None else math.inf
+    drift: Drift = model.drift(X)
+    if beta == "local":
+        assert local_value is not None
+        drift = (
+            LipschitzDrift(local_value, rigorous=False)
+            if math.isfinite(local_value)
+            else NoDrift("not_lipschitz", rigorous=False)
+        )
+    f0 = problem.f0_trained
+    return Measurement(
+        spectrum=spectrum,
+        full_rank=check_full_rank(problem, spectrum),
+        beta=summary,
+        beta_method=beta,
+        drift=drift,
+        f0_norm=float(np.linalg.norm(f0)),
+        y_norm=float(np.linalg.norm(problem.y)),
+        f0_dot_y=float(f0 @ problem.y),
+        beta_local=local_value,
+        beta_local_info=info,
+    )
+
+
+def estimate_at(problem: Problem, measurement: Measurement, gamma: float) -> Estimate:
+    """The measurement with L0(γ) = ½‖γ f0 − y‖² (THEORY.md §4)."""
+    loss0 = problem.loss0(gamma)
+    if not math.isfinite(loss0):
+        raise EstimationError(
+            f"the initial loss ½‖γ f_θ0 − y‖² overflows float64 (γ = {gamma:g}, "
+            f"max |y| = {float(np.max(np.abs(problem.y))):.3g}); rescale the targets or γ"
+        )
+    return Estimate(measurement=measurement, loss0=loss0)

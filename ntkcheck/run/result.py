@@ -1,0 +1,82 @@
+"""The results of a job: one per spec, or a failure with its one-line message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..flow.simulate import Simulation
+from ..problem import Problem
+from ..theory.certificate import Certificate
+from .measure import Estimate
+
+
+@dataclass(frozen=True)
+class ProblemInfo:
+    """The problem's shape, as the report and JSON show it (JSON ``problem``)."""
+
+    n: int
+    d: int
+    width: int
+    params: int
+    activation: str
+    scaling: str
+    init: str
+    centered: bool
+    f0_zero: bool
+    data: str
+    gamma: float
+    head: str = field(default="", compare=False)  # the model's own description (report)
+    tail: str = field(default="", compare=False)
+
+    @classmethod
+    def of(cls, p: Problem) -> ProblemInfo:
+        m = p.model.info()
+        return cls(
+            n=p.n,
+            d=p.d,
+            width=m.width,
+            params=m.params,
+            activation=m.activation,
+            scaling=m.scaling,
+            init=p.init,
+            centered=p.centered,
+            f0_zero=p.f0_zero,
+            data=p.data,
+            gamma=p.gamma,
+            head=m.head,
+            tail=m.tail,
+        )
+
+    @property
+    def heuristic_gamma(self) -> float:
+        """The lecture's heuristic scale n^{3/2}/N (THEORY.md §4)."""
+        return self.n**1.5 / self.width
+
+
+@dataclass(frozen=True)
+class CertifyResult:
+    """Result of ``ntkcheck certify`` (and, with ``simulation``, of ``simulate``) for one spec."""
+
+    spec: str
+    name: str
+    builtin: bool
+    problem: ProblemInfo
+    estimate: Estimate
+    certificate: Certificate
+    timing: dict[str, float] = field(default_factory=dict, compare=False)
+    simulation: Simulation | None = None
+    gamma_line: int | None = None  # where CI annotations point (the spec's `gamma:`)
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SpecFailure:
+    """A spec that could not be checked: bad spec, bad data, too large, internal error."""
+
+    spec: str
+    message: str
+    line: int | None = None
+
+
+Entry = CertifyResult | SpecFailure

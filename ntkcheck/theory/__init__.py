@@ -1,0 +1,29 @@
+"""The theorems as functions of plain numbers (THEORY.md §3–§5, §8–§9).
+
+Importing this package loads no spec, YAML, pydantic, model or integrator code.
+"""
+
+from .certificate import Certificate, Quantities, Reason, Status, lecture_certificate
+from .gamma_set import Interval, certified_gammas
+from .guarantees import STATEMENTS, BoundCurves, Guarantees, bound_curves
+from .lecture import gamma_star, lecture_lambda, radius_B, radius_R
+from .linear_flow import LinearizedFlow
+
+__all__ = [
+    "STATEMENTS",
+    "BoundCurves",
+    "Certificate",
+    "Guarantees",
+    "Interval",
+    "LinearizedFlow",
+    "Quantities",
+    "Reason",
+    "Status",
+    "bound_curves",
+    "certified_gammas",
+    "gamma_star",
+    "lecture_certificate",
+    "lecture_lambda",
+    "radius_B",
+    "radius_R",
+]

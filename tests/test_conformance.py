@@ -1,0 +1,60 @@
+"""Every model family passes the conformance suite (``ntkcheck.testing.check_model``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ntkcheck.models.activations import get_activation
+from ntkcheck.models.two_layer import TwoLayerNetwork, output_factor
+from ntkcheck.testing import check_model
+
+
+def _two_layer(activation: str, scaling: str, seed: int, n=6, d=3, N=10):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    W = rng.standard_normal((N, d)) / np.sqrt(d)
+    a = rng.choice([-1.0, 1.0], size=N)
+    net = TwoLayerNetwork(W, a, output_factor(scaling, N), get_activation(activation), scaling)
+    return net, X
+
+
+@pytest.mark.parametrize("activation", ["tanh", "gelu", "sin", "softplus", "quadratic"])
+@pytest.mark.parametrize("scaling", ["standard", "ntk"])
+def test_two_layer_smooth_conforms(activation, scaling):
+    net, X = _two_layer(activation, scaling, seed=len(activation))
+    report = check_model(net, X)
+    assert report.drift_ratio <= 1.0 and report.peak_ratio <= 1.0
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "abs"])
+def test_two_layer_relu_like_conforms(activation):
+    net, X = _two_layer(activation, "standard", seed=3)
+    check_model(net, X, smooth=False)
+
+
+def test_check_model_catches_a_wrong_gram():
+    """The suite can fail: a family whose gram() is off by 1e-4 is rejected."""
+    net, X = _two_layer("tanh", "standard", seed=0)
+
+    class Broken(TwoLayerNetwork):
+        def gram(self, X):
+            return super().gram(X) * (1 + 1e-4)
+
+    broken = Broken(net.W, net.a, net.s, net.activation, net.scaling)
+    with pytest.raises(AssertionError, match="gram"):
+        check_model(broken, X)
+
+
+def test_check_model_catches_a_drift_bound_that_is_too_small():
+    net, X = _two_layer("tanh", "standard", seed=1)
+
+    class Overconfident(TwoLayerNetwork):
+        def drift(self, X):
+            from ntkcheck.theory.drift import LipschitzDrift
+
+            return LipschitzDrift(0.01 * super().beta(X).beta)
+
+    bad = Overconfident(net.W, net.a, net.s, net.activation, net.scaling)
+    with pytest.raises(AssertionError, match="drift bound exceeded"):
+        check_model(bad, X)
