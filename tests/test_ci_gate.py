@@ -364,3 +364,17 @@ def test_fuzzed_specs_give_a_spec_or_a_spec_error(tmp_path_factory, doc):
         assert str(exc) and "\n" not in str(exc)
     else:
         assert loaded.spec.gamma > 0
+
+
+def test_validate_github_escapes_paths_like_certify(capsys, tmp_path):
+    """A spec path with a comma and a colon: one formatter escapes it for both commands."""
+    folder = tmp_path / "a,b:c"
+    folder.mkdir()
+    spec = folder / "bad.yaml"
+    spec.write_text("gamma: -1\ndata: {n: 4, d: 2}\nmodel: {width: 8}\n")
+    code, out, _ = _run(capsys, "validate", str(spec), "-f", "github")
+    assert code == 2
+    line = out.strip().splitlines()[0]
+    assert line.startswith("::error file=") and "a%2Cb%3Ac" in line and "a,b:c" not in line.split("::")[1]
+    code, out, _ = _run(capsys, "certify", str(spec), "-f", "github")
+    assert code == 2 and "a%2Cb%3Ac" in out.splitlines()[0]
