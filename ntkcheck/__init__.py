@@ -36,7 +36,7 @@ _EXPORTS = {
     "SpecFailure": "ntkcheck.run.result",
     "Status": "ntkcheck.theory.certificate",
     "build_problem": "ntkcheck.io.build",
-    "certificate_for": "ntkcheck.run.job",
+    "certificates_for": "ntkcheck.run.job",
     "certify_spec": "ntkcheck.run.job",
     "estimate_at": "ntkcheck.run.measure",
     "example_spec": "ntkcheck.io.example",
@@ -63,7 +63,7 @@ __all__ = [
     "Status",
     "__version__",
     "build_problem",
-    "certificate_for",
+    "certificates_for",
     "certify_spec",
     "estimate_at",
     "example_spec",
@@ -92,7 +92,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from .io.example import EXAMPLE_YAML, example_spec
     from .io.spec import LoadedSpec, Spec, load_spec, parse_spec
     from .problem import Problem
-    from .run.job import certificate_for, certify_spec, simulate_spec
+    from .run.job import certificates_for, certify_spec, simulate_spec
     from .run.measure import Estimate, Measurement, estimate_at, measure
     from .run.result import CertifyResult, SpecFailure
     from .theory.certificate import Certificate, Status

@@ -80,3 +80,25 @@ def test_table_values_of_theory_md():
         assert math.isinf(ACTIVATIONS[name].lipschitz_derivative)
         assert not ACTIVATIONS[name].smooth
     assert get_activation("swish") is ACTIVATIONS["silu"]
+
+
+@pytest.mark.parametrize("name", [n for n in ACTIVATIONS if n != "quadratic"])
+def test_sup_of_derivative(name):
+    """sup|σ'| (THEORY.md §10) against a fine grid and a bounded optimizer near the grid's best."""
+    from scipy.optimize import minimize_scalar
+
+    from ntkcheck.models.activations import SUP_PRIME
+
+    act = get_activation(name)
+    z = np.linspace(-30.0, 30.0, 600_001)
+    values = np.abs(act.sigma_prime(z))
+    k = int(np.argmax(values))
+    res = minimize_scalar(
+        lambda t: -abs(float(act.sigma_prime(np.array([t]))[0])),
+        bounds=(z[max(k - 1, 0)], z[min(k + 1, z.size - 1)]),
+        method="bounded",
+        options={"xatol": 1e-12},
+    )
+    best = max(float(values[k]), -res.fun)
+    assert SUP_PRIME[name] >= best * (1 - 1e-15)  # an upper bound
+    assert SUP_PRIME[name] <= best * (1 + 1e-10)  # and a tight one

@@ -100,9 +100,11 @@ def test_local_certificate_is_labelled_an_estimate(capsys):
     assert r.certificate.gamma_star < certify_spec(example_spec()).certificate.gamma_star
 
 
-def test_local_beta_of_kinked_activation_is_infinite():
-    from ntkcheck import certify_spec, example_spec
+def test_local_beta_of_kinked_activation_is_refused_or_infinite():
+    from ntkcheck import SpecError, certify_spec, example_spec
 
-    r = certify_spec(example_spec({"certify.beta": "local", "model.activation": "relu"}))
-    assert r.estimate.beta_local == np.inf
-    assert r.certificate.status.value == "not_applicable"
+    with pytest.raises(SpecError, match=r"certify\.beta: local needs a smooth activation"):
+        example_spec({"certify.beta": "local", "model.activation": "relu"})
+    r = certify_spec(example_spec({"model.activation": "relu"}), with_local_beta=True)
+    assert r.estimate.beta_local == np.inf  # reported beside the flip bound, never used
+    assert r.estimate.measurement.drift.kind == "flip_count"

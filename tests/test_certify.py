@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,7 +12,9 @@ from hypothesis import strategies as st
 
 from ntkcheck.report.words import certificate_message
 from ntkcheck.run.measure import FullRank
-from ntkcheck.theory.certificate import Quantities, Status, lecture_certificate
+from ntkcheck.theory.certificate import Quantities, Status, Theorem
+from ntkcheck.theory.certificate import certify as certify_theorem
+from ntkcheck.theory.drift import LipschitzDrift
 from ntkcheck.theory.gamma_set import certified_gammas as certified_set
 from ntkcheck.theory.lecture import gamma_star, gap_D, lecture_lambda, radius_B, radius_R
 
@@ -89,7 +92,13 @@ class _Cert:
     """A certificate with its message, as the JSON shows it."""
 
     def __init__(self, c, full_rank):
-        self.c, self.message = c, certificate_message(c, "tanh", full_rank)
+        est = SimpleNamespace(
+            full_rank=full_rank,
+            measurement=SimpleNamespace(
+                beta_method="analytic", bounds=SimpleNamespace(rigorous=True)
+            ),
+        )
+        self.c, self.message = c, certificate_message(c, "tanh", est)
 
     def __getattr__(self, name):
         return getattr(self.c, name)
@@ -98,7 +107,8 @@ class _Cert:
 def certify(gamma, q, centered_or_zero=True):
     quantities, beta, full = q
     fr = FullRank(True) if full else FullRank(False, "underparametrized", {"params": 1, "n": 2})
-    return _Cert(lecture_certificate(gamma, quantities, beta, rigorous=True), fr)
+    cert = certify_theorem(Theorem.lecture, gamma, quantities, LipschitzDrift(beta), rigorous=True)
+    return _Cert(cert, fr)
 
 
 def _estimate(beta=1.0, smin=2.0, smax=3.0, L0=2.0, full=True, f0=0.0, y=2.0, f0y=0.0, dep=False):

@@ -16,7 +16,9 @@ from .conftest import SPECS
 EXPECTED = {
     "lecture-example.yaml": ("certified", 0),
     "small-gamma.yaml": ("not_certified", 1),
-    "relu.yaml": ("not_applicable", 1),
+    "relu.yaml": ("certified", 0),
+    "rank-deficient.yaml": ("not_applicable", 1),
+    "diabetes.yaml": ("certified", 0),
     "gaussian-interval.yaml": ("certified", 0),
     "from-file.yaml": ("certified", 0),
 }
@@ -36,11 +38,17 @@ def test_every_spec_in_folder_is_covered():
 
 def test_gaussian_init_shows_bounded_interval(capsys):
     main(["certify", str(SPECS / "gaussian-interval.yaml"), "--format", "json"])
-    cert = json.loads(capsys.readouterr().out)["results"][0]["certificate"]
+    r = json.loads(capsys.readouterr().out)["results"][0]
+    cert = r["certificates"]["lecture"]
     ((lo, hi),) = cert["gamma_interval"]
     assert 0 < lo < cert["gamma"] < hi < 1e3
-    # just above the interval the certificate fails
-    assert main(["certify", str(SPECS / "gaussian-interval.yaml"), "--gamma", str(1.01 * hi)]) == 1
+    # the path theorem's set is unbounded here (c_p = c_lec·(2κ+1), THEORY.md §9)
+    ((lo_p, hi_p),) = r["certificates"]["path"]["gamma_interval"]
+    assert lo_p < lo and hi_p is None
+    # just above the interval the lecture's certificate fails
+    spec = str(SPECS / "gaussian-interval.yaml")
+    assert main(["certify", spec, "--theorem", "lecture", "--gamma", str(1.01 * hi)]) == 1
+    assert main(["certify", spec, "--gamma", str(1.01 * hi)]) == 0
 
 
 def test_json_key_paths_follow_design(capsys):
@@ -48,7 +56,7 @@ def test_json_key_paths_follow_design(capsys):
     captured = capsys.readouterr()
     assert "built-in lecture example" in captured.err
     doc = json.loads(captured.out)
-    assert doc["ntkcheck_version"] == __version__ and doc["schema_version"] == 1
+    assert doc["ntkcheck_version"] == __version__ and doc["schema_version"] == 2
     (r,) = doc["results"]
     assert {"spec", "name", "problem", "estimate", "certificate", "timing"} <= set(r)
     assert {"n", "d", "width", "params", "activation", "scaling", "init", "centered"} <= set(
@@ -76,25 +84,41 @@ def test_json_key_paths_follow_design(capsys):
         "radius_R",
         "radius_B",
         "message",
+        "theorem",
     } <= set(r["certificate"])
+    assert set(r["certificates"]) == {"lecture", "path"}
+    for cert in r["certificates"].values():  # the same keys for both theorems
+        assert set(cert) == set(r["certificate"])
+    assert r["certificate"] == r["certificates"]["path"]
+    assert {"sigma_min_lower", "sigma_max_upper", "sigma_bounds", "drift_bound"} <= set(
+        r["estimate"]
+    )
     assert r["estimate"]["beta_method"] == "analytic" and r["certificate"]["rigorous"] is True
     assert r["estimate"]["spectrum_method"] == "dense"
     assert r["problem"]["params"] == r["problem"]["width"] * r["problem"]["d"]
     assert r["certificate"]["gamma_interval"][0][1] is None  # ∞ is null
 
 
-def test_relu_json_writes_infinity_as_null_with_reason(capsys):
-    assert main(["certify", str(SPECS / "relu.yaml"), "-f", "json"]) == 1
+def test_relu_is_certified_through_activation_flips(capsys):
+    assert main(["certify", str(SPECS / "relu.yaml"), "-f", "json"]) == 0
     r = json.loads(capsys.readouterr().out)["results"][0]
-    assert r["estimate"]["beta"] is None and r["certificate"]["gamma_star"] is None
-    assert "(H1) fails" in r["certificate"]["message"]
-    assert r["certificate"]["gamma_interval"] == []
+    assert r["estimate"]["beta"] is None  # β = ∞ is null
+    assert r["estimate"]["drift_bound"] == "flip_count"
+    assert r["certificate"]["certified"] and r["certificate"]["rigorous"]
+    assert 0 < r["certificate"]["radius_B"] < 1  # ρ* from the flip bound
+
+
+def test_not_applicable_json_writes_infinity_as_null_with_reason(capsys):
+    assert main(["certify", str(SPECS / "rank-deficient.yaml"), "-f", "json"]) == 1
+    r = json.loads(capsys.readouterr().out)["results"][0]
+    assert r["certificate"]["gamma_star"] is None and r["certificate"]["gamma_interval"] == []
+    assert "(H2) fails" in r["certificate"]["message"]
 
 
 def test_overrides_gamma_and_seed(capsys):
-    assert main(["certify", "--gamma", "2", "-f", "json"]) == 1
+    assert main(["certify", "--gamma", "0.2", "-f", "json"]) == 1
     r = json.loads(capsys.readouterr().out)["results"][0]
-    assert r["certificate"]["gamma"] == 2.0
+    assert r["certificate"]["gamma"] == 0.2
     main(["certify", "--seed", "1", "-f", "json"])
     r1 = json.loads(capsys.readouterr().out)["results"][0]
     assert r1["estimate"]["sigma_min"] != r["estimate"]["sigma_min"]
@@ -103,7 +127,7 @@ def test_overrides_gamma_and_seed(capsys):
 def test_several_specs_exit_with_the_worst_code(capsys, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("gamma: -1\n")
-    args = ["certify", str(SPECS / "lecture-example.yaml"), str(SPECS / "relu.yaml")]
+    args = ["certify", str(SPECS / "lecture-example.yaml"), str(SPECS / "rank-deficient.yaml")]
     assert main([*args, "-f", "text"]) == 1
     assert (
         "2 specs: 1 certified, 0 not certified, 1 not applicable, 0 errors"

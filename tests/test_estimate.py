@@ -65,11 +65,21 @@ def test_json_numbers_match_independent_dense_computation(tmp_path, capsys, acti
     assert bounds["lecture"] == pytest.approx(L * s * np.sum(rows**2), rel=1e-12)
     beta = min(bounds["frobenius"], bounds["operator"])
     assert est["beta"] == pytest.approx(beta, rel=1e-15)
+    # THEORY.md §11: the σ's a rigorous certificate uses bracket the true ones, tightly
+    assert est["sigma_min_lower"] <= sv[-1] and est["sigma_min_lower"] >= sv[-1] * (1 - 1e-6)
+    assert est["sigma_max_upper"] >= sv[0] and est["sigma_max_upper"] <= sv[0] * (1 + 1e-6)
+    assert est["sigma_bounds"]["rigorous"] is True and est["drift_bound"] == "lipschitz"
     g_star = 4 * math.sqrt(2) * beta * (2 * sv[0] + sv[-1]) * math.sqrt(L0) / sv[-1] ** 3
-    cert = out["certificate"]
-    assert cert["gamma_star"] == pytest.approx(g_star, rel=1e-8)
-    assert cert["certified"] == (gamma > g_star)
-    assert code == (0 if gamma > g_star else 1)
+    g_path = 4 * math.sqrt(2) * beta * math.sqrt(L0) / sv[-1] ** 2  # §9
+    lecture, path = out["certificates"]["lecture"], out["certificates"]["path"]
+    assert lecture["gamma_star"] == pytest.approx(g_star, rel=1e-8)
+    assert path["gamma_star"] == pytest.approx(g_path, rel=1e-8)
+    assert lecture["gamma_star"] / path["gamma_star"] == pytest.approx(
+        2 * sv[0] / sv[-1] + 1, rel=1e-8
+    )
+    assert lecture["certified"] == (gamma > g_star) and path["certified"] == (gamma > g_path)
+    assert out["certificate"] == path and out["certificate"]["theorem"] == "path"  # the default
+    assert code == (0 if gamma > g_path else 1)
 
 
 def test_centered_model_uses_half_norm_of_y(tmp_path):

@@ -145,7 +145,7 @@ def _from(result):
     return {
         "sigma_min": result.estimate.sigma_min,
         "sigma_max": result.estimate.sigma_max,
-        "guarantees": c.guarantees,
+        "guarantees": {t.value: g.guarantees for t, g in result.certificates.items()},
         "rigorous": c.rigorous,
     }
 
@@ -177,18 +177,27 @@ def test_every_check_holds_on_certified_specs():
             assert c.applicable and c.holds and c.worst_ratio <= 1 + 1e-9
 
 
-def test_relu_completes_with_checks_not_applicable_and_measures():
-    r = _run(RELU)
+def test_relu_certified_by_flips_and_every_check_holds():
+    """relu (THEORY.md §10): both theorems certify at γ = 1000 and C1–C5 hold along the path."""
+    r = _run(RELU.replace("gamma: 30", "gamma: 1000"))
     sim = r.simulation
-    assert r.certificate.status.value == "not_applicable"
+    assert all(c.certified for c in r.certificates.values())
     assert sim.status == "completed"
-    assert all(not c.applicable and c.holds is None for c in sim.checks)
-    assert sim.loss[-1] < 1e-6 * sim.loss[0]  # it still trains
+    assert len(sim.checks) == 10 and all(c.applicable and c.holds for c in sim.checks)
+    assert sim.loss[-1] < 1e-6 * sim.loss[0]
     assert np.all(np.isfinite(sim.kernel_change)) and sim.beta_path >= 0
 
 
+def test_relu_between_the_thresholds_checks_only_the_path_theorem():
+    r = _run(RELU)  # γ = 30: γ*_p ≈ 17.8 < γ < γ* ≈ 92.8
+    assert r.certificate.certified and not r.certificates["lecture"].certified
+    by = {(c.theorem, c.id): c for c in r.simulation.checks}
+    assert all(by["path", f"C{k}"].holds for k in range(1, 6))
+    assert not any(by["lecture", f"C{k}"].applicable for k in range(1, 6))
+
+
 def test_uncertified_gamma_runs_and_reports_measures():
-    r = _run(SYMMETRIC.replace("gamma: 10", "gamma: 2"))
+    r = _run(SYMMETRIC.replace("gamma: 10", "gamma: 0.2"))
     assert r.certificate.status.value == "not_certified"
     assert r.simulation.status == "completed"
     assert not any(c.applicable for c in r.simulation.checks)
@@ -202,12 +211,15 @@ def test_cli_simulate_json_and_exit_codes(tmp_path, capsys):
     for key in ("t", "loss", "loss_lin", "param_dist", "param_dist_lin", "gap", "sigma_min_t",
                 "kernel_change", "weight_change", "checks", "n_rhs", "error_floor"):  # fmt: skip
         assert key in sim
-    assert [c["id"] for c in sim["checks"]] == ["C1", "C2", "C3", "C4", "C5"]
+    for theorem in ("path", "lecture"):  # the deciding theorem's checks first
+        ids = [c["id"] for c in sim["checks"] if c["theorem"] == theorem]
+        assert ids == ["C1", "C2", "C3", "C4", "C5"]
+    assert sim["checks"][0]["theorem"] == "path"
     assert all({"applicable", "holds", "worst_ratio"} <= set(c) for c in sim["checks"])
     assert len(sim["t"]) == 12 and sim["n_rhs"] > 0
-    relu = tmp_path / "relu.yaml"
-    relu.write_text(RELU)
-    assert main(["simulate", str(relu), "-f", "text"]) == 1
+    small = tmp_path / "small.yaml"
+    small.write_text(SYMMETRIC.replace("gamma: 10", "gamma: 0.2"))
+    assert main(["simulate", str(small), "-f", "text"]) == 1
     out = capsys.readouterr().out
     assert "not applicable" in out and "laziness" in out
     assert main(["simulate", str(spec), "--points", "5", "--horizon", "0.01", "-f", "json"]) == 0

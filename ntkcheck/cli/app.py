@@ -81,6 +81,21 @@ DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 BetaLocalOption = Annotated[
     bool, typer.Option("--beta-local", help="Also estimate the local β at θ0.")
 ]
+
+
+class TheoremChoice(StrEnum):
+    path = "path"
+    lecture = "lecture"
+
+
+TheoremOption = Annotated[
+    TheoremChoice | None,
+    typer.Option(
+        "--theorem",
+        help="Which theorem decides (certify.theorem): path (default, THEORY.md §9) or lecture "
+        "(§4). Both are reported.",
+    ),
+]
 SpectrumOption = Annotated[
     SpectrumMethod,
     typer.Option(
@@ -172,11 +187,17 @@ def certify(
     ] = False,
     beta_local: BetaLocalOption = False,
     spectrum: SpectrumOption = SpectrumMethod.auto,
+    theorem: TheoremOption = None,
     debug: DebugOption = False,
 ) -> int:
     """Estimate σ_min, σ_max, L0, β at initialization and certify γ > γ*."""
     fmt = _choose_format(fmt, output_file)
-    overrides = {"gamma": gamma, "seed": seed, **parse_sets(sets)}
+    overrides = {
+        "gamma": gamma,
+        "seed": seed,
+        "certify.theorem": theorem.value if theorem else None,
+        **parse_sets(sets),
+    }
     if not specs:
         print("ntkcheck: no SPEC given: certifying the built-in lecture example", file=sys.stderr)
     targets: list[Path | SpecFailure | None] = [*expand_specs(specs)] if specs else [None]
@@ -267,6 +288,7 @@ def simulate(
     sets: SetOption = None,
     beta_local: BetaLocalOption = False,
     spectrum: SpectrumOption = SpectrumMethod.auto,
+    theorem: TheoremOption = None,
     debug: DebugOption = False,
 ) -> int:
     """Certify, then train the true and the linearized network by gradient flow; check C1–C5."""
@@ -280,6 +302,7 @@ def simulate(
             "seed": seed,
             "simulate.horizon": _horizon(horizon),
             "simulate.points": points,
+            "certify.theorem": theorem.value if theorem else None,
             **parse_sets(sets),
         }
         if plot is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +23,7 @@ from ..linalg.memory import require
 from ..problem import Problem
 from ..theory.guarantees import Guarantees
 from ..theory.linear_flow import LinearizedFlow
-from .checks import Check, checks_for
+from .checks import Check, Floors, checks_for
 from .deviation import Deviation, FlowResult, Progress, integrate
 
 #: Safety factor on the accumulated local error tolerance (see ``_error_floor``).
@@ -65,9 +66,9 @@ class Simulation:
 
     @property
     def all_hold(self) -> bool:
-        """Every applicable check held (and there was at least one)."""
+        """No applicable check failed, and at least one was resolved (unresolved ones pass)."""
         applicable = [c for c in self.checks if c.applicable]
-        return bool(applicable) and all(c.holds for c in applicable)
+        return any(c.holds for c in applicable) and not any(c.holds is False for c in applicable)
 
 
 def auto_horizon(gamma: float, sigma_min: float, loss_tol: float) -> float:
@@ -81,17 +82,19 @@ def auto_horizon(gamma: float, sigma_min: float, loss_tol: float) -> float:
 
 
 def _error_floor(
-    flow: FlowResult, m: dict[str, np.ndarray], n_params: int, sigma_max: float
-) -> float:
-    """Error floor on ‖r‖: the local error tolerances summed over the steps (the flow of r
-    is contractive, so errors do not grow), mapped through ‖J‖ (δr ≈ J δe), times a
-    safety factor: DOP853's error estimate is asymptotic and the dense output at the
-    checkpoints adds its own error (on the identity activation, where the gap is pure
-    integration error, the gap reached 2.7× the unscaled sum)."""
+    flow: FlowResult, m: dict[str, np.ndarray], n_params: int, sigma_max: float, gamma: float
+) -> Floors:
+    """Error floors: the local error tolerances on the state e = γ(θ − θ̃) summed over
+    the steps (the flow of r is contractive, so errors do not grow), times a safety
+    factor (DOP853's error estimate is asymptotic and the dense output at the
+    checkpoints adds its own error; on the identity activation, where the gap is pure
+    integration error, the gap reached 2.7× the unscaled sum). ‖r‖ is off by ‖J‖·δe
+    (δr = J δe) and ‖θ − θ0‖ by δe/γ: each in its own units."""
     state = float(np.max(np.linalg.norm(flow.states, axis=1)))
     step_tol = flow.rtol * state + flow.atol * math.sqrt(n_params)
     j_max = float(np.max(m["jacobian_norm_t"])) if len(m["t"]) else sigma_max
-    return FLOOR_SAFETY * max(flow.n_steps, 1) * step_tol * j_max
+    err_e = FLOOR_SAFETY * max(flow.n_steps, 1) * step_tol
+    return Floors(r=err_e * j_max, theta=err_e / gamma)
 
 
 def measure(flow: Deviation, result: FlowResult, K0: np.ndarray) -> dict[str, np.ndarray]:
@@ -141,8 +144,9 @@ def simulate(
     *,
     sigma_min: float,
     sigma_max: float,
-    guarantees: Guarantees | None,
+    guarantees: Mapping[str, Guarantees | None],
     rigorous: bool,
+    theorem: str = "path",
     horizon: float | str = "auto",
     points: int = 50,
     loss_tol: float = 1e-8,
@@ -192,8 +196,8 @@ def simulate(
         t0 = time.perf_counter()
         m = measure(flow, result, K0)
         timing["measure"] = timing.get("measure", 0.0) + time.perf_counter() - t0
-        floor_r = _error_floor(result, m, model.n_params, sigma_max)
-        gap_resolved = len(m["gap"]) < 2 or float(np.max(m["gap"][1:])) >= 1e3 * floor_r
+        floors = _error_floor(result, m, model.n_params, sigma_max, gamma)
+        gap_resolved = len(m["gap"]) < 2 or float(np.max(m["gap"][1:])) >= 1e3 * floors.r
         if level + 1 == len(levels) or not result.completed or gap_resolved:
             break
         if REFINE_COST * elapsed > REFINE_BUDGET:
@@ -203,8 +207,20 @@ def simulate(
             )
             break
         note = f"; tightened to rtol {levels[level + 1][0]:g} to resolve the linearization gap"
-    applicable = guarantees is not None and result.completed
-    checks = checks_for(m, guarantees, applicable, not rigorous, floor_r)
+    order = [theorem, *(t for t in guarantees if t != theorem)]  # the deciding theorem first
+    checks = tuple(
+        c
+        for t in order
+        for c in checks_for(
+            m,
+            guarantees[t],
+            guarantees[t] is not None and result.completed,
+            not rigorous,
+            floors,
+            theorem=t,
+            gamma=gamma,
+        )
+    )
     return Simulation(
         **{k: m[k] for k in MEASURES},
         beta_path=float(m["beta_path"]),
@@ -217,6 +233,6 @@ def simulate(
         n_steps=result.n_steps,
         rtol=result.rtol,
         atol=result.atol,
-        error_floor=floor_r,
+        error_floor=floors.r,
         timing=timing,
     )

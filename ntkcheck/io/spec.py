@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import SpecError
-from ..models.activations import ACTIVATION_NAMES
+from ..models.activations import ACTIVATION_NAMES, NONSMOOTH_ACTIVATIONS
 from .yaml_lines import Path_, YamlError, load_yaml_with_lines
 
 MAX_SPEC_BYTES = 1 << 20
@@ -56,8 +56,12 @@ class ModelSpec(_Block):
 
 
 class CertifySpec(_Block):
-    """``certify:`` — which β the certificate uses."""
+    """``certify:`` — which theorem decides and which β the certificate uses."""
 
+    theorem: Literal["path", "lecture"] = Field(
+        default="path",
+        description="path: the path-length theorem (THEORY.md §9); lecture: §4. Both are reported.",
+    )
     beta: Literal["analytic", "local"] = "analytic"
 
 
@@ -242,9 +246,18 @@ def _check_semantics(loaded: LoadedSpec) -> None:
                 "width",
             )
 
+    if s.certify.beta == "local" and model.activation in NONSMOOTH_ACTIVATIONS:
+        raise loaded.error(
+            f"local needs a smooth activation: σ' of {model.activation} jumps, so σ'' = 0 almost "
+            "everywhere and β_loc says nothing; use `beta: analytic` (the activation-flip bound)",
+            "certify",
+            "beta",
+        )
+
 
 #: Command-line flags that set a spec key (for error messages).
 OVERRIDE_FLAGS = {
+    "certify.theorem": "--theorem",
     "gamma": "--gamma",
     "seed": "--seed",
     "simulate.horizon": "--horizon",

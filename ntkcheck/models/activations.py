@@ -50,6 +50,11 @@ class Activation:
         return get_activation, (self.name,)
 
     @property
+    def derivative_bound(self) -> float:
+        """sup_z |σ'(z)| (THEORY.md §10; ∞ for quadratic)."""
+        return SUP_PRIME[self.name]
+
+    @property
     def smooth(self) -> bool:
         """True when σ' is Lipschitz, i.e. (H1) can hold."""
         return math.isfinite(self.lipschitz_derivative)
@@ -163,8 +168,30 @@ _TABLE: tuple[Activation, ...] = (
 )
 
 ACTIVATIONS: dict[str, Activation] = {a.name: a for a in _TABLE}
+
+#: sup_z |σ'(z)| (THEORY.md §10). gelu: σ'' = φ(z)(2 − z²) vanishes at z = √2, so the
+#: sup is Φ(√2) + √2 φ(√2) = Φ(√2) + e^{−1}/√π; silu: at the root z* ≈ 2.3994 of
+#: 2 + z(1 − 2p(z)) = 0 (both checked against a fine grid and a bounded optimizer).
+SUP_PRIME: dict[str, float] = {
+    "identity": 1.0,
+    "tanh": 1.0,
+    "sigmoid": 0.25,
+    "softplus": 1.0,
+    "erf": 2.0 / math.sqrt(math.pi),
+    "gelu": 0.5 * (1.0 + math.erf(1.0)) + math.exp(-1.0) / math.sqrt(math.pi),
+    "silu": 1.09983932013,  # upper-rounded at the 12th digit
+    "sin": 1.0,
+    "cos": 1.0,
+    "elu": 1.0,
+    "quadratic": math.inf,
+    "relu": 1.0,
+    "leaky_relu": 1.0,
+    "abs": 1.0,
+}
 ALIASES: dict[str, str] = {"swish": "silu"}
 ACTIVATION_NAMES: tuple[str, ...] = (*ACTIVATIONS, *ALIASES)
+#: Activations whose σ' jumps (THEORY.md §10): certified through activation flips.
+NONSMOOTH_ACTIVATIONS: tuple[str, ...] = ("relu", "leaky_relu", "abs")
 
 
 def get_activation(name: str) -> Activation:

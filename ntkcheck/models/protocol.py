@@ -130,6 +130,10 @@ class Model(Protocol):
         """K0 = J0 J0ᵀ (n, n), by the family's fastest structured path."""
         ...
 
+    def gram_error(self, X: np.ndarray, trace: float) -> float:
+        """E_K ≥ ‖K̂0 − K0‖₂ for the K̂0 that ``gram`` returns, given tr K̂0 (THEORY.md §11)."""
+        ...
+
     def gram_operator(self, X: np.ndarray, *, cache: bool) -> Matvec:
         """``v ↦ K0 v`` without forming K0 (``cache``: keep O(n·P/d)-sized factors)."""
         ...

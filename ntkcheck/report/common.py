@@ -60,7 +60,7 @@ def message(e: Entry) -> str:
     if isinstance(e, SpecFailure):
         return e.message
     c = e.certificate
-    text = certificate_message(c, e.problem.activation, e.estimate.full_rank)
+    text = certificate_message(c, e.problem.activation, e.estimate)
     return f"{e.name}: {VERDICT[c.status]} — {text}"
 
 

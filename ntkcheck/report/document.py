@@ -12,9 +12,10 @@ from typing import Any
 from .._version import __version__
 from ..flow.simulate import Simulation
 from ..run.result import CertifyResult, Entry, SpecFailure
+from ..theory.certificate import Certificate
 from .words import certificate_message, full_rank_reason
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SIMULATION_ARRAYS = (
     "t", "loss", "loss_lin", "param_dist", "param_dist_lin", "gap", "sigma_min_t",
@@ -48,6 +49,7 @@ def simulation_dict(sim: Simulation) -> dict[str, Any]:
                 "estimate": c.estimate,
                 "final_ratio": c.final_ratio,
                 "statement": c.statement,
+                "theorem": c.theorem,
             }
             for c in sim.checks
         ],
@@ -63,12 +65,39 @@ def simulation_dict(sim: Simulation) -> dict[str, Any]:
     }
 
 
+def certificate_dict(r: CertifyResult, cert: Certificate) -> dict[str, Any]:
+    """JSON ``certificate`` (the deciding theorem) and each of ``certificates``: same keys."""
+    return {
+        "theorem": cert.theorem.value,
+        "gamma": cert.gamma,
+        "gamma_star": cert.gamma_star,
+        "margin": cert.margin,
+        "certified": cert.certified,
+        "rigorous": cert.rigorous,
+        "status": cert.status.value,
+        "gamma_interval": [list(iv) for iv in cert.gamma_interval],
+        "radius_R": cert.radius_R,
+        "radius_B": cert.radius_B,
+        "message": certificate_message(cert, r.problem.activation, r.estimate),
+        "lecture_lambda": cert.lecture_lambda,
+        "heuristic_gamma": r.problem.heuristic_gamma,
+        "guarantees": asdict(cert.guarantees) if cert.guarantees else None,
+    }
+
+
 def result_dict(r: CertifyResult) -> dict[str, Any]:
     """JSON for one result: ``spec``, ``name``, ``problem``, ``estimate``, ``certificate``, …"""
-    est, cert, m = r.estimate, r.certificate, r.estimate.measurement
+    est, m = r.estimate, r.estimate.measurement
     estimate_d: dict[str, Any] = {
         "sigma_min": est.sigma_min,
         "sigma_max": est.sigma_max,
+        "sigma_min_lower": est.sigma_min_lower,
+        "sigma_max_upper": est.sigma_max_upper,
+        "sigma_bounds": {
+            "method": m.bounds.method,
+            "rigorous": m.bounds.rigorous,
+            "gram_error": m.bounds.gram_error,
+        },
         "loss0": est.loss0,
         "f0_norm": m.f0_norm,
         "beta": est.beta,
@@ -89,6 +118,7 @@ def result_dict(r: CertifyResult) -> dict[str, Any]:
         "full_rank": m.full_rank.holds,
         "full_rank_reason": full_rank_reason(m.full_rank) or None,
         "lipschitz_derivative": m.beta.lipschitz_derivative,
+        "drift_bound": m.drift.kind,
     }
     if m.beta_local is not None:
         estimate_d["beta_local"] = m.beta_local
@@ -97,28 +127,15 @@ def result_dict(r: CertifyResult) -> dict[str, Any]:
     problem = asdict(r.problem)
     problem.pop("head")
     problem.pop("tail")
-    certificate_d: dict[str, Any] = {
-        "gamma": cert.gamma,
-        "gamma_star": cert.gamma_star,
-        "margin": cert.margin,
-        "certified": cert.certified,
-        "rigorous": cert.rigorous,
-        "status": cert.status.value,
-        "gamma_interval": [list(iv) for iv in cert.gamma_interval],
-        "radius_R": cert.radius_R,
-        "radius_B": cert.radius_B,
-        "message": certificate_message(cert, r.problem.activation, m.full_rank),
-        "lecture_lambda": cert.lecture_lambda,
-        "heuristic_gamma": r.problem.heuristic_gamma,
-        "guarantees": asdict(cert.guarantees) if cert.guarantees else None,
-    }
+    certificates = {t.value: certificate_dict(r, c) for t, c in r.certificates.items()}
     out: dict[str, Any] = {
         "spec": r.spec,
         "name": r.name,
         "overrides": r.overrides,
         "problem": problem,
         "estimate": estimate_d,
-        "certificate": certificate_d,
+        "certificate": certificates[r.certificate.theorem.value],
+        "certificates": certificates,
     }
     if r.simulation is not None:
         out["simulation"] = simulation_dict(r.simulation)

@@ -9,16 +9,20 @@ import math
 from dataclasses import dataclass
 
 from .._version import __version__
-from ..run.measure import Estimate
+from ..run.measure import Estimate, Measurement
 from ..run.result import CertifyResult
-from ..theory.certificate import Status
+from ..theory.certificate import Certificate, Status, Theorem
 from .words import (
+    FLIP_ASSUMPTION,
+    STAR,
+    THEOREM_NAME,
     VERDICT,
     certificate_advice,
     certificate_message,
     describe_interval,
     full_rank_reason,
     num,
+    unproved,
 )
 
 
@@ -46,6 +50,23 @@ def _spectrum_note(e: Estimate) -> str:
     )
 
 
+def _bounds_note(e: Estimate) -> str:
+    """σ_min_lower and σ_max_upper: what the certificate relies on (THEORY.md §11)."""
+    b = e.measurement.bounds
+    how = {
+        "dense": "eigenvalues ∓ the rounding bounds of forming K0 and of syevr",
+        "dense+cholesky": "λ_min's bound proved by a Cholesky factorization of K0 − τI",
+        "cholesky": "Lanczos values proved by Cholesky factorizations of K0 ∓ τI",
+        "lanczos": "Lanczos estimates, not proven: the certificate is an estimate",
+    }[b.method]
+    lo, hi = num(b.sigma_min_lower, 6), num(b.sigma_max_upper, 6)
+    text = f"certificate uses σ_min ≥ {lo}, σ_max ≤ {hi} ({how})"
+    gap = (e.sigma_min - b.sigma_min_lower) / e.sigma_min if e.sigma_min > 0 else 0.0
+    if b.rigorous and gap > 1e-6:
+        text += f"; K0 is ill-conditioned: the bound is {num(gap, 2)} below σ_min (relative)"
+    return text
+
+
 def report_lines(r: CertifyResult) -> list[Line]:
     """The lines of one certificate report."""
     p, e, c = r.problem, r.estimate, r.certificate
@@ -70,6 +91,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
             f"κ = {num(e.condition_number)}   ({_spectrum_note(e)})",
         ),
     ]
+    out.append(Line("", _bounds_note(e)))
     if not e.full_rank.holds:
         out.append(Line("", f"(H2) fails: {full_rank_reason(e.full_rank)}"))
     if p.f0_zero or p.centered:
@@ -83,7 +105,10 @@ def report_lines(r: CertifyResult) -> list[Line]:
     named = ", ".join(f"{BOUND_LABELS.get(k, k)} {num(v)}" for k, v in m.beta.bounds.items())
     bounds = f"{named}; sup|σ''| = {num(m.beta.lipschitz_derivative, 4)}"
     if math.isinf(e.beta):
-        out.append(Line("β", f"∞  sup|σ''| = ∞ for {p.activation}: σ' is not Lipschitz"))
+        why = f"∞  sup|σ''| = ∞ for {p.activation}: σ' is not Lipschitz"
+        if m.drift.kind == "flip_count":
+            why += "; the drift bound counts activation flips instead (THEORY.md §10)"
+        out.append(Line("β", why))
     elif m.beta_method == "local":
         out.append(Line("β", f"{num(e.beta)}  local estimate β_loc at θ0, not a bound ({bounds})"))
     else:
@@ -100,40 +125,61 @@ def report_lines(r: CertifyResult) -> list[Line]:
                 f"{info.iterations} sweeps, {state}, spread of local maxima {num(info.spread)})",
             )
         )
+    lecture = r.certificates.get(Theorem.lecture, c)
     verdict = VERDICT[c.status]
     if c.status is Status.not_applicable:
         out.append(Line("verdict", verdict, "verdict"))
-        out.append(Line("", certificate_message(c, p.activation, e.full_rank)))
+        out.append(Line("", certificate_message(c, p.activation, e)))
         return out
     relation = ">" if c.certified else "≤"
+    tag = "" if c.rigorous else "   (estimate: " + (unproved(e) or "not proven") + ")"
     out.append(
         Line(
             "verdict",
-            f"{verdict}   γ = {c.gamma:g} {relation} γ* = {num(c.gamma_star)}   "
-            f"margin {num(c.margin)}×" + ("" if c.rigorous else "   (estimate: local β)"),
+            f"{verdict}   γ = {c.gamma:g} {relation} {STAR[c.theorem]} = {num(c.gamma_star)}   "
+            f"margin {num(c.margin)}×   by the {THEOREM_NAME[c.theorem]}{tag}",
             "verdict",
         )
     )
-    out.append(
-        Line(
-            "",
-            f"γ* = 4√2·β·(2σ_max+σ_min)·√L0/σ_min³   (lecture's Λ = βσ_max√L0/σ_min³ = "
-            f"{num(c.lecture_lambda)}; heuristic n^{{3/2}}/N = {num(p.heuristic_gamma)})",
+    out.append(Line("", _formula(c, m.drift.kind)))
+    if c.theorem is not Theorem.lecture:
+        state = "certified" if lecture.certified else "not certified"
+        out.append(
+            Line(
+                "lecture",
+                f"γ* = {num(lecture.gamma_star)}, margin {num(lecture.margin)}×: {state}   "
+                f"(γ*/γ*_p = {num(_ratio(lecture.gamma_star, c.gamma_star))}; {_lam(m)} = "
+                f"{num(c.lecture_lambda)}; heuristic n^{{3/2}}/N = {num(p.heuristic_gamma)})",
+            )
         )
-    )
+    else:
+        out.append(
+            Line(
+                "",
+                f"(lecture's Λ = βσ_max√L0/σ_min³ = {num(c.lecture_lambda)}; heuristic "
+                f"n^{{3/2}}/N = {num(p.heuristic_gamma)})",
+            )
+        )
     out.append(Line("γ set", f"certified for γ ∈ {describe_interval(c.gamma_interval)}"))
     advice = certificate_advice(c)
     if advice:
         out.append(Line("", "; ".join(advice)))
+    if m.drift.kind == "flip_count":
+        out.append(Line("", FLIP_ASSUMPTION))
     g = c.guarantees
     if g is not None:
-        out.append(Line("guarantees", "for all t ≥ 0 (THEORY.md §5)"))
+        section = "§8–§9" if g.path_length else "§5"
+        out.append(Line("guarantees", f"for all t ≥ 0 (THEORY.md {section})"))
+        c2 = (
+            f"C2 parameters move at most 2(‖r0‖ − ‖r_t‖)/(γσ_min) ≤ R = {num(g.radius_R)}, "
+            if g.path_length
+            else f"C2 parameters move at most R = {num(g.radius_R)}, "
+        )
         out += [
             Line("", f"C1 loss ≤ {num(g.loss0)}·exp(−{num(g.loss_rate)}·t)", "guarantee"),
             Line(
                 "",
-                f"C2 parameters move at most R = {num(g.radius_R)}, inside the ball "
-                f"B = {num(g.radius_B)} where J stays well-conditioned",
+                c2 + f"inside the ball B = {num(g.radius_B)} where J stays well-conditioned",
                 "guarantee",
             ),
             Line(
@@ -155,6 +201,32 @@ def report_lines(r: CertifyResult) -> list[Line]:
             ),
         ]
     return out
+
+
+def _lam(m: Measurement) -> str:
+    if m.drift.kind == "lipschitz":
+        return "Λ = βσ_max√L0/σ_min³"
+    return "Λ = βσ_max√L0/σ_min³ with β = σ_min/(2ρ*)"
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else math.inf
+
+
+def _formula(c: Certificate, drift: str) -> str:
+    """The certificate's γ* as a formula (THEORY.md §4, §8, §9)."""
+    if drift == "lipschitz":
+        if c.theorem is Theorem.path:
+            return "γ*_p = 4√2·β·√L0/σ_min² = γ*/(2κ+1)   (R_p = 2‖r0‖/(γσ_min) < B = σ_min/(2β))"
+        return "γ* = 4√2·β·(2σ_max+σ_min)·√L0/σ_min³"
+    name = {"flip_count": "activation-flip"}.get(drift, drift)
+    radius = (
+        "R_p = 2‖r0‖/(γσ_min)" if c.theorem is Theorem.path else "R = (4σ_max+2σ_min)‖r0‖/(γσ_min²)"
+    )
+    return (
+        f"{STAR[c.theorem]}: {radius} < ρ* = {num(c.radius_B)}, the radius where the "
+        f"{name} drift bound h(ρ) reaches σ_min/2 (THEORY.md §8, §10)"
+    )
 
 
 def timing_line(r: CertifyResult) -> Line:

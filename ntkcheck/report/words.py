@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 
 from ..linalg.spectrum import EPS
-from ..run.measure import FullRank
-from ..theory.certificate import Certificate, Interval, Reason, Status
+from ..run.measure import Estimate, FullRank
+from ..theory.certificate import Certificate, Interval, Reason, Status, Theorem
 
 VERDICT = {
     Status.certified: "CERTIFIED",
@@ -76,14 +76,33 @@ def full_rank_reason(fr: FullRank) -> str:
     return f"σ_min = 0 ({fr.code})"
 
 
-def _verdict(c: Certificate) -> str:
-    gamma, g_star, margin = c.gamma, c.gamma_star, c.margin
+#: γ*'s symbol in the report, per theorem.
+STAR = {Theorem.lecture: "γ*", Theorem.path: "γ*_p"}
+THEOREM_NAME = {
+    Theorem.lecture: "lecture's theorem (THEORY.md §4)",
+    Theorem.path: "path-length theorem (THEORY.md §9)",
+}
+
+
+def unproved(est: Estimate) -> str:
+    """Why a certificate is only an estimate (empty when it is rigorous)."""
+    m = est.measurement
+    why = []
+    if m.beta_method == "local":
+        why.append("β is the local β_loc at θ0, not a proven Lipschitz bound")
+    if not m.bounds.rigorous:
+        why.append("σ_min and σ_max are Lanczos estimates, not proven bounds")
+    return " and ".join(why)
+
+
+def _verdict(c: Certificate, est: Estimate) -> str:
+    gamma, g_star, margin, star = c.gamma, c.gamma_star, c.margin, STAR[c.theorem]
     if c.certified:
-        text = f"γ = {gamma:.4g} > γ* = {g_star:.4g} (margin {_fmt(margin)}×): training is lazy"
+        text = f"γ = {gamma:.4g} > {star} = {g_star:.4g} (margin {_fmt(margin)}×): training is lazy"
         if not c.rigorous:
-            text += " — an estimate: β is the local β_loc at θ0, not a proven Lipschitz bound"
+            text += f" — an estimate: {unproved(est) or 'a bound is not proven'}"
         return text
-    return f"γ = {gamma:.4g} ≤ γ* = {g_star:.4g} (margin {margin:.3g}×): not certified"
+    return f"γ = {gamma:.4g} ≤ {star} = {g_star:.4g} (margin {margin:.3g}×): not certified"
 
 
 def certificate_advice(c: Certificate) -> list[str]:
@@ -106,20 +125,34 @@ def certificate_advice(c: Certificate) -> list[str]:
         elif not c.certified:
             advice.append(f"the certified set of γ is {describe_interval(intervals)}")
     elif not c.certified:
-        advice.append(f"raise γ above {c.gamma_star:.4g} or widen the network")
+        if math.isinf(c.gamma_star):
+            advice.append(
+                "the drift bound exceeds σ_min/2 on every ball (ρ* = 0): no γ is certified; "
+                "widen the network"
+            )
+        else:
+            advice.append(f"raise γ above {c.gamma_star:.4g} or widen the network")
     if c.drift_free:
         advice.append("β = 0 (J does not depend on θ), so B = ∞ and every γ > 0 is certified")
     return advice
 
 
-def certificate_message(c: Certificate, activation: str, full_rank: FullRank) -> str:
+def certificate_message(c: Certificate, activation: str, est: Estimate) -> str:
     """The verdict in one line with its advice (JSON ``certificate.message``)."""
     if c.reason is Reason.no_drift_bound:
         return (
             f"(H1) fails: σ' of {activation or 'this activation'} is not Lipschitz "
-            "(sup|σ''| = ∞), so β = ∞ and the theorem does not apply; use a smooth "
-            "activation (gelu, silu, softplus, tanh) to certify"
+            "(sup|σ''| = ∞) and no drift bound is known for it, so the theorem does not "
+            "apply; use a smooth activation (gelu, silu, softplus, tanh) or relu to certify"
         )
     if c.reason is Reason.not_full_rank:
-        return f"(H2) fails: {full_rank_reason(full_rank)}"
-    return "; ".join([_verdict(c), *certificate_advice(c)])
+        return f"(H2) fails: {full_rank_reason(est.full_rank)}"
+    return "; ".join([_verdict(c, est), *certificate_advice(c)])
+
+
+#: What the report says beside a certificate from the activation-flip bound (THEORY.md §10).
+FLIP_ASSUMPTION = (
+    "relu-like σ: J is one selection of the Clarke Jacobian (σ'(0) by convention); the "
+    "flip bound covers every selection, and the flow is taken to obey the chain rule "
+    "along its path (Davis–Drusvyatskiy–Kakade–Lee)"
+)

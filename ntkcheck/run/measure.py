@@ -15,8 +15,15 @@ import numpy as np
 
 from ..errors import EstimationError
 from ..linalg.memory import fits, require
+from ..linalg.rigorous import (
+    dense_lower_bound,
+    proven_lower_bound,
+    proven_upper_bound,
+    trace_upper,
+    upper_bound_eig_max,
+)
 from ..linalg.spectrum import Spectrum, dense_spectrum, iterative_spectrum
-from ..models.protocol import BetaSummary, LocalBeta
+from ..models.protocol import BetaSummary, LocalBeta, Model
 from ..problem import Problem
 from ..theory.drift import Drift, LipschitzDrift, NoDrift
 
@@ -70,18 +77,63 @@ def check_full_rank(problem: Problem, spectrum: Spectrum) -> FullRank:
     return FullRank(True)
 
 
-def measure_spectrum(problem: Problem, *, method: str = "auto", seed: int = 0) -> Spectrum:
-    """λ_min, λ_max of K0 by the memory/time plan.
+@dataclass(frozen=True)
+class SpectrumBounds:
+    """σ_min and σ_max as the certificate may rely on them (THEORY.md §11).
+
+    ``sigma_min_lower`` ≤ σ_min(J0) and ``sigma_max_upper`` ≥ σ_max(J0) when
+    ``rigorous``; ``method``: ``dense`` (the eigenvalues minus/plus the rounding
+    bounds of forming K0 and of ``syevr``), ``dense+cholesky`` (λ_min's bound
+    proved by a Cholesky factorization of K0 − τI), ``cholesky`` (Lanczos values
+    proved by Cholesky on K0), ``lanczos`` (estimates: nothing proved).
+    """
+
+    sigma_min_lower: float
+    sigma_max_upper: float
+    method: str
+    rigorous: bool
+    gram_error: float = 0.0
+
+
+def _bounds_dense(
+    spectrum: Spectrum, n: int, E_K: float, K_copy: np.ndarray | None
+) -> SpectrumBounds:
+    lower = dense_lower_bound(spectrum.eig_min, spectrum.eig_max, n, E_K)
+    upper = math.sqrt(max(upper_bound_eig_max(spectrum.eig_max, n, E_K), 0.0))
+    method, smin = "dense", lower.sigma_min_lower
+    if K_copy is not None:  # a proof that needs no model of LAPACK's backward error
+        proved = proven_lower_bound(K_copy, spectrum.eig_min, E_K)
+        if proved.rigorous:
+            method, smin = "dense+cholesky", proved.sigma_min_lower
+    return SpectrumBounds(smin, upper, method, True, E_K)
+
+
+def _bounds_iterative(spectrum: Spectrum, E_K: float, K: np.ndarray | None) -> SpectrumBounds:
+    if K is not None:
+        lower = proven_lower_bound(K, spectrum.eig_min, E_K)
+        upper = proven_upper_bound(K, spectrum.eig_max, E_K)
+        if lower.rigorous and upper is not None:
+            return SpectrumBounds(lower.sigma_min_lower, math.sqrt(upper), "cholesky", True, E_K)
+    return SpectrumBounds(spectrum.sigma_min, spectrum.sigma_max, "lanczos", False, E_K)
+
+
+def measure_spectrum(
+    problem: Problem, *, method: str = "auto", seed: int = 0
+) -> tuple[Spectrum, SpectrumBounds]:
+    """λ_min, λ_max of K0 by the memory/time plan, and the bounds a certificate may use.
 
     ``dense``: form K0 and use ``syevr`` (refused when K0 does not fit).
     ``iterative``: Lanczos on K0 if it fits, else on ``v ↦ J0 (J0ᵀ v)``.
     ``auto``: dense when K0 fits and n ≤ ``DENSE_MAX_N``, else iterative.
+    When a second copy of K0 fits, a Cholesky factorization proves the lower
+    bound on λ_min (THEORY.md §11).
     """
     if method not in SPECTRUM_METHODS:
         raise EstimationError(f"--spectrum: {method!r} is not one of {', '.join(SPECTRUM_METHODS)}")
     X, model, n = problem.X, problem.model, problem.n
     dense_bytes = model.peak_bytes("gram", n)
     dense_fits = fits(dense_bytes)
+    copy_fits = fits(dense_bytes + 8 * n * n)
     if method == "auto":
         method = "dense" if dense_fits and n <= DENSE_MAX_N else "iterative"
     if method == "dense":
@@ -90,19 +142,33 @@ def measure_spectrum(problem: Problem, *, method: str = "auto", seed: int = 0) -
             f"the NTK Gram matrix K0 ({n:,} × {n:,})",
             "use --spectrum iterative (matrix-free: no n×n matrix) or reduce data.n",
         )
-        return dense_spectrum(model.gram(X))
+        K = model.gram(X)
+        E_K = _gram_error(model, X, K)
+        K_copy = K.copy() if copy_fits and math.isfinite(E_K) else None
+        spectrum = dense_spectrum(K)
+        return spectrum, _bounds_dense(spectrum, n, E_K, K_copy)
     if dense_fits:
         K = model.gram(X)
-        return iterative_spectrum(lambda v: K @ v, n, operator="explicit", seed=seed)
+        E_K = _gram_error(model, X, K)
+        spectrum = iterative_spectrum(lambda v: K @ v, n, operator="explicit", seed=seed)
+        return spectrum, _bounds_iterative(spectrum, E_K, K if math.isfinite(E_K) else None)
     require(
         model.peak_bytes("matvec", n),
         f"the matrix-free spectrum (n = {n:,}, {model.info().head})",
         "reduce data.n or model.width",
     )
     cache = fits(model.cache_bytes(n))
-    return iterative_spectrum(
+    spectrum = iterative_spectrum(
         model.gram_operator(X, cache=cache), n, operator="matrix-free", seed=seed
     )
+    return spectrum, _bounds_iterative(spectrum, math.inf, None)
+
+
+def _gram_error(model: Model, X: np.ndarray, K: np.ndarray) -> float:
+    """E_K for the formed K0, ∞ when K0 is not finite (then the spectrum raises)."""
+    if not np.all(np.isfinite(np.diagonal(K))):
+        return math.inf
+    return model.gram_error(X, trace_upper(K))
 
 
 @dataclass(frozen=True)
@@ -110,6 +176,7 @@ class Measurement:
     """Everything at θ0 that does not depend on γ (THEORY.md §1–§2, §6, §8)."""
 
     spectrum: Spectrum
+    bounds: SpectrumBounds
     full_rank: FullRank
     beta: BetaSummary
     beta_method: str  # "analytic" | "local": which β the certificate uses
@@ -143,6 +210,16 @@ class Estimate:
     @property
     def sigma_max(self) -> float:
         return self.measurement.spectrum.sigma_max
+
+    @property
+    def sigma_min_lower(self) -> float:
+        """The σ_min a rigorous certificate uses: a lower bound (THEORY.md §11)."""
+        return self.measurement.bounds.sigma_min_lower
+
+    @property
+    def sigma_max_upper(self) -> float:
+        """The σ_max a rigorous certificate uses: an upper bound (THEORY.md §11)."""
+        return self.measurement.bounds.sigma_max_upper
 
     @property
     def beta(self) -> float:
@@ -194,7 +271,7 @@ def measure(
     if beta not in BETA_METHODS:
         raise EstimationError(f"certify.beta: {beta!r} is not one of {', '.join(BETA_METHODS)}")
     X, model = problem.X, problem.model
-    spectrum = measure_spectrum(problem, method=spectrum_method, seed=seed)
+    spectrum, bounds = measure_spectrum(problem, method=spectrum_method, seed=seed)
     summary = model.beta(X)
     info, local_value = None, None
     if beta == "local" or with_local_beta:
@@ -211,6 +288,7 @@ def measure(
     f0 = problem.f0_trained
     return Measurement(
         spectrum=spectrum,
+        bounds=bounds,
         full_rank=check_full_rank(problem, spectrum),
         beta=summary,
         beta_method=beta,

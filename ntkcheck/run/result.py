@@ -7,7 +7,7 @@ from typing import Any
 
 from ..flow.simulate import Simulation
 from ..problem import Problem
-from ..theory.certificate import Certificate
+from ..theory.certificate import Certificate, Theorem
 from .measure import Estimate
 
 
@@ -63,7 +63,8 @@ class CertifyResult:
     builtin: bool
     problem: ProblemInfo
     estimate: Estimate
-    certificate: Certificate
+    certificate: Certificate  # the deciding theorem's (``certify.theorem``)
+    certificates: dict[Theorem, Certificate] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=dict, compare=False)
     simulation: Simulation | None = None
     gamma_line: int | None = None  # where CI annotations point (the spec's `gamma:`)

@@ -3,7 +3,7 @@
 Importing this package loads no spec, YAML, pydantic, model or integrator code.
 """
 
-from .certificate import Certificate, Quantities, Reason, Status, lecture_certificate
+from .certificate import Certificate, Quantities, Reason, Status, Theorem, certify, certify_both
 from .gamma_set import Interval, certified_gammas
 from .guarantees import STATEMENTS, BoundCurves, Guarantees, bound_curves
 from .lecture import gamma_star, lecture_lambda, radius_B, radius_R
@@ -19,10 +19,12 @@ __all__ = [
     "Quantities",
     "Reason",
     "Status",
+    "Theorem",
     "bound_curves",
     "certified_gammas",
+    "certify",
+    "certify_both",
     "gamma_star",
-    "lecture_certificate",
     "lecture_lambda",
     "radius_B",
     "radius_R",

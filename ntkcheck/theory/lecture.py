@@ -60,3 +60,27 @@ def gap_D(gamma: float, beta: float, sigma_min: float, sigma_max: float, loss0: 
         * math.sqrt(2.0 * loss0)
         / (sigma_min * sigma_min)
     )
+
+
+def gamma_star_drift(safe_radius: float, sigma_min: float, sigma_max: float, loss0: float) -> float:
+    """γ* with a general drift bound: R(γ*) = ρ*, i.e. (4σ_max + 2σ_min)√(2L0)/(σ_min² ρ*) (§8)."""
+    if loss0 == 0.0 or math.isinf(safe_radius):
+        return 0.0
+    if safe_radius <= 0.0:
+        return math.inf
+    return (
+        (4.0 * sigma_max + 2.0 * sigma_min)
+        * math.sqrt(2.0 * loss0)
+        / (sigma_min * sigma_min * safe_radius)
+    )
+
+
+def gap_D_drift(h_R: float, sigma_min: float, sigma_max: float, loss0: float) -> float:
+    """D = (4/3) h(R) (2σ_max + σ_min/2) √(2L0)/σ_min²: §5's D with h(R) for βR (§8)."""
+    return (
+        (4.0 / 3.0)
+        * h_R
+        * (2.0 * sigma_max + 0.5 * sigma_min)
+        * math.sqrt(2.0 * loss0)
+        / (sigma_min * sigma_min)
+    )

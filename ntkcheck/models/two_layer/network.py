@@ -21,10 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import blas, svdvals
 
+from ...linalg.rigorous import factor_error_bound, gram_formation_error, gram_n_terms
 from ...theory.drift import Drift, LipschitzDrift, NoDrift
 from .. import protocol
-from ..activations import Activation
+from ..activations import NONSMOOTH_ACTIVATIONS, Activation
 from ..protocol import BetaSummary, LocalBeta, ModelInfo, Obstruction
+from .flips import FlipBound, flip_bound, jump_of
 from .local_beta import local_beta
 from .memory import (
     BLOCK_VALUES,
@@ -114,6 +116,21 @@ def _symmetrize_upper(G: np.ndarray, step: int = 512) -> np.ndarray:
         diag[...] = np.triu(diag) + np.triu(diag, 1).T
         G[stop:, start:stop] = G[start:stop, stop:].T
     return G
+
+
+@dataclass(frozen=True, eq=False)
+class FlipDrift:
+    """The activation-flip drift bound (THEORY.md §10) as a ``Drift``."""
+
+    bound: FlipBound
+    rigorous: bool = True
+    kind: str = "flip_count"
+
+    def h(self, rho: float) -> float:
+        return self.bound.h(rho)
+
+    def safe_radius(self, target: float) -> float:
+        return self.bound.safe_radius(target)
 
 
 @dataclass(frozen=True, eq=False)
@@ -264,10 +281,32 @@ class TwoLayerNetwork:
         )
 
     def drift(self, X: np.ndarray) -> Drift:
-        """h(ρ) = βρ with the analytic β (THEORY.md §6, §8); none when σ' jumps."""
-        if not self.activation.smooth:
-            return NoDrift("not_lipschitz")
-        return LipschitzDrift(self.beta(X).beta)
+        """h(ρ) = βρ with the analytic β (THEORY.md §6, §8); for relu, leaky_relu and abs
+        the activation-flip bound (§10); none for any other non-Lipschitz σ'."""
+        if self.activation.smooth:
+            return LipschitzDrift(self.beta(X).beta)
+        if self.activation.name in NONSMOOTH_ACTIVATIONS:
+            jump = jump_of(self.activation.name)
+            return FlipDrift(flip_bound(X, self.W, self.a, self.s, jump))
+        return NoDrift("not_lipschitz")
+
+    def gram_error(self, X: np.ndarray, trace: float) -> float:
+        """E_K ≥ ‖K̂0 − K0‖₂ for ``gram`` (THEORY.md §11): the rounding of the sums and of S."""
+        name = self.activation.name
+        smooth = self.activation.smooth
+        exact_derivative = name in ("identity", "quadratic", *NONSMOOTH_ACTIVATIONS)
+        scale = 0.0 if exact_derivative else max(1.0, self.activation.derivative_bound)
+        factor = factor_error_bound(
+            X,
+            self.W,
+            self.s,
+            self.activation.lipschitz_derivative if smooth else 0.0,
+            trace_K=trace,
+            derivative_scale=scale,
+            jump=0.0 if smooth else jump_of(name),
+            block_values=BLOCK_VALUES,
+        )
+        return gram_formation_error(trace, gram_n_terms(*self.W.shape), factor_error=factor)
 
     def local_beta(self, X: np.ndarray, *, seed: int = 0) -> LocalBeta | None:
         """β_loc at θ0 (THEORY.md §6); None when σ' jumps (J is not Lipschitz)."""
