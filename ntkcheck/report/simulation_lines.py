@@ -8,7 +8,7 @@ from ..flow.simulate import Simulation
 from ..run.result import CertifyResult
 from ..theory.guarantees import bound_curves
 from .lines import Line
-from .words import num
+from .words import THEOREM_NAME, num
 
 
 def _curve_rows(sim: Simulation, r: CertifyResult, rows: int = 7) -> list[tuple[str, ...]]:
@@ -59,24 +59,35 @@ def simulation_lines(r: CertifyResult) -> list[Line]:
         ),
         Line("", f"error floor on ‖r_t‖ ≈ {num(sim.error_floor)}; {sim.message}"),
     ]
-    if not r.certificate.certified:
-        out.append(
-            Line("checks", "not applicable: the certificate does not hold, so no bound is promised")
-        )
-    for c in sim.checks:
-        if not c.applicable:
+    for k, (theorem, cert) in enumerate(r.certificates.items()):
+        checks = [c for c in sim.checks if c.theorem == theorem.value]
+        deciding = " (deciding)" if theorem is r.certificate.theorem else ""
+        head = f"{THEOREM_NAME[theorem]}{deciding}"
+        label = "checks" if k == 0 else ""
+        if not cert.certified or not any(c.applicable for c in checks):
+            why = (
+                "the certificate does not hold, so no bound is promised"
+                if not cert.certified
+                else "the flow did not complete"
+            )
+            out.append(Line(label, f"{head}: not applicable: {why}"))
             continue
-        mark = "holds" if c.holds else "VIOLATED"
-        tag = " (estimate)" if c.estimate else ""
-        worst = (
-            f"worst measured/bound {num(c.worst_ratio)} at t = {num(c.worst_t)}"
-            if c.worst_ratio is not None and c.worst_t is not None
-            else "no time above the error floor"
-        )
-        final = f", final {num(c.final_ratio)}" if c.final_ratio is not None else ""
-        text = f"{c.id} {mark}{tag}: {c.statement} — {worst}{final}"
-        label = "checks" if c.id == "C1" else ""
-        out.append(Line(label, text, "check-ok" if c.holds else "check-bad"))
+        out.append(Line(label, f"{head}:"))
+        for c in checks:
+            tag = " (estimate)" if c.estimate else ""
+            if c.holds is None:
+                mark, kind = "unresolved", "check-ok"
+                worst = "its bound never rose above the integrator's error floor: not checked"
+            else:
+                mark = "holds" if c.holds else "VIOLATED"
+                kind = "check-ok" if c.holds else "check-bad"
+                worst = (
+                    f"worst measured/bound {num(c.worst_ratio)} at t = {num(c.worst_t)}"
+                    if c.worst_ratio is not None and c.worst_t is not None
+                    else "violated below the error floor's resolution"
+                )
+            final = f", final {num(c.final_ratio)}" if c.final_ratio is not None else ""
+            out.append(Line("", f"  {c.id} {mark}{tag}: {c.statement} — {worst}{final}", kind))
     out.append(
         Line(
             "laziness",
