@@ -14,24 +14,24 @@ import warnings
 from collections.abc import Collection
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
-from rich.console import Console
 
 from .._version import __version__
 from ..errors import NtkcheckError
-from ..io.example import EXAMPLE_YAML, SCHEMA_FILE
-from ..io.schema import spec_json_schema
-from ..io.spec import LoadedSpec, load_spec
 from ..io.yaml_lines import YamlError, load_yaml_with_lines
 from ..report import DEFAULT_FAILING, MACHINE_FORMATS, render, render_validation, rich_renderables
-from ..report.plot import check_plot_target, plot_simulation
-from ..run.job import BUILTIN, certify_spec, expand_specs, guarded, labelled, load, simulate_spec
 from ..run.result import CertifyResult, Entry, SpecFailure
+from ..run.specs import BUILTIN, expand_specs, labelled
 from ._malloc import tune_malloc
 from .gate import EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, exit_code
+
+if TYPE_CHECKING:
+    from ..io.spec import LoadedSpec
+
+# Numerical code (numpy, scipy, the pipeline), rich and pydantic load inside the commands
+# that need them: `--version`, `--help`, `validate` and `schema` start fast.
 
 app = typer.Typer(
     add_completion=False,
@@ -191,6 +191,8 @@ def certify(
     debug: DebugOption = False,
 ) -> int:
     """Estimate σ_min, σ_max, L0, β at initialization and certify γ > γ*."""
+    from ..run.job import certify_spec, guarded, load
+
     fmt = _choose_format(fmt, output_file)
     overrides = {
         "gamma": gamma,
@@ -202,7 +204,7 @@ def certify(
         print("ntkcheck: no SPEC given: certifying the built-in lecture example", file=sys.stderr)
     targets: list[Path | SpecFailure | None] = [*expand_specs(specs)] if specs else [None]
     entries: list[Entry] = []
-    status = Console(stderr=True)
+    spinner = fmt is Format.rich and sys.stderr.isatty()
     for target in targets:
         if isinstance(target, SpecFailure):
             _err(target.message)
@@ -214,8 +216,10 @@ def certify(
             loaded = load(target, overrides)
             return certify_spec(loaded, with_local_beta=beta_local, spectrum=spectrum.value)
 
-        if status.is_terminal and fmt is Format.rich:
-            with status.status(f"certifying {label} …"):
+        if spinner:
+            from rich.console import Console
+
+            with Console(stderr=True).status(f"certifying {label} …"):
                 entry = guarded(label, job, debug=debug)
         else:
             entry = guarded(label, job, debug=debug)
@@ -249,6 +253,8 @@ def _emit(
             raise typer.Exit(EXIT_ERROR) from None
         print(f"ntkcheck: wrote {fmt.value} report to {output_file}", file=sys.stderr)
     elif fmt is Format.rich:
+        from rich.console import Console
+
         console = Console()
         for item in rich_renderables(entries):
             console.print(item)
@@ -292,6 +298,9 @@ def simulate(
     debug: DebugOption = False,
 ) -> int:
     """Certify, then train the true and the linearized network by gradient flow; check C1–C5."""
+    from ..report.plot import check_plot_target, plot_simulation
+    from ..run.job import load
+
     label = BUILTIN if spec is None else str(spec)
     try:
         fmt = _choose_format(fmt, output_file)
@@ -337,6 +346,10 @@ def _simulate_with_progress(
     loaded: LoadedSpec, *, with_local_beta: bool, spectrum: str
 ) -> CertifyResult:
     """Run ``simulate_spec`` with a progress bar on stderr when it is a terminal."""
+    from rich.console import Console
+
+    from ..run.job import simulate_spec
+
     console = Console(stderr=True)
     if not console.is_terminal:
         return simulate_spec(loaded, with_local_beta=with_local_beta, spectrum=spectrum)
@@ -369,6 +382,8 @@ def validate(
     sets: SetOption = None,
 ) -> int:
     """Check specs against the schema only (no data is read, nothing is computed)."""
+    from ..io.spec import load_spec
+
     fmt = fmt or Format.text
     if fmt not in (Format.text, Format.json, Format.github):
         _err(f"--format {fmt.value}: validate writes text, json or github")
@@ -394,6 +409,8 @@ def validate(
 @app.command()
 def schema(output_file: OutputOption = None) -> int:
     """Print the JSON Schema of the spec (for editors: yaml-language-server)."""
+    from ..io.schema import spec_json_schema
+
     text = json.dumps(spec_json_schema(), indent=2, ensure_ascii=False) + "\n"
     if output_file is None:
         sys.stdout.write(text)
@@ -415,6 +432,9 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> int:
     """Write a commented example spec, and the JSON Schema beside it for editors."""
+    from ..io.example import EXAMPLE_YAML, SCHEMA_FILE
+    from ..io.schema import spec_json_schema
+
     if str(path) == "-":
         sys.stdout.write(EXAMPLE_YAML)
         return EXIT_OK
@@ -442,9 +462,9 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     tune_malloc()
     try:
-        # Overflow and NaN are detected and reported as one clear line; NumPy's own
-        # RuntimeWarnings would only add noise on stderr.
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
+        with warnings.catch_warnings():
+            # NumPy reports overflow and NaN as RuntimeWarnings; they are detected and
+            # reported as one clear line, so NumPy's own would only add noise on stderr.
             warnings.simplefilter("ignore", RuntimeWarning)
             code = app(args=args, prog_name="ntkcheck", standalone_mode=False)
     except (KeyboardInterrupt, typer.Abort):

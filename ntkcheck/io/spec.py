@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import SpecError
-from ..models.activations import ACTIVATION_NAMES, NONSMOOTH_ACTIVATIONS
+from ..models.names import ACTIVATION_NAMES, NONSMOOTH_ACTIVATIONS
 from .yaml_lines import Path_, YamlError, load_yaml_with_lines
 
 MAX_SPEC_BYTES = 1 << 20

@@ -1,18 +1,5 @@
-"""Operators and spectra: dense and iterative eigensolvers, memory plans.
+"""Operators and spectra: dense and iterative eigensolvers, rigorous bounds, memory plans.
 
-Knows matrices and matrix-vector products, never models.
+Knows matrices and matrix-vector products, never models. Import from the
+modules (``linalg.spectrum``, ``linalg.rigorous``, ``linalg.memory``).
 """
-
-from .memory import available_bytes, fits, format_bytes, require
-from .spectrum import EPS, Spectrum, dense_spectrum, iterative_spectrum
-
-__all__ = [
-    "EPS",
-    "Spectrum",
-    "available_bytes",
-    "dense_spectrum",
-    "fits",
-    "format_bytes",
-    "iterative_spectrum",
-    "require",
-]

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import eigvalsh
-from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
 from ..errors import EstimationError
 
@@ -84,6 +83,8 @@ def iterative_spectrum(
     matvec: Matvec, n: int, *, operator: str, tol: float = 1e-11, seed: int = 0
 ) -> Spectrum:
     """λ_max and λ_min of a symmetric operator by Lanczos, with their residual norms."""
+    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh  # only here
+
     count = [0]
 
     def mv(v: np.ndarray) -> np.ndarray:

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
+
+from .names import ACTIVATION_NAMES, ALIASES
 
 Array = np.ndarray
 Fn = Callable[[Array], Array]
@@ -61,7 +62,22 @@ class Activation:
 
 
 def _logistic(z: Array) -> Array:
-    return special.expit(z)
+    """1/(1 + e^{−z}) without overflow: e^{−|z|} ≤ 1 on both branches."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _erf(z: Array) -> Array:
+    from scipy.special import erf  # loaded on first use: certify of other σ's skips it
+
+    return erf(z)
+
+
+def _ndtr(z: Array) -> Array:
+    """Φ(z), the standard normal CDF."""
+    from scipy.special import ndtr
+
+    return ndtr(z)
 
 
 def _normal_pdf(z: Array) -> Array:
@@ -133,15 +149,15 @@ _TABLE: tuple[Activation, ...] = (
     ),
     Activation(
         "erf",
-        special.erf,
+        _erf,
         lambda z: 2.0 / math.sqrt(math.pi) * np.exp(-z * z),
         lambda z: -4.0 / math.sqrt(math.pi) * z * np.exp(-z * z),
         4.0 / SQRT_2PI * math.exp(-0.5),
     ),
     Activation(
         "gelu",
-        lambda z: z * special.ndtr(z),
-        lambda z: special.ndtr(z) + z * _normal_pdf(z),
+        lambda z: z * _ndtr(z),
+        lambda z: _ndtr(z) + z * _normal_pdf(z),
         lambda z: _normal_pdf(z) * (2.0 - z * z),
         2.0 / SQRT_2PI,
     ),
@@ -188,10 +204,7 @@ SUP_PRIME: dict[str, float] = {
     "leaky_relu": 1.0,
     "abs": 1.0,
 }
-ALIASES: dict[str, str] = {"swish": "silu"}
-ACTIVATION_NAMES: tuple[str, ...] = (*ACTIVATIONS, *ALIASES)
-#: Activations whose σ' jumps (THEORY.md §10): certified through activation flips.
-NONSMOOTH_ACTIVATIONS: tuple[str, ...] = ("relu", "leaky_relu", "abs")
+assert (*ACTIVATIONS, *ALIASES) == ACTIVATION_NAMES  # names.py lists the same table
 
 
 def get_activation(name: str) -> Activation:

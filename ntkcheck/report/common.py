@@ -11,8 +11,6 @@ from .lines import Line, report_lines, timing_line
 from .simulation_lines import simulation_lines
 from .words import VERDICT, certificate_message
 
-#: Statuses that fail a run unless ``--fail-on`` narrows them (errors always fail).
-DEFAULT_FAILING = frozenset({"not_certified", "not_applicable", "error"})
 BUILTIN = "<built-in example>"
 LABEL_WIDTH = 12
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..flow.simulate import Simulation
 from ..run.result import CertifyResult, Entry, SpecFailure
 from ..theory.certificate import Certificate
 from .words import certificate_message, full_rank_reason
+
+if TYPE_CHECKING:
+    from ..flow.simulate import Simulation
 
 SCHEMA_VERSION = 2
 

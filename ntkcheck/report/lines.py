@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .._version import __version__
-from ..run.measure import Estimate, Measurement
 from ..run.result import CertifyResult
 from ..theory.certificate import Certificate, Status, Theorem
 from .words import (
@@ -24,6 +24,9 @@ from .words import (
     num,
     unproved,
 )
+
+if TYPE_CHECKING:
+    from ..run.measure import Estimate, Measurement
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
-from ..flow.simulate import Simulation
 from ..run.result import CertifyResult
 from ..theory.guarantees import bound_curves
 from .lines import Line
 from .words import THEOREM_NAME, num
 
+if TYPE_CHECKING:
+    from ..flow.simulate import Simulation
+
 
 def _curve_rows(sim: Simulation, r: CertifyResult, rows: int = 7) -> list[tuple[str, ...]]:
+    import numpy as np
+
     g = r.certificate.guarantees
     header = ("t", "loss", "C1 bound", "loss_lin", "C4 bound", "gap", "C5 bound", "‖θ−θ0‖")
     out: list[tuple[str, ...]] = [header]
@@ -50,6 +54,8 @@ def simulation_lines(r: CertifyResult) -> list[Line]:
     sim = r.simulation
     if sim is None:
         return []
+    import numpy as np  # only with a simulation (numpy is loaded then)
+
     horizon = "auto: the C1 bound reaches loss_tol·L0" if sim.horizon_auto else "from the spec"
     out = [
         Line(

@@ -7,10 +7,14 @@ The mathematics returns statuses, codes and numbers; the report and the JSON
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from ..linalg.spectrum import EPS
-from ..run.measure import Estimate, FullRank
 from ..theory.certificate import Certificate, Interval, Reason, Status, Theorem
+
+if TYPE_CHECKING:
+    from ..run.measure import Estimate, FullRank
+
+EPS = 2.0**-52  # float64 machine epsilon (the rank tolerance n·ε·λ_max)
 
 VERDICT = {
     Status.certified: "CERTIFIED",

@@ -6,13 +6,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EstimationError, NtkcheckError
-from ..flow.deviation import Progress
-from ..flow.simulate import simulate
 from ..io.build import build_problem
 from ..io.example import example_spec
 from ..io.spec import LoadedSpec, load_spec
@@ -20,8 +18,10 @@ from ..problem import Problem
 from ..theory.certificate import Certificate, Quantities, Theorem, certify_both
 from .measure import Estimate, estimate_at, measure
 from .result import CertifyResult, Entry, ProblemInfo, SpecFailure
+from .specs import labelled
 
-BUILTIN = "<built-in example>"
+if TYPE_CHECKING:
+    from ..flow.deviation import Progress
 
 
 def certificates_for(
@@ -111,6 +111,8 @@ def _run(
                 f"({measurement.full_rank.code.replace('_', ' ')}); "
                 "give a time instead, e.g. --horizon 1e-3"
             )
+        from ..flow.simulate import simulate  # scipy.integrate: only when simulating
+
         sim = simulate(
             problem,
             sigma_min=est.sigma_min,
@@ -143,25 +145,6 @@ def _run(
 def load(spec: Path | None, overrides: dict[str, Any]) -> LoadedSpec:
     """The spec at ``spec``, or the built-in example when None."""
     return example_spec(overrides) if spec is None else load_spec(spec, overrides)
-
-
-def expand_specs(paths: Iterable[Path]) -> list[Path | SpecFailure]:
-    """Files as given; a folder gives its ``*.yaml``/``*.yml`` files (recursively, sorted)."""
-    out: list[Path | SpecFailure] = []
-    for p in paths:
-        if p.is_dir():
-            found = sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml") and q.is_file())
-            if not found:
-                out.append(SpecFailure(str(p), f"{p}: no .yaml or .yml files in this folder"))
-            out.extend(found)
-        else:
-            out.append(p)
-    return out
-
-
-def labelled(label: str, exc: Exception) -> str:
-    """The error's message, prefixed with the spec it concerns unless it already is."""
-    return str(exc) if str(exc).startswith(label) else f"{label}: {exc}"
 
 
 def guarded(label: str, job: Callable[[], CertifyResult], *, debug: bool = False) -> Entry:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..flow.simulate import Simulation
-from ..problem import Problem
-from ..theory.certificate import Certificate, Theorem
-from .measure import Estimate
+if TYPE_CHECKING:  # types only: SpecFailure and the CLI gate load no numerics
+    from ..flow.simulate import Simulation
+    from ..problem import Problem
+    from ..theory.certificate import Certificate, Theorem
+    from .measure import Estimate
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,14 @@
 """The theorems as functions of plain numbers (THEORY.md §3–§5, §8–§9).
 
-Importing this package loads no spec, YAML, pydantic, model or integrator code.
+Importing this package loads no spec, YAML, pydantic, model or integrator code, and
+no numpy until a bound curve is computed; the closed-form linear flow
+(``theory.linear_flow``, scipy.linalg) is imported from its module.
 """
 
 from .certificate import Certificate, Quantities, Reason, Status, Theorem, certify, certify_both
 from .gamma_set import Interval, certified_gammas
 from .guarantees import STATEMENTS, BoundCurves, Guarantees, bound_curves
 from .lecture import gamma_star, lecture_lambda, radius_B, radius_R
-from .linear_flow import LinearizedFlow
 
 __all__ = [
     "STATEMENTS",
@@ -15,7 +16,6 @@ __all__ = [
     "Certificate",
     "Guarantees",
     "Interval",
-    "LinearizedFlow",
     "Quantities",
     "Reason",
     "Status",

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .lecture import gap_D, gap_D_drift, radius_R
 from .path import path_gap_D, path_radius
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _COMMON = {
     "C1": "L(θ_t) ≤ L0·exp(−½γ²σ_min²t)",
@@ -77,6 +78,8 @@ class BoundCurves:
 
 def bound_curves(g: Guarantees, t: np.ndarray | float) -> BoundCurves:
     """``L0 e^{−loss_rate t}``, ``L0 e^{−lin_loss_rate t}``, ``D e^{−gap_rate t}``."""
+    import numpy as np  # the certificate itself needs no numpy
+
     t = np.asarray(t, dtype=float)
     return BoundCurves(
         loss=g.loss0 * np.exp(-g.loss_rate * t),

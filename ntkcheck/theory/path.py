@@ -12,8 +12,10 @@ certified ⇔ R_p(γ) < ρ*; with h(ρ) = βρ, ``γ*_p = 4√2·β·√L0/σ_mi
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 SQRT2 = math.sqrt(2.0)
 

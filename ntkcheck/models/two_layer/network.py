@@ -24,7 +24,8 @@ from scipy.linalg import blas, svdvals
 from ...linalg.rigorous import factor_error_bound, gram_formation_error, gram_n_terms
 from ...theory.drift import Drift, LipschitzDrift, NoDrift
 from .. import protocol
-from ..activations import NONSMOOTH_ACTIVATIONS, Activation
+from ..activations import Activation
+from ..names import NONSMOOTH_ACTIVATIONS
 from ..protocol import BetaSummary, LocalBeta, ModelInfo, Obstruction
 from .flips import FlipBound, flip_bound, jump_of
 from .local_beta import local_beta

@@ -1,0 +1,29 @@
+"""Which specs to run: files and folders, the built-in example's label, error labels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from .result import SpecFailure
+
+BUILTIN = "<built-in example>"
+
+
+def expand_specs(paths: Iterable[Path]) -> list[Path | SpecFailure]:
+    """Files as given; a folder gives its ``*.yaml``/``*.yml`` files (recursively, sorted)."""
+    out: list[Path | SpecFailure] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml") and q.is_file())
+            if not found:
+                out.append(SpecFailure(str(p), f"{p}: no .yaml or .yml files in this folder"))
+            out.extend(found)
+        else:
+            out.append(p)
+    return out
+
+
+def labelled(label: str, exc: Exception) -> str:
+    """The error's message, prefixed with the spec it concerns unless it already is."""
+    return str(exc) if str(exc).startswith(label) else f"{label}: {exc}"
