@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -74,3 +75,36 @@ def test_auto_is_dense_for_small_problems():
     p = build_problem(example_spec())
     assert measure_spectrum(p)[0].method == "dense"
     assert measure_spectrum(build_problem(load_spec(SPECS / "from-file.yaml")))[0].method == "dense"
+
+
+def test_thread_policy(monkeypatch):
+    """Never more threads than usable cores; one for small eigensolvers; an override."""
+    from ntkcheck.linalg import threads
+
+    monkeypatch.delenv("NTKCHECK_THREADS", raising=False)
+    cores = threads.usable_cores()
+    assert 1 <= cores <= (os.cpu_count() or 1)
+    assert threads.threads_for("gram") == cores
+    assert threads.threads_for("eigen", 64) == 1
+    assert threads.threads_for("eigen", 10 * threads.SMALL_N) == cores
+    assert threads.threads_for("rhs", 1000) == 1
+    monkeypatch.setenv("NTKCHECK_THREADS", "1")
+    assert threads.threads_for("gram") == 1
+    monkeypatch.setenv("NTKCHECK_THREADS", "4096")
+    assert threads.threads_for("gram") == cores  # capped at the usable cores
+
+
+def test_blas_threads_limits_every_loaded_blas():
+    from threadpoolctl import threadpool_info
+
+    from ntkcheck.linalg.threads import blas_threads
+
+    with blas_threads(1):
+        pools = [p for p in threadpool_info() if p["user_api"] == "blas"]
+        assert pools and all(p["num_threads"] == 1 for p in pools)
+
+
+def test_report_says_how_many_threads_ran(capsys):
+    assert main(["certify", "-f", "json"]) == 0
+    r = json.loads(capsys.readouterr().out)["results"][0]
+    assert r["threads"]["eigen"] == 1 and r["threads"]["gram"] >= 1

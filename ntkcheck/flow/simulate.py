@@ -20,6 +20,7 @@ from scipy.linalg import eigvalsh
 
 from ..errors import EstimationError
 from ..linalg.memory import require
+from ..linalg.threads import blas_threads, threads_for
 from ..problem import Problem
 from ..theory.guarantees import Guarantees
 from ..theory.linear_flow import LinearizedFlow
@@ -177,6 +178,8 @@ def simulate(
     tau = gamma * gamma * t_grid
     timing: dict[str, float] = {}
     start = time.perf_counter()
+    rhs_threads = threads_for("rhs", problem.n * model.n_params)
+    timing["threads"] = float(rhs_threads)
     lin0 = model.linearize(problem.X)
     r0 = problem.residual(lin0.f)
     K0 = lin0.gram()
@@ -190,7 +193,8 @@ def simulate(
     note = ""
     for level, (rt, at) in enumerate(levels):
         t0 = time.perf_counter()
-        result = integrate(flow, tau, scale=scale, rtol=rt, atol_rel=at, progress=progress)
+        with blas_threads(rhs_threads):
+            result = integrate(flow, tau, scale=scale, rtol=rt, atol_rel=at, progress=progress)
         elapsed = time.perf_counter() - t0
         timing["integrate"] = timing.get("integrate", 0.0) + elapsed
         t0 = time.perf_counter()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.linalg import eigvalsh
@@ -44,6 +44,7 @@ class Spectrum:
     residual_min: float = 0.0
     residual_max: float = 0.0
     n_matvec: int = 0
+    threads: dict[str, int] = field(default_factory=dict, compare=False)  # BLAS threads used
 
     @property
     def sigma_min(self) -> float:
@@ -70,17 +71,28 @@ def _check_finite(K: np.ndarray) -> None:
         )
 
 
-def dense_spectrum(K: np.ndarray) -> Spectrum:
+def dense_spectrum(K: np.ndarray, *, threads: dict[str, int] | None = None) -> Spectrum:
     """λ_min, λ_max of symmetric K by LAPACK ``syevr`` (eigenvalues only; K is overwritten)."""
     n = K.shape[0]
     _check_finite(K)
     lam = eigvalsh(K, overwrite_a=True, check_finite=False, driver="evr")
     eig_max = float(lam[-1])
-    return Spectrum(eig_min=float(lam[0]), eig_max=eig_max, rank_tol=n * EPS * max(eig_max, 0.0))
+    return Spectrum(
+        eig_min=float(lam[0]),
+        eig_max=eig_max,
+        rank_tol=n * EPS * max(eig_max, 0.0),
+        threads=dict(threads or {}),
+    )
 
 
 def iterative_spectrum(
-    matvec: Matvec, n: int, *, operator: str, tol: float = 1e-11, seed: int = 0
+    matvec: Matvec,
+    n: int,
+    *,
+    operator: str,
+    tol: float = 1e-11,
+    seed: int = 0,
+    threads: dict[str, int] | None = None,
 ) -> Spectrum:
     """λ_max and λ_min of a symmetric operator by Lanczos, with their residual norms."""
     from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh  # only here
@@ -124,4 +136,5 @@ def iterative_spectrum(
         residual_min=r_min,
         residual_max=r_max,
         n_matvec=count[0],
+        threads=dict(threads or {}),
     )

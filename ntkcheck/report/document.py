@@ -142,6 +142,7 @@ def result_dict(r: CertifyResult) -> dict[str, Any]:
     if r.simulation is not None:
         out["simulation"] = simulation_dict(r.simulation)
     out["timing"] = r.timing
+    out["threads"] = dict(r.estimate.spectrum.threads)
     return finite_or_none(out)
 
 

@@ -236,4 +236,10 @@ def timing_line(r: CertifyResult) -> Line:
     """Wall time of the stages."""
     t = r.timing
     parts = ", ".join(f"{k} {v:.3g} s" for k, v in t.items() if k != "total")
-    return Line("time", f"{t.get('total', 0.0):.3g} s ({parts})")
+    threads = dict(r.estimate.spectrum.threads)
+    if r.simulation is not None and "threads" in r.simulation.timing:
+        threads["simulate"] = int(r.simulation.timing["threads"])
+    names = {"gram": "Gram", "eigen": "eigensolver", "simulate": "simulate"}
+    used = ", ".join(f"{names.get(k, k)} {v}" for k, v in threads.items())
+    tail = f"; BLAS threads: {used}" if used else ""
+    return Line("time", f"{t.get('total', 0.0):.3g} s ({parts}){tail}")

@@ -23,6 +23,7 @@ from ..linalg.rigorous import (
     upper_bound_eig_max,
 )
 from ..linalg.spectrum import Spectrum, dense_spectrum, iterative_spectrum
+from ..linalg.threads import blas_threads, threads_for
 from ..models.protocol import BetaSummary, LocalBeta, Model
 from ..problem import Problem
 from ..theory.drift import Drift, LipschitzDrift, NoDrift
@@ -136,31 +137,47 @@ def measure_spectrum(
     copy_fits = fits(dense_bytes + 8 * n * n)
     if method == "auto":
         method = "dense" if dense_fits and n <= DENSE_MAX_N else "iterative"
+    gram_threads, eigen_threads = threads_for("gram"), threads_for("eigen", n)
     if method == "dense":
         require(
             dense_bytes,
             f"the NTK Gram matrix K0 ({n:,} × {n:,})",
             "use --spectrum iterative (matrix-free: no n×n matrix) or reduce data.n",
         )
-        K = model.gram(X)
-        E_K = _gram_error(model, X, K)
+        with blas_threads(gram_threads):
+            K = model.gram(X)
+            E_K = _gram_error(model, X, K)
         K_copy = K.copy() if copy_fits and math.isfinite(E_K) else None
-        spectrum = dense_spectrum(K)
-        return spectrum, _bounds_dense(spectrum, n, E_K, K_copy)
+        with blas_threads(eigen_threads):
+            spectrum = dense_spectrum(K, threads={"gram": gram_threads, "eigen": eigen_threads})
+            return spectrum, _bounds_dense(spectrum, n, E_K, K_copy)
     if dense_fits:
-        K = model.gram(X)
-        E_K = _gram_error(model, X, K)
-        spectrum = iterative_spectrum(lambda v: K @ v, n, operator="explicit", seed=seed)
-        return spectrum, _bounds_iterative(spectrum, E_K, K if math.isfinite(E_K) else None)
+        with blas_threads(gram_threads):
+            K = model.gram(X)
+            E_K = _gram_error(model, X, K)
+        with blas_threads(eigen_threads):
+            spectrum = iterative_spectrum(
+                lambda v: K @ v,
+                n,
+                operator="explicit",
+                seed=seed,
+                threads={"gram": gram_threads, "eigen": eigen_threads},
+            )
+            return spectrum, _bounds_iterative(spectrum, E_K, K if math.isfinite(E_K) else None)
     require(
         model.peak_bytes("matvec", n),
         f"the matrix-free spectrum (n = {n:,}, {model.info().head})",
         "reduce data.n or model.width",
     )
     cache = fits(model.cache_bytes(n))
-    spectrum = iterative_spectrum(
-        model.gram_operator(X, cache=cache), n, operator="matrix-free", seed=seed
-    )
+    with blas_threads(gram_threads):
+        spectrum = iterative_spectrum(
+            model.gram_operator(X, cache=cache),
+            n,
+            operator="matrix-free",
+            seed=seed,
+            threads={"gram": gram_threads},
+        )
     return spectrum, _bounds_iterative(spectrum, math.inf, None)
 
 
