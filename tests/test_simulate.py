@@ -425,3 +425,66 @@ def test_uncentered_file_init_against_an_independent_solution(tmp_path):
             compared += 1
     assert compared >= 3
     assert all(c.holds for c in sim.checks)
+
+
+SMALL_TANH = "seed: 0\ngamma: {g}\ndata: {{n: 4, d: 8}}\nmodel: {{width: 64, activation: tanh}}\nsimulate: {{points: 12}}\n"
+
+
+@pytest.mark.parametrize("gamma", [1.0, 1e2, 1e4, 1e6, 1e8])
+def test_injected_violations_are_caught_at_every_gamma(gamma):
+    """Checks that can fail: 1.5× the bound injected into each of C1–C5 is caught with the
+    run's own error floors, from γ = 1 to 1e8 (the C2 floor is in θ's units)."""
+    from ntkcheck.flow.checks import Floors, checks_for
+
+    r = _run(SMALL_TANH.format(g=gamma))
+    sim = r.simulation
+    assert sim.status == "completed"
+    floors = Floors(sim.error_floor, sim.error_floor_theta)
+    arrays = {k: np.array(getattr(sim, k), dtype=float) for k in (
+        "t", "loss", "loss_lin", "param_dist", "param_dist_lin", "gap", "sigma_min_t",
+        "jacobian_norm_t", "kernel_change", "weight_change")}  # fmt: skip
+    k = 3  # an early checkpoint, where every bound is far above its floor
+    for theorem, cert in r.certificates.items():
+        if not cert.certified:
+            continue
+        g = cert.guarantees
+        t = arrays["t"][k]
+        fr, ft = floors.r, floors.theta
+        loss_bound = g.loss0 * np.exp(-g.loss_rate * t)
+        gap_bound = g.gap_D * np.exp(-g.gap_rate * t)
+        # 1.5× the bound, plus twice what the integrator cannot resolve (C5's bound is O(1/γ)
+        # and falls below the floor at large γ: unresolved, yet a violation above it is caught)
+        injections = {
+            "C1": ("loss", 1.5 * loss_bound + 2 * (np.sqrt(2 * loss_bound) * fr + fr * fr)),
+            "C2": (
+                "param_dist",
+                1.5 * g.radius_R + 2 * (ft + 2 * fr / (gamma * 2 * g.sigma_min_lower)),
+            ),
+            "C3": ("sigma_min_t", 0.5 * g.sigma_min_lower),
+            "C4": ("param_dist_lin", 1.5 * g.lin_radius),
+            "C5": ("gap", 1.5 * gap_bound + 2 * fr),
+        }
+        clean = checks_for(arrays, g, True, False, floors, theorem=theorem.value, gamma=gamma)
+        assert all(c.holds is not False for c in clean)
+        for cid, (key, value) in injections.items():
+            bad = {**arrays, key: arrays[key].copy()}
+            bad[key][k] = value
+            checks = checks_for(bad, g, True, False, floors, theorem=theorem.value, gamma=gamma)
+            (c,) = [c for c in checks if c.id == cid]
+            assert c.holds is False, (theorem, cid, gamma, floors)
+        if gamma <= 1e2:  # C2 and C5 resolved: a bare 1.5× violation is caught too
+            for key, value, cid in (
+                ("param_dist", 1.5 * g.radius_R, "C2"),
+                ("gap", 1.5 * gap_bound, "C5"),
+            ):
+                bad = {**arrays, key: arrays[key].copy()}
+                bad[key][k] = value
+                checks = checks_for(bad, g, True, False, floors, theorem=theorem.value, gamma=gamma)
+                assert [c.holds for c in checks if c.id == cid] == [False]
+
+
+def test_step_count_does_not_grow_with_gamma():
+    """In rescaled time the run does not depend on γ: the tolerance stops at float64's
+    rounding noise (issue 12: 46 steps at γ = 3 became 125,863 at γ = 1e8)."""
+    steps = {g: _run(SMALL_TANH.format(g=g)).simulation.n_rhs for g in (1e2, 1e6, 1e8)}
+    assert steps[1e6] <= 2 * steps[1e2] and steps[1e8] <= 2 * steps[1e2], steps

@@ -53,6 +53,13 @@ class FlowResult:
         return self.status == "completed"
 
 
+def initial_residual(problem: Problem, f0_hat: np.ndarray) -> np.ndarray:
+    """r(θ0) as the certificate has it: ``γ f0 − y``, f0 = 0 when f_θ0 ≡ 0 or centered."""
+    if problem.centered or problem.f0_zero:
+        return -problem.y
+    return problem.gamma * f0_hat - problem.y
+
+
 @dataclass(frozen=True, eq=False)
 class Deviation:
     """The flow's coordinates: θ0, the linearization at θ0 and the linear flow.
@@ -64,6 +71,20 @@ class Deviation:
     problem: Problem
     lin0: Linearization
     lin: LinearizedFlow
+
+    @property
+    def r0(self) -> np.ndarray:
+        return initial_residual(self.problem, self.lin0.f)
+
+    def residual(self, f: np.ndarray) -> np.ndarray:
+        """``r(θ) = γ(f_θ(X) − f̂_θ0(X)) + r(θ0)``, f̂ computed by the same routine as f.
+
+        Equal to ``γf_θ − y`` (or the centered form) in exact arithmetic; in floating
+        point the common rounding of f and f̂ cancels, and r(θ0) is exactly the
+        certificate's (a symmetric init's computed f_θ0 is rounding noise, ~1e-16·N,
+        which γ = 1e8 would turn into a visible 1e-8 offset).
+        """
+        return self.problem.gamma * (f - self.lin0.f) + self.r0
 
     def _parts(self, tau: float) -> tuple[np.ndarray, np.ndarray]:
         """``ṽ(τ) = −J0ᵀu(τ)`` and ``J0ᵀ r̃(τ)``, from one batched product with J0ᵀ."""
@@ -85,7 +106,25 @@ class Deviation:
         p = self.problem
         v_lin, g_lin = self._parts(tau)
         state = p.model.linearize(p.X, p.model.theta0 + (e + v_lin) / p.gamma)
-        return g_lin - state.vjp(p.residual(state.f))
+        return g_lin - state.vjp(self.residual(state.f))
+
+
+#: Safety factor on the rounding-noise level of the deviation (see ``rounding_noise``).
+NOISE_SAFETY = 2.0
+EPS = float(np.finfo(np.float64).eps)
+
+
+def rounding_noise(gamma: float, theta0_norm: float) -> float:
+    """The ℓ² level of e = γ(θ − θ̃) below which a step's error estimate is rounding noise.
+
+    θ = θ0 + (ṽ + e)/γ is rounded to ε‖θ0‖, so r = γf(θ) − y carries noise
+    ≈ γσ_maxε‖θ0‖ and de/dτ ≈ γσ_max²ε‖θ0‖; a stable explicit step is h ≲ 1/σ_max²,
+    so a step's error estimate carries ≈ γε‖θ0‖ of noise. It grows with γ while e
+    itself shrinks like 1/γ: without this floor on the absolute tolerance the error
+    control chases the noise and the step count grows with γ (125,863 steps at
+    γ = 1e8 where γ = 3 took 46).
+    """
+    return NOISE_SAFETY * EPS * gamma * theta0_norm
 
 
 def integrate(
@@ -93,20 +132,23 @@ def integrate(
     tau: np.ndarray,
     *,
     scale: float,
+    noise: float = 0.0,
     rtol: float = 1e-10,
     atol_rel: float = 1e-11,
     progress: Progress | None = None,
 ) -> FlowResult:
     """Integrate the deviation e from the linearized flow; return e at each ``tau[k]``.
 
-    ``scale`` is
+    ``noise`` is an ℓ² level of e below which float64 cannot resolve the flow (see
+    ``rounding_noise``); the absolute tolerance never goes below it, so the steps
+    do not chase rounding noise. ``scale`` is
     the size of the whole displacement (e.g. ‖r0‖/σ_min); the absolute tolerance
     per component is ``atol_rel · scale / √P`` (an ℓ² error of ``atol_rel·scale``).
     """
     count = [0]
     n_steps = 0
     n_params = flow.problem.model.n_params
-    atol = atol_rel * max(scale, np.finfo(float).tiny) / math.sqrt(n_params)
+    atol = max(atol_rel * max(scale, np.finfo(float).tiny), noise) / math.sqrt(n_params)
 
     def rhs(t: float, e: np.ndarray) -> np.ndarray:
         count[0] += 1

@@ -25,7 +25,14 @@ from ..problem import Problem
 from ..theory.guarantees import Guarantees
 from ..theory.linear_flow import LinearizedFlow
 from .checks import Check, Floors, checks_for
-from .deviation import Deviation, FlowResult, Progress, integrate
+from .deviation import (
+    Deviation,
+    FlowResult,
+    Progress,
+    initial_residual,
+    integrate,
+    rounding_noise,
+)
 
 #: Safety factor on the accumulated local error tolerance (see ``_error_floor``).
 FLOOR_SAFETY = 10.0
@@ -63,6 +70,7 @@ class Simulation:
     rtol: float
     atol: float
     error_floor: float
+    error_floor_theta: float = 0.0  # the floor on ‖θ_t − θ0‖ (its own units)
     timing: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
@@ -109,7 +117,7 @@ def measure(flow: Deviation, result: FlowResult, K0: np.ndarray) -> dict[str, np
     for tau, e in zip(result.tau, result.states, strict=True):
         v = flow.displacement(tau, e)
         L = p.model.linearize(X, p.model.theta0 + v / gamma)
-        r = p.residual(L.f)
+        r = flow.residual(L.f)
         r_lin = lin.residual(tau)
         dist = float(np.linalg.norm(v)) / gamma
         K = L.gram()
@@ -181,10 +189,12 @@ def simulate(
     rhs_threads = threads_for("rhs", problem.n * model.n_params)
     timing["threads"] = float(rhs_threads)
     lin0 = model.linearize(problem.X)
-    r0 = problem.residual(lin0.f)
     K0 = lin0.gram()
+    r0 = initial_residual(problem, lin0.f)
     flow = Deviation(problem, lin0, LinearizedFlow.from_gram(K0, r0, gamma))
     scale = float(np.linalg.norm(r0)) / sigma_min if sigma_min > 0 else 1.0
+    theta0_norm = float(np.linalg.norm(model.theta0))
+    noise = rounding_noise(gamma, theta0_norm)
     timing["linearized"] = time.perf_counter() - start
     if rtol is None and atol_rel is None:
         levels = [DEFAULT_TOLERANCE, TIGHT_TOLERANCE]
@@ -194,7 +204,9 @@ def simulate(
     for level, (rt, at) in enumerate(levels):
         t0 = time.perf_counter()
         with blas_threads(rhs_threads):
-            result = integrate(flow, tau, scale=scale, rtol=rt, atol_rel=at, progress=progress)
+            result = integrate(
+                flow, tau, scale=scale, noise=noise, rtol=rt, atol_rel=at, progress=progress
+            )
         elapsed = time.perf_counter() - t0
         timing["integrate"] = timing.get("integrate", 0.0) + elapsed
         t0 = time.perf_counter()
@@ -238,5 +250,6 @@ def simulate(
         rtol=result.rtol,
         atol=result.atol,
         error_floor=floors.r,
+        error_floor_theta=floors.theta,
         timing=timing,
     )

@@ -64,6 +64,7 @@ def simulation_dict(sim: Simulation) -> dict[str, Any]:
         "rtol": sim.rtol,
         "atol": sim.atol,
         "error_floor": sim.error_floor,
+        "error_floor_theta": sim.error_floor_theta,
     }
 
 
