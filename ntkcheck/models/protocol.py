@@ -11,7 +11,7 @@ bound h(ρ) (THEORY.md §8), the analytic β summary, optional capabilities
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -61,15 +61,28 @@ class BetaSummary:
 
 @dataclass(frozen=True)
 class LocalBeta:
-    """β_loc at θ0 (THEORY.md §6) with its diagnostics (an estimate, never a bound)."""
+    """β_loc at θ0 (THEORY.md §6) with its diagnostics (an estimate, never a bound).
+
+    ``neuron`` is the arg-max neuron (its first index among identical neurons),
+    ``iterations`` the most sweeps used by one start, ``converged`` whether every
+    candidate start met the tolerance, ``restarts`` the starts per candidate,
+    ``spread`` (max − min)/max of the arg-max neuron's local maxima over its starts,
+    ``distinct_neurons`` the neurons left after merging identical ones,
+    ``candidates`` how many were restarted, ``tensor_value`` the best value of the
+    whole-tensor power iteration, ``tensor_improved`` whether it beat the
+    per-neuron search (and was taken).
+    """
 
     value: float
     neuron: int
     iterations: int
     converged: bool
     restarts: int
-    spread: float  # (max − min)/max of the top candidate's local maxima over its starts
-    extra: Mapping[str, float | int | bool] = field(default_factory=dict)
+    spread: float
+    distinct_neurons: int = 0
+    candidates: int = 0
+    tensor_value: float = 0.0
+    tensor_improved: bool = False
 
     def to_dict(self) -> dict[str, float | int | bool]:
         return {
@@ -79,7 +92,10 @@ class LocalBeta:
             "converged": self.converged,
             "restarts": self.restarts,
             "spread": self.spread,
-            **self.extra,
+            "distinct_neurons": self.distinct_neurons,
+            "candidates": self.candidates,
+            "tensor_value": self.tensor_value,
+            "tensor_improved": self.tensor_improved,
         }
 
 

@@ -313,7 +313,7 @@ class TwoLayerNetwork:
         """β_loc at θ0 (THEORY.md §6); None when σ' jumps (J is not Lipschitz)."""
         if not self.activation.smooth:
             return None
-        return local_beta(self.W, self.a, self.s, self.activation.sigma_second, X, seed=seed)
+        return local_beta(self, X, seed=seed)
 
     def obstruction(self, X: np.ndarray) -> Obstruction | None:
         """A zero input makes its row of J0 vanish (no bias): σ_min = 0."""
