@@ -210,7 +210,8 @@ def simulate(
         elapsed = time.perf_counter() - t0
         timing["integrate"] = timing.get("integrate", 0.0) + elapsed
         t0 = time.perf_counter()
-        m = measure(flow, result, K0)
+        with blas_threads(threads_for("eigen", problem.n)):
+            m = measure(flow, result, K0)
         timing["measure"] = timing.get("measure", 0.0) + time.perf_counter() - t0
         floors = _error_floor(result, m, model.n_params, sigma_max, gamma)
         gap_resolved = len(m["gap"]) < 2 or float(np.max(m["gap"][1:])) >= 1e3 * floors.r

@@ -292,7 +292,8 @@ def measure(
     summary = model.beta(X)
     info, local_value = None, None
     if beta == "local" or with_local_beta:
-        info = model.local_beta(X, seed=seed)
+        with blas_threads(threads_for("rhs", problem.n * model.n_params)):
+            info = model.local_beta(X, seed=seed)
         local_value = info.value if info is not None else math.inf
     drift: Drift = model.drift(X)
     if beta == "local":

@@ -22,6 +22,8 @@ import numpy as np
 from scipy.linalg import blas, svdvals
 
 from ...linalg.rigorous import factor_error_bound, gram_formation_error, gram_n_terms
+from ...linalg.spectrum import EPS
+from ...linalg.threads import blas_threads, threads_for
 from ...theory.drift import Drift, LipschitzDrift, NoDrift
 from .. import protocol
 from ..activations import Activation
@@ -260,7 +262,9 @@ class TwoLayerNetwork:
         """Rigorous global Lipschitz bounds of W ↦ J_W (THEORY.md §6)."""
         L = self.activation.lipschitz_derivative
         sq = np.einsum("ij,ij->i", X, X)  # ‖x_j‖²
-        op = float(svdvals(X, check_finite=False)[0])
+        with blas_threads(threads_for("eigen", min(X.shape))):  # a small SVD: one thread
+            op = float(svdvals(X, check_finite=False)[0])
+        op *= 1.0 + 8.0 * max(X.shape) * EPS  # outward: LAPACK's relative error, p(n)·ε
         return BetaBounds(
             frobenius=_times(L, self.s, math.sqrt(float(sq @ sq))),
             operator=_times(L, self.s, math.sqrt(float(sq.max())) * op),
