@@ -58,3 +58,15 @@ def test_check_model_catches_a_drift_bound_that_is_too_small():
     bad = Overconfident(net.W, net.a, net.s, net.activation, net.scaling)
     with pytest.raises(AssertionError, match="drift bound exceeded"):
         check_model(bad, X)
+
+
+def test_problem_and_model_pickle_for_worker_processes():
+    """Problems (with their model and activation) pickle: sweeps send them to workers."""
+    import pickle
+
+    from ntkcheck import build_problem, example_spec
+
+    p = build_problem(example_spec({"data.n": 16, "model.width": 64}))
+    q = pickle.loads(pickle.dumps(p))
+    assert np.array_equal(q.model.forward(q.X), p.model.forward(p.X))
+    assert q.model.info() == p.model.info()

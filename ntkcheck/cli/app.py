@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from .._version import __version__
+from ..choices import SpectrumMethod, TheoremChoice
 from ..errors import NtkcheckError
 from ..io.yaml_lines import YamlError, load_yaml_with_lines
 from ..report import DEFAULT_FAILING, MACHINE_FORMATS, render, render_validation, rich_renderables
@@ -58,12 +59,6 @@ class FailOn(StrEnum):
     error = "error"
 
 
-class SpectrumMethod(StrEnum):
-    auto = "auto"
-    dense = "dense"
-    iterative = "iterative"
-
-
 FORMAT_HELP = "rich (terminal default), text, json, markdown, github, junit or sarif; "
 FORMAT_HELP += "default from NTKCHECK_FORMAT"
 
@@ -81,11 +76,6 @@ DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 BetaLocalOption = Annotated[
     bool, typer.Option("--beta-local", help="Also estimate the local β at θ0.")
 ]
-
-
-class TheoremChoice(StrEnum):
-    path = "path"
-    lecture = "lecture"
 
 
 TheoremOption = Annotated[

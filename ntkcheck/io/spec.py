@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..choices import BetaMethod, TheoremChoice
 from ..errors import SpecError
 from ..models.names import ACTIVATION_NAMES, NONSMOOTH_ACTIVATIONS
 from .yaml_lines import Path_, YamlError, load_yaml_with_lines
@@ -23,6 +24,8 @@ MAX_SPEC_BYTES = 1 << 20
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 ActivationName = Literal[ACTIVATION_NAMES]  # type: ignore[valid-type]
+TheoremName = Literal[tuple(TheoremChoice)]  # type: ignore[valid-type]
+BetaName = Literal[tuple(BetaMethod)]  # type: ignore[valid-type]
 
 
 class _Block(BaseModel):
@@ -58,11 +61,11 @@ class ModelSpec(_Block):
 class CertifySpec(_Block):
     """``certify:`` — which theorem decides and which β the certificate uses."""
 
-    theorem: Literal["path", "lecture"] = Field(
+    theorem: TheoremName = Field(  # type: ignore[valid-type]
         default="path",
         description="path: the path-length theorem (THEORY.md §9); lecture: §4. Both are reported.",
     )
-    beta: Literal["analytic", "local"] = "analytic"
+    beta: BetaName = "analytic"  # type: ignore[valid-type]
 
 
 class SimulateSpec(_Block):

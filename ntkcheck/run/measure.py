@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..choices import BetaMethod, SpectrumMethod
 from ..errors import EstimationError
 from ..linalg.memory import fits, require
 from ..linalg.rigorous import (
@@ -28,8 +29,8 @@ from ..models.protocol import BetaSummary, LocalBeta, Model
 from ..problem import Problem
 from ..theory.drift import Drift, LipschitzDrift, NoDrift
 
-SPECTRUM_METHODS = ("auto", "dense", "iterative")
-BETA_METHODS = ("analytic", "local")
+SPECTRUM_METHODS = tuple(SpectrumMethod)
+BETA_METHODS = tuple(BetaMethod)
 #: ``auto`` uses the dense eigensolver up to this n (about 10 s of ``syevr`` on 2 cores).
 DENSE_MAX_N = 6000
 

@@ -1,0 +1,27 @@
+"""The choice lists that the spec, the CLI and the pipeline share (one place each)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SpectrumMethod(StrEnum):
+    """How σ_min, σ_max are computed (``--spectrum``)."""
+
+    auto = "auto"
+    dense = "dense"
+    iterative = "iterative"
+
+
+class BetaMethod(StrEnum):
+    """Which β the certificate uses (``certify.beta``)."""
+
+    analytic = "analytic"
+    local = "local"
+
+
+class TheoremChoice(StrEnum):
+    """Which theorem decides (``certify.theorem``, ``--theorem``); path first: the default."""
+
+    path = "path"
+    lecture = "lecture"
