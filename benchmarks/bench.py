@@ -19,6 +19,10 @@ certify, per size (n, d, N), each run in a fresh process (median of --repeat):
 
 simulate: right-hand-side evaluations per second of the gradient flow, against
 the BLAS time of one forward + backward pass (X Wᵀ, Sᵀ(r ⊙ X), S0ᵀ[u⊙X, r̃⊙X]).
+
+--compete: the certify rows again while one CPU-bound process runs (the benchmark
+starts and stops it): what a shared CI runner or a busy laptop sees. The BLAS time
+of each row is measured under the same load, so the ratio w/b is comparable.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import statistics
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 LADDER = [(256, 16, 4096), (1024, 64, 16384), (2048, 100, 20000), (4096, 100, 65536)]
 QUICK = [(256, 16, 4096), (512, 32, 8192)]
@@ -198,23 +204,43 @@ def bench_simulate(cases, repeat: int) -> list[dict]:
     return rows
 
 
+@contextmanager
+def competing() -> Iterator[None]:
+    """One CPU-bound process beside the benchmark (a busy core), stopped afterwards."""
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        busy.kill()
+        busy.wait()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes only")
     ap.add_argument("--repeat", type=int, default=3, help="runs per size (median)")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--j-limit", type=float, default=9e9, help="largest J (bytes) to build")
+    ap.add_argument(
+        "--compete", action="store_true", help="also run certify beside a CPU-bound process"
+    )
     args = ap.parse_args()
     print("certify (median of runs; blas = S Sᵀ by dsyrk alone; J-build = explicit Jacobian)")
     print(f"{'n':>5} {'d':>4} {'N':>6} {'P':>9}  {'first':>10}  {'wall':>10}  {'peak':>9}  "
           f"{'blas':>9}  {'w/b':>5}  {'J-build':>10}  {'speed-up':>7}")  # fmt: skip
     certify_rows = bench_certify(QUICK if args.quick else LADDER, args.repeat, args.j_limit)
+    compete_rows = []
+    if args.compete:
+        print("\ncertify beside one CPU-bound process (blas measured under the same load)")
+        with competing():
+            compete_rows = bench_certify(QUICK if args.quick else LADDER[:2], args.repeat, 0)
     print("\nsimulate (median over calls of one right-hand side)")
     print(f"{'n':>5} {'d':>4} {'N':>6}  {'rhs/s':>12}  {'rhs':>11}  {'blas':>11}  {'r/b':>5}")
     sim_rows = bench_simulate(SIM_CASES[:1] if args.quick else SIM_CASES, args.repeat)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump({"certify": certify_rows, "simulate": sim_rows}, fh, indent=2)
+            doc = {"certify": certify_rows, "compete": compete_rows, "simulate": sim_rows}
+            json.dump(doc, fh, indent=2)
         print(f"\nwrote {args.json}")
 
 
