@@ -13,7 +13,7 @@ import pytest
 PKG = Path(__file__).resolve().parents[1] / "ntkcheck"
 #: Top-down: a layer may import only from layers to its right (and itself).
 ORDER = ["cli", "report", "run", "io", "flow", "problem", "models", "linalg", "theory"]
-BASE = {"errors", "_version", "arrays", "testing", "__init__", "__main__"}
+BASE = {"errors", "_version", "arrays", "choices", "testing", "__init__", "__main__"}
 
 
 def _module_name(path: Path) -> str:
@@ -113,3 +113,43 @@ def test_theory_imports_no_spec_yaml_pydantic_models_or_integrator():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "argv,allowed",
+    [
+        (["--version"], ()),
+        (["--help"], ()),
+        (["validate", "specs/lecture-example.yaml"], ("pydantic",)),
+        (["schema"], ("pydantic",)),
+    ],
+)
+def test_fast_commands_load_no_numerical_stack(argv, allowed):
+    """Pre-commit hooks run these on every commit: no numpy, scipy or rich (issue 12)."""
+    code = (
+        "import sys\n"
+        "from ntkcheck.cli.app import main\n"
+        f"main({argv!r})\n"
+        "heavy = {m.split('.')[0] for m in sys.modules} & {'numpy', 'scipy', 'rich', 'pydantic'}\n"
+        "print(sorted(heavy), file=sys.stderr)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=PKG.parent
+    )
+    loaded = ast.literal_eval(out.stderr.strip().splitlines()[-1])
+    assert set(loaded) <= set(allowed), loaded
+
+
+def test_certify_loads_no_integrator_optimizer_or_plotting():
+    code = (
+        "import sys\n"
+        "from ntkcheck.cli.app import main\n"
+        "main(['certify', '-f', 'text'])\n"
+        "bad = [m for m in sys.modules if m.startswith(('scipy.integrate', 'scipy.optimize',\n"
+        "       'matplotlib', 'ntkcheck.flow'))]\n"
+        "print(bad, file=sys.stderr)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=PKG.parent
+    )
+    assert out.stderr.strip().splitlines()[-1] == "[]"
