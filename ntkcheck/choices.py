@@ -25,3 +25,11 @@ class TheoremChoice(StrEnum):
 
     path = "path"
     lecture = "lecture"
+
+
+class SimulateMethod(StrEnum):
+    """How ``simulate`` integrates the deviation flow (``simulate.method``)."""
+
+    auto = "auto"
+    expint = "expint"
+    dop853 = "dop853"

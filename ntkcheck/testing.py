@@ -104,6 +104,10 @@ def check_model(
             "a batched vjp differs from its columns"
         )
     assert adj <= 1e-12, f"jvp and vjp are not adjoint (relative error {adj:.2e})"
+    Vb = rng.standard_normal((P, 2))
+    assert np.allclose(lin.jvp(Vb)[:, 1], lin.jvp(Vb[:, 1]), rtol=1e-12, atol=1e-14), (
+        "a batched jvp differs from its columns"
+    )
 
     # the Gram against a dense Jacobian that shares no code with the structured path
     if smooth:

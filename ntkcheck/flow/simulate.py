@@ -71,6 +71,8 @@ class Simulation:
     atol: float
     error_floor: float
     error_floor_theta: float = 0.0  # the floor on ‖θ_t − θ0‖ (its own units)
+    method: str = "expint"
+    n_linear: int = 0  # products with J0 or J0ᵀ made by the exponential integrator
     timing: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
@@ -78,6 +80,26 @@ class Simulation:
         """No applicable check failed, and at least one was resolved (unresolved ones pass)."""
         applicable = [c for c in self.checks if c.applicable]
         return any(c.holds for c in applicable) and not any(c.holds is False for c in applicable)
+
+
+#: ``auto`` integrates with the exponential integrator from this stiffness κ² = λ_max/λ_min.
+STIFF_KAPPA2 = 25.0
+
+
+def choose_method(sigma_min: float, sigma_max: float) -> str:
+    """``expint`` when the flow is stiff, else ``dop853``.
+
+    DOP853 is held by stability: about 11·κ² steps to the auto horizon (measured: 153
+    steps at κ² = 13.8, 359 at κ² = 50), each of 12 right-hand sides; the exponential
+    integrator is held only by accuracy (61 steps at κ² = 50), each of 5 right-hand
+    sides and 10 products with J0 or J0ᵀ, but as a 4th-order method it needs more
+    steps than DOP853 at tight tolerances on a mildly stiff flow (485 vs 153 at
+    κ² = 13.8, rtol 1e-10).
+    """
+    if sigma_min <= 0:
+        return "dop853"
+    kappa2 = (sigma_max / sigma_min) ** 2
+    return "expint" if kappa2 >= STIFF_KAPPA2 else "dop853"
 
 
 def auto_horizon(gamma: float, sigma_min: float, loss_tol: float) -> float:
@@ -162,6 +184,7 @@ def simulate(
     rtol: float | None = None,
     atol_rel: float | None = None,
     progress: Progress | None = None,
+    method: str = "auto",
 ) -> Simulation:
     """Integrate the true flow, evaluate the linearized one, measure and check C1–C5.
 
@@ -194,6 +217,8 @@ def simulate(
     flow = Deviation(problem, lin0, LinearizedFlow.from_gram(K0, r0, gamma))
     scale = float(np.linalg.norm(r0)) / sigma_min if sigma_min > 0 else 1.0
     theta0_norm = float(np.linalg.norm(model.theta0))
+    if method == "auto":
+        method = choose_method(sigma_min, sigma_max)
     noise = rounding_noise(gamma, theta0_norm)
     timing["linearized"] = time.perf_counter() - start
     if rtol is None and atol_rel is None:
@@ -205,7 +230,14 @@ def simulate(
         t0 = time.perf_counter()
         with blas_threads(rhs_threads):
             result = integrate(
-                flow, tau, scale=scale, noise=noise, rtol=rt, atol_rel=at, progress=progress
+                flow,
+                tau,
+                scale=scale,
+                noise=noise,
+                rtol=rt,
+                atol_rel=at,
+                progress=progress,
+                method=method,
             )
         elapsed = time.perf_counter() - t0
         timing["integrate"] = timing.get("integrate", 0.0) + elapsed
@@ -252,5 +284,7 @@ def simulate(
         atol=result.atol,
         error_floor=floors.r,
         error_floor_theta=floors.theta,
+        method=result.method,
+        n_linear=result.n_linear,
         timing=timing,
     )

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..choices import BetaMethod, TheoremChoice
+from ..choices import BetaMethod, SimulateMethod, TheoremChoice
 from ..errors import SpecError
 from ..models.names import ACTIVATION_NAMES, NONSMOOTH_ACTIVATIONS
 from .yaml_lines import Path_, YamlError, load_yaml_with_lines
@@ -26,6 +26,7 @@ PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 ActivationName = Literal[ACTIVATION_NAMES]  # type: ignore[valid-type]
 TheoremName = Literal[tuple(TheoremChoice)]  # type: ignore[valid-type]
 BetaName = Literal[tuple(BetaMethod)]  # type: ignore[valid-type]
+SimulateMethodName = Literal[tuple(SimulateMethod)]  # type: ignore[valid-type]
 
 
 class _Block(BaseModel):
@@ -74,6 +75,12 @@ class SimulateSpec(_Block):
     horizon: float | str = "auto"
     points: int = Field(default=50, ge=2, le=100_000)
     loss_tol: float = Field(default=1.0e-8, gt=0, lt=1, allow_inf_nan=False)
+    method: SimulateMethodName = Field(  # type: ignore[valid-type]
+        default="auto",
+        description="auto: expint when K0's condition number κ² ≥ 25 (the flow is stiff), "
+        "else dop853; expint: exponential Runge–Kutta with the frozen-kernel flow exact; "
+        "dop853: SciPy's explicit DOP853",
+    )
 
     @field_validator("horizon")
     @classmethod

@@ -28,7 +28,7 @@ class Linearization(Protocol):
     def f(self) -> np.ndarray: ...
 
     def jvp(self, v: np.ndarray) -> np.ndarray:
-        """``J v`` for v (P,) → (n,)."""
+        """``J v`` for v (P,) → (n,), or for v (P, k) → (n, k)."""
         ...
 
     def vjp(self, r: np.ndarray) -> np.ndarray:

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from ..flow.simulate import Simulation
 
 
+METHOD_NAME = {"expint": "exponential RK43ZB", "dop853": "DOP853"}
+
+
 def _curve_rows(sim: Simulation, r: CertifyResult, rows: int = 7) -> list[tuple[str, ...]]:
     import numpy as np
 
@@ -61,7 +64,9 @@ def simulation_lines(r: CertifyResult) -> list[Line]:
         Line(
             "simulation",
             f"gradient flow to T = {num(sim.horizon)} ({horizon}), {len(sim.t)} points reached; "
-            f"DOP853 rtol {sim.rtol:g}, {sim.n_rhs:,} right-hand sides, {sim.n_steps:,} steps",
+            f"{METHOD_NAME.get(sim.method, sim.method)} rtol {sim.rtol:g}, {sim.n_rhs:,} "
+            f"right-hand sides, {sim.n_steps:,} steps"
+            + (f", {sim.n_linear:,} products with J0/J0ᵀ" if sim.n_linear else ""),
         ),
         Line("", f"error floor on ‖r_t‖ ≈ {num(sim.error_floor)}; {sim.message}"),
     ]

@@ -124,6 +124,7 @@ def _run(
             points=sp.points,
             loss_tol=sp.loss_tol,
             progress=progress,
+            method=sp.method,
         )
         timing["simulate"] = time.perf_counter() - t
     timing["total"] = time.perf_counter() - start

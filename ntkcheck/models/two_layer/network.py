@@ -88,9 +88,11 @@ class Linearization:
     S: np.ndarray
 
     def jvp(self, v: np.ndarray) -> np.ndarray:
-        """``J v = rowsum(S ⊙ (X Vᵀ))`` for v = vec(V), V (N, d)."""
-        V = v.reshape(self.S.shape[1], self.X.shape[1])
-        return np.einsum("ji,ji->j", self.S, self.X @ V.T)
+        """``J v = rowsum(S ⊙ (X Vᵀ))`` for v = vec(V), V (N, d); for v (P, k), (n, k)."""
+        N, d = self.S.shape[1], self.X.shape[1]
+        if v.ndim == 2:
+            return np.stack([self.jvp(v[:, c]) for c in range(v.shape[1])], axis=1)
+        return np.einsum("ji,ji->j", self.S, self.X @ v.reshape(N, d).T)
 
     def vjp(self, r: np.ndarray) -> np.ndarray:
         """``Jᵀ r = Sᵀ (r ⊙ X)`` flattened (P,); for r (n, k), k such products as (P, k)."""
