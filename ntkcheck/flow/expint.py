@@ -75,27 +75,41 @@ def phi_functions(x: ArrayLike, kmax: int) -> Array:
     """``φ_0(x), …, φ_kmax(x)`` elementwise, shape ``(kmax + 1, *x.shape)``.
 
     ``φ_0 = exp``, ``φ_{k+1}(x) = (φ_k(x) − 1/k!)/x``, ``φ_k(0) = 1/k!``. Accurate to a
-    few ulps for real x: Taylor series ``Σ_j x^j/(j+k)!`` (Horner) for
-    ``|x| ≤ SERIES_RADIUS``, and ``expm1(x)/x`` then the recurrence beyond, where the
-    recurrence loses at most a factor ~2 per step.
+    few ulps for real x: Taylor series ``Σ_j x^j/(j+k)!`` for ``|x| ≤ SERIES_RADIUS``
+    (all k at once: powers of x times a table of 1/(j+k)!), and ``expm1(x)/x`` then
+    the recurrence beyond, where the recurrence loses at most a factor ~2 per step.
     """
     xa = np.asarray(x, dtype=float)
-    out = np.empty((kmax + 1, *xa.shape))
-    out[0] = np.exp(xa)
-    if kmax == 0:
-        return out
-    small = np.abs(xa) <= SERIES_RADIUS
-    xs = np.where(small, xa, 0.0)
-    xl = np.where(small, 1.0, xa)
-    with np.errstate(over="ignore", invalid="ignore"):
-        rec = np.expm1(xl) / xl
-        for k in range(1, kmax + 1):
-            series = np.full(xa.shape, 1.0 / math.factorial(_SERIES_TERMS + k))
-            for j in range(_SERIES_TERMS - 1, -1, -1):
-                series = series * xs + 1.0 / math.factorial(j + k)
-            out[k] = np.where(small, series, rec)
-            rec = (rec - 1.0 / math.factorial(k)) / xl
-    return out
+    flat = xa.ravel()
+    out = np.empty((kmax + 1, flat.size))
+    out[0] = np.exp(flat)
+    if kmax > 0:
+        small = np.abs(flat) <= SERIES_RADIUS
+        if np.any(small):
+            powers = np.vander(flat[small], _SERIES_TERMS, increasing=True)
+            out[1:, small] = (powers @ _series_table(kmax)).T
+        if not np.all(small):
+            xl = flat[~small]
+            with np.errstate(over="ignore", invalid="ignore"):
+                rec = np.expm1(xl) / xl
+                for k in range(1, kmax + 1):
+                    out[k, ~small] = rec
+                    rec = (rec - 1.0 / math.factorial(k)) / xl
+    return out.reshape((kmax + 1, *xa.shape))
+
+
+_INV_FACT = tuple(1.0 / math.factorial(j) for j in range(170))  # 1/170! underflows
+_TABLES: dict[int, Array] = {}
+
+
+def _series_table(kmax: int) -> Array:
+    """``T[j, k−1] = 1/(j+k)!`` for j < _SERIES_TERMS, 1 ≤ k ≤ kmax."""
+    table = _TABLES.get(kmax)
+    if table is None:
+        ks = range(1, kmax + 1)
+        table = np.array([[1 / math.factorial(j + k) for k in ks] for j in range(_SERIES_TERMS)])
+        _TABLES[kmax] = table
+    return table
 
 
 def phi(k: int, x: ArrayLike) -> Array:
@@ -235,7 +249,7 @@ class LowRankLinearPart:
                 raise ValueError("combine: empty column")
             y: Array | None = None
             for k, c, v, u in terms:
-                fk = 1.0 / math.factorial(k)
+                fk = _INV_FACT[k]
                 y = fk * v if y is None else y + fk * v
                 U[:, col] += fk * u
                 S[:, col] += c * self._phi_table(c * h, k + 1)[k + 1] * u
@@ -328,20 +342,22 @@ def _rk43zb() -> tuple[list[list[_Coef]], list[_Coef]]:
 _A, _B = _rk43zb()
 
 
-def _grouped(row: Sequence[_Coef]) -> list[tuple[int, float, list[tuple[int, float]]]]:
-    """``Σ_j a_j(Z) G_j`` regrouped as ``Σ_{(k,c)} φ_k(cZ) Σ_j α_j G_j``: [(k, c, [(j, α)])]."""
-    groups: dict[tuple[int, float], list[tuple[int, float]]] = {}
+_Group = tuple[int, float, Array]  # (k, c, α): the term φ_k(cZ) Σ_j α_j G_j
+
+
+def _grouped(row: Sequence[_Coef]) -> list[_Group]:
+    """``Σ_j a_j(Z) G_j`` regrouped as ``Σ_{(k,c)} φ_k(cZ) Σ_j α_j G_j`` (α over all 5 G_j)."""
+    groups: dict[tuple[int, float], Array] = {}
     for j, coef in enumerate(row):
         for key, alpha in coef.items():
-            groups.setdefault(key, []).append((j, alpha))
-    return [(k, c, js) for (k, c), js in sorted(groups.items())]
+            groups.setdefault(key, np.zeros(5))[j] = alpha
+    return [(k, c, alpha) for (k, c), alpha in sorted(groups.items())]
 
 
 _STAGE_GROUPS = [_grouped(row) for row in _A]
 _OUTPUT_GROUPS = _grouped(_B)
 # b_j(θ) = Σ_k β_jk θ^k φ_k(θZ): the weights regrouped by k (all at c = 1)
-_DENSE_GROUPS = [(k, js) for k, c, js in _OUTPUT_GROUPS if c == 1.0]
-assert len(_DENSE_GROUPS) == len(_OUTPUT_GROUPS)
+assert all(c == 1.0 for _, c, _ in _OUTPUT_GROUPS)
 
 
 def tableau(z: complex) -> tuple[Array, Array, Array, Array]:
@@ -490,22 +506,25 @@ class ExpRK:
 
     # -- plumbing -------------------------------------------------------------------
 
+    def _call(self, t: float, y: Array) -> Array:
+        self.nfev += 1
+        return np.asarray(self._fun(t, y), dtype=float)
+
     def _nonlinear(self, t: float, point: _Point) -> tuple[Array, Array]:
         """``N(t, y)`` and its coordinates (one call of the callable, one jvp)."""
-        out = self._value(t, point)
-        if self.full_rhs:  # coordinates of F, plus those of A·y (known)
+        raw = self._call(t, point.y)
+        if self.full_rhs:  # raw = F = −Ay + N: add A·y and its coordinates (known)
             assert point.Ay is not None and point.uAy is not None
-            return out, self._coords(out - point.Ay) + point.uAy
-        return out, self._coords(out)
+            return raw + point.Ay, self._coords(raw) + point.uAy
+        return raw, self._coords(raw)
 
     def _value(self, t: float, point: _Point) -> Array:
         """``N(t, y)`` alone (one call of the callable)."""
-        self.nfev += 1
-        out = np.asarray(self._fun(t, point.y), dtype=float)
+        raw = self._call(t, point.y)
         if self.full_rhs:
             assert point.Ay is not None
-            return out + point.Ay
-        return out
+            return raw + point.Ay
+        return raw
 
     def _coords(self, v: Array) -> Array:
         self.njvp += 1
@@ -543,18 +562,17 @@ class ExpRK:
 
     # -- stepping ---------------------------------------------------------------------
 
-    def _attempt(self, h: float) -> tuple[_Point, Array, list[Array], list[Array]]:
+    def _attempt(self, h: float) -> tuple[_Point, Array, Array, Array]:
         """One RK43ZB step of length h from (t, y): (new point, Δ, G_j, coordinates of G_j)."""
         assert self._G1 is not None
         t, start = self.t, self._point
-        G = [self._G1[0]]
-        UG = [self._G1[1]]
+        G = np.zeros((start.y.shape[0], 5))
+        UG = np.zeros((start.u.shape[0], 5))
+        G[:, 0], UG[:, 0] = self._G1
         stage = start
         for i in range(1, 5):
             stage = self._combine(h, _terms(h, NODES[i], _STAGE_GROUPS[i], G, UG, start))
-            g, ug = self._nonlinear(t + NODES[i] * h, stage)
-            G.append(g)
-            UG.append(ug)
+            G[:, i], UG[:, i] = self._nonlinear(t + NODES[i] * h, stage)
         new = self._combine(h, _terms(h, 1.0, _OUTPUT_GROUPS, G, UG, start))
         return new, new.y - stage.y, G, UG
 
@@ -624,19 +642,14 @@ class _Point(NamedTuple):
 
 
 def _terms(
-    h: float,
-    c0: float,
-    groups: Sequence[tuple[int, float, list[tuple[int, float]]]],
-    G: Sequence[Array],
-    UG: Sequence[Array],
-    start: _Point,
+    h: float, c0: float, groups: Sequence[_Group], G: Array, UG: Array, start: _Point
 ) -> list[PhiTerm]:
-    """``e^{c0 Z} y0 + h Σ_{(k,c)} φ_k(cZ) Σ_j α_j G_j`` as φ-terms with coordinates."""
+    """``e^{c0 Z} y0 + h Σ_{(k,c)} φ_k(cZ) Σ_j α_j G_j`` as φ-terms with coordinates.
+
+    G and UG hold the G_j and their coordinates as columns."""
     terms: list[PhiTerm] = [(0, c0, start.y, start.u)]
-    for k, c, js in groups:
-        v = h * sum((alpha * G[j] for j, alpha in js), np.zeros_like(start.y))
-        w = h * sum((alpha * UG[j] for j, alpha in js), np.zeros_like(start.u))
-        terms.append((k, c, v, w))
+    for k, c, alpha in groups:
+        terms.append((k, c, G @ (h * alpha), UG @ (h * alpha)))
     return terms
 
 
@@ -644,8 +657,8 @@ class _StepRecord(NamedTuple):
     t: float
     h: float
     start: _Point
-    G: list[Array]
-    UG: list[Array]
+    G: Array
+    UG: Array
     y1: Array
 
 
@@ -698,9 +711,7 @@ class ExpRKDenseOutput:
     def _terms(self, theta: float) -> list[PhiTerm]:
         rec = self._rec
         terms: list[PhiTerm] = [(0, theta, rec.start.y, rec.start.u)]
-        for k, js in _DENSE_GROUPS:
-            s = rec.h * theta**k
-            v = s * sum((alpha * rec.G[j] for j, alpha in js), np.zeros_like(rec.y1))
-            w = s * sum((alpha * rec.UG[j] for j, alpha in js), np.zeros_like(rec.start.u))
-            terms.append((k, theta, v, w))
+        for k, _, alpha in _OUTPUT_GROUPS:
+            w = (rec.h * theta**k) * alpha
+            terms.append((k, theta, rec.G @ w, rec.UG @ w))
         return terms
