@@ -189,6 +189,44 @@ def _print_certify_row(r: dict) -> None:
     )
 
 
+RUN_CHILD = textwrap.dedent(
+    """
+    import json, sys, time
+    from ntkcheck import example_spec, simulate_spec
+    from ntkcheck.cli._malloc import tune_malloc
+    tune_malloc()
+    overrides = json.loads(sys.argv[1])
+    t = time.perf_counter()
+    r = simulate_spec(example_spec(overrides))
+    wall = time.perf_counter() - t
+    s = r.simulation
+    print(json.dumps({"wall": wall, "n_rhs": s.n_rhs, "n_linear": s.n_linear,
+                      "method": s.method, "all_hold": s.all_hold,
+                      "integrate": s.timing.get("integrate", 0.0)}))
+    """
+)
+#: Whole simulate runs: the built-in example (lazy, κ² ≈ 50) and a narrow network
+#: (width 64: the feature regime, where the remainder is not small).
+RUN_CASES = {
+    "built-in example": {},
+    "narrow (N = 64, γ = 1)": {"model.width": 64, "gamma": 1.0},
+}
+
+
+def bench_simulate_runs() -> list[dict]:
+    rows = []
+    for name, overrides in RUN_CASES.items():
+        for method in ("expint", "dop853"):
+            r = _child(RUN_CHILD, json.dumps({**overrides, "simulate.method": method}))
+            rows.append({"case": name, **r})
+            print(
+                f"{name:<26} {method:>7}  {r['n_rhs']:>7,} rhs  {r['n_linear']:>6,} J0 products"
+                f"  {r['wall']:7.2f} s  checks {'hold' if r['all_hold'] else 'FAIL/NA'}",
+                flush=True,
+            )
+    return rows
+
+
 def bench_simulate(cases, repeat: int) -> list[dict]:
     rows = []
     for n, d, N in cases:
@@ -237,9 +275,16 @@ def main() -> None:
     print("\nsimulate (median over calls of one right-hand side)")
     print(f"{'n':>5} {'d':>4} {'N':>6}  {'rhs/s':>12}  {'rhs':>11}  {'blas':>11}  {'r/b':>5}")
     sim_rows = bench_simulate(SIM_CASES[:1] if args.quick else SIM_CASES, args.repeat)
+    print("\nsimulate runs (right-hand sides, products with J0/J0ᵀ, wall time)")
+    run_rows = bench_simulate_runs()
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
-            doc = {"certify": certify_rows, "compete": compete_rows, "simulate": sim_rows}
+            doc = {
+                "certify": certify_rows,
+                "compete": compete_rows,
+                "simulate": sim_rows,
+                "simulate_runs": run_rows,
+            }
             json.dump(doc, fh, indent=2)
         print(f"\nwrote {args.json}")
 

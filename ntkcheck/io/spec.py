@@ -77,8 +77,8 @@ class SimulateSpec(_Block):
     loss_tol: float = Field(default=1.0e-8, gt=0, lt=1, allow_inf_nan=False)
     method: SimulateMethodName = Field(  # type: ignore[valid-type]
         default="auto",
-        description="auto: expint when K0's condition number κ² ≥ 25 (the flow is stiff), "
-        "else dop853; expint: exponential Runge–Kutta with the frozen-kernel flow exact; "
+        description="auto: expint when a certificate holds and κ² ≥ 25 (the flow is lazy and "
+        "stiff), else dop853; expint: exponential Runge–Kutta with the frozen-kernel flow exact; "
         "dop853: SciPy's explicit DOP853",
     )
 
