@@ -7,6 +7,7 @@ error names the key path, the YAML line, the bad value and what is allowed.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import hashlib
@@ -386,6 +387,17 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _parsed_yaml(text: str) -> tuple[Any, dict[Path_, int]]:
+    return load_yaml_with_lines(text)
+
+
+def _read_yaml(text: str) -> tuple[Any, dict[Path_, int]]:
+    """The YAML of ``text``, parsed once per text (a sweep parses one spec per point)."""
+    raw, lines = _parsed_yaml(text)
+    return copy.deepcopy(raw), dict(lines)
+
+
 def parse_spec(
     text: str,
     *,
@@ -402,7 +414,7 @@ def parse_spec(
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     try:
-        raw, lines = load_yaml_with_lines(text)
+        raw, lines = _read_yaml(text)
     except YamlError as exc:
         raise SpecError(_locate(source, exc.line, (), exc.detail), line=exc.line) from None
     if raw is None:
