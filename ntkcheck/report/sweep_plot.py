@@ -83,6 +83,7 @@ def plot_sweep(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
+    from matplotlib.patches import Rectangle
 
     good = [r for r in rows if r["status"] != "error"]
     x = x_axis(good, grid_keys)
@@ -156,9 +157,30 @@ def plot_sweep(
             shading="flat",
         )
         fig.colorbar(mesh, ax=a, label="relative kernel change ‖K_t − K0‖_F/‖K0‖_F (max over t)")
-        if certified.max() > 0 and certified.min() < 1 and len(xs) > 1 and len(gs) > 1:
-            a.contour(xs, gs, certified, levels=[0.5], colors="w", linewidths=2)
-        a.plot([], [], "w-", lw=2, label="certified region boundary")
+        ex, eg = _edges(xs), _edges(gs)
+        for i, j in zip(*np.nonzero(certified > 0.5), strict=True):
+            a.add_patch(
+                Rectangle(
+                    (ex[j], eg[i]),
+                    ex[j + 1] - ex[j],
+                    eg[i + 1] - eg[i],
+                    fill=False,
+                    hatch="//",
+                    edgecolor="white",
+                    linewidth=0,
+                )
+            )
+        a.add_patch(
+            Rectangle(
+                (0, 0),
+                0,
+                0,
+                facecolor="gray",
+                hatch="//",
+                edgecolor="white",
+                label="certified (deciding theorem, most seeds)",
+            )
+        )
         for q, style, name in (
             ("gamma_star.lecture", "r--", "γ* lecture"),
             ("gamma_star.path", "m--", "γ*_p path"),

@@ -6,9 +6,11 @@ numeric grid axes (seed excluded) — so that, e.g., γ* ∝ n^{e_n} N^{e_N}. Ax
 that are not numbers, or not all positive, are not regressors: a separate fit is
 made for each of their values (``where``). An axis that varies with another
 (linked keys, ``data.n,data.d``) is absorbed into it (``collinear``). Rows where q
-is null or not positive are left out. 95% intervals come from a bootstrap that
-resamples the grid points and, within each, the seeds (a fixed RNG seed, so the
-intervals are reproducible).
+is null or not positive are left out. 95% intervals are bootstrap percentiles
+(a fixed RNG seed, so they are reproducible): the seeds are resampled jointly —
+a seed is the random unit, the same data at every width — or, with one seed, the
+grid points. With few seeds the intervals are coarse (3 seeds have 10 distinct
+resamples).
 
 ``lazy_thresholds``: for each point of the other axes (e.g. each width), the
 smallest γ of the grid from which on the medians over seeds of the relative
@@ -111,24 +113,28 @@ def _columns(logs: np.ndarray, names: list[str]) -> tuple[list[int], dict[int, l
 
 
 def _bootstrap(
-    design: np.ndarray, samples: list[np.ndarray], n_boot: int, rng: np.random.Generator
+    design: np.ndarray, table: np.ndarray, n_boot: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """Coefficients of ``n_boot`` refits on resampled points and seeds (rank-deficient
-    replicates are skipped)."""
+    """Coefficients of ``n_boot`` refits. ``table[i, s]``: the quantity at point i for
+    seed s (NaN where missing). With several seeds, the seeds are resampled jointly —
+    a seed is the experiment's random unit, shared by every point (the same data at
+    every width) — and each point's median recomputed; with one seed, the points are
+    resampled. Replicates whose design is rank-deficient are skipped."""
     P, width = design.shape
-    counts = np.array([len(s) for s in samples])
-    table = np.full((P, counts.max()), np.nan)
-    for i, s in enumerate(samples):
-        table[i, : len(s)] = s
+    S = table.shape[1]
     out = []
     for _ in range(n_boot):
-        pick = rng.integers(0, P, P)
-        draws = np.floor(rng.random((P, table.shape[1])) * counts[pick][:, None]).astype(int)
-        resampled = np.take_along_axis(table[pick], draws, axis=1)
-        resampled[np.arange(table.shape[1])[None, :] >= counts[pick][:, None]] = np.nan
-        y = np.log(np.nanmedian(resampled, axis=1))
-        X = design[pick]
-        if np.linalg.matrix_rank(X) < width:
+        if S > 1:
+            cols = rng.integers(0, S, S)
+            sub = table[:, cols]
+            keep = np.any(np.isfinite(sub), axis=1)
+            with np.errstate(all="ignore"):
+                y = np.log(np.nanmedian(sub[keep], axis=1))
+            X = design[keep]
+        else:
+            pick = rng.integers(0, P, P)
+            y, X = np.log(table[pick, 0]), design[pick]
+        if X.shape[0] <= width or np.linalg.matrix_rank(X) < width:
             continue
         out.append(np.linalg.lstsq(X, y, rcond=None)[0])
     return np.array(out).reshape(-1, width)
@@ -152,11 +158,13 @@ def fit_power_law(
     fits: list[Fit] = []
     for members in groups.values():
         where = {k: members[0][k] for k in categorical}
-        points: dict[tuple[Any, ...], list[Any]] = {}
+        points: dict[tuple[Any, ...], dict[str, float]] = {}
         for r in members:
-            points.setdefault(tuple(r[k] for k in numeric), []).append(r[quantity])
-        used = [(x, [float(v) for v in vs if _number(v) and v > 0]) for x, vs in points.items()]
-        used = [(x, vs) for x, vs in used if vs]
+            value = r[quantity]
+            cell = points.setdefault(tuple(r[k] for k in numeric), {})
+            if _number(value) and value > 0:
+                cell[repr(r.get(seed_key))] = float(value)
+        used = [(x, cell) for x, cell in points.items() if cell]
         if not used or not numeric:
             continue
         logs = np.log(np.array([x for x, _ in used], dtype=float))
@@ -166,10 +174,11 @@ def fit_power_law(
         if not kept or len(used) < len(kept) + 1:
             continue
         design = np.hstack([np.ones((len(used), 1)), logs[:, vary][:, kept]])
-        samples = [np.array(vs) for _, vs in used]
-        y = np.log([float(np.median(s)) for s in samples])
+        seeds = sorted({s for _, cell in used for s in cell})
+        table = np.array([[cell.get(s, np.nan) for s in seeds] for _, cell in used])
+        y = np.log([float(np.median(list(cell.values()))) for _, cell in used])
         coef = np.linalg.lstsq(design, y, rcond=None)[0]
-        boot = _bootstrap(design, samples, n_boot, np.random.default_rng(rng_seed))
+        boot = _bootstrap(design, table, n_boot, np.random.default_rng(rng_seed))
         enough = boot.shape[0] >= MIN_REPLICATES
         low = np.percentile(boot, 2.5, axis=0) if enough else np.full(len(coef), math.nan)
         high = np.percentile(boot, 97.5, axis=0) if enough else np.full(len(coef), math.nan)
