@@ -92,15 +92,20 @@ def _table_columns(rows: Sequence[Row], grid_keys: Sequence[str]) -> list[str]:
     return [*grid, *_SHOWN, *flow]
 
 
+def _exponent(x: float) -> str:
+    """An exponent to 3 digits; rounding noise (|x| < 1e-9, e.g. γ* along γ) shows as 0."""
+    return num(0.0 if abs(x) < 1e-9 else x)
+
+
 def _fit_cells(f: Fit) -> list[str]:
     heuristic = HEURISTIC.get((f.quantity, f.axis))
-    ci = f"[{num(f.ci_low)}, {num(f.ci_high)}]" if math.isfinite(f.ci_low) else "—"
+    ci = f"[{_exponent(f.ci_low)}, {_exponent(f.ci_high)}]" if math.isfinite(f.ci_low) else "—"
     axis = f.axis + (f" (= {', '.join(f.collinear)})" if f.collinear else "")
     where = " ".join(f"{k}={v}" for k, v in f.where.items())
     return [
         f.quantity,
         axis,
-        num(f.exponent),
+        _exponent(f.exponent),
         ci,
         num(heuristic) if heuristic is not None else "",
         where,

@@ -122,6 +122,7 @@ def _bootstrap(
     resampled. Replicates whose design is rank-deficient are skipped."""
     P, width = design.shape
     S = table.shape[1]
+    full = bool(np.all(np.isfinite(table)))  # np.median is 50× faster than nanmedian
     out = []
     for _ in range(n_boot):
         if S > 1:
@@ -129,14 +130,16 @@ def _bootstrap(
             sub = table[:, cols]
             keep = np.any(np.isfinite(sub), axis=1)
             with np.errstate(all="ignore"):
-                y = np.log(np.nanmedian(sub[keep], axis=1))
+                y = np.log(np.median(sub, axis=1) if full else np.nanmedian(sub[keep], axis=1))
             X = design[keep]
         else:
             pick = rng.integers(0, P, P)
             y, X = np.log(table[pick, 0]), design[pick]
-        if X.shape[0] <= width or np.linalg.matrix_rank(X) < width:
+        if X.shape[0] <= width:
             continue
-        out.append(np.linalg.lstsq(X, y, rcond=None)[0])
+        coef, _, rank, _ = np.linalg.lstsq(X, y, rcond=None)
+        if rank == width:
+            out.append(coef)
     return np.array(out).reshape(-1, width)
 
 
