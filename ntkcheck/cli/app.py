@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import warnings
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
@@ -489,7 +490,7 @@ def sweep(
         )
     lost = 0
     try:
-        with _sweep_progress(len(todo)) as tick:
+        with _sweep_progress(len(todo), plan.grid_keys) as tick:
             work = tasks(plan, todo, options)
             for outcome in execute(work, jobs=workers, scheduler=scheduler):
                 row = sweep_row(outcome, plan.grid_keys, flow)
@@ -551,7 +552,9 @@ def sweep(
 
 
 @contextmanager
-def _sweep_progress(total: int) -> Iterator[Callable[[dict[str, Any]], None]]:
+def _sweep_progress(
+    total: int, keys: tuple[str, ...]
+) -> Iterator[Callable[[dict[str, Any]], None]]:
     """A progress bar on stderr when it is a terminal; error rows as one line each."""
     from rich.console import Console
 
@@ -564,38 +567,39 @@ def _sweep_progress(total: int) -> Iterator[Callable[[dict[str, Any]], None]]:
             return
         errors += 1
         if errors <= MAX_ERRORS_SHOWN:
-            say(f"ntkcheck: error: {row['error']}")
+            where = " ".join(f"{k}={row[k]}" for k in keys)
+            say(f"ntkcheck: error: [{where}] {row['error']}")
         elif errors == MAX_ERRORS_SHOWN + 1:
             say("ntkcheck: more errors: see the error column")
 
     if not console.is_terminal or total == 0:
         yield lambda row: note(row, lambda line: print(line, file=sys.stderr))
         return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    start, done = time.monotonic(), 0
     with Progress(
         TextColumn("sweep"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[failed]} failed"),
         TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
+        TextColumn("ETA {task.fields[eta]}"),
         console=console,
         transient=True,
     ) as bar:
-        task = bar.add_task("sweep", total=total, failed=0)
+        task = bar.add_task("sweep", total=total, failed=0, eta="-:--:--")
 
         def tick(row: dict[str, Any]) -> None:
+            # rows come in bursts (one task: every γ of a point), so the time left is
+            # the mean time per row so far, not rich's recent speed
+            nonlocal done
+            done += 1
             note(row, lambda line: bar.console.print(line, markup=False, highlight=False))
-            bar.update(task, advance=1, failed=errors)
+            left = round((time.monotonic() - start) / done * (total - done))
+            eta = f"{left // 3600}:{left // 60 % 60:02d}:{left % 60:02d}"
+            bar.update(task, advance=1, failed=errors, eta=eta)
 
         yield tick
 

@@ -32,10 +32,13 @@ HEURISTIC = {
     for q in ("gamma_star.lecture", "gamma_star.path")
     for axis, e in (("data.n", 1.5), ("model.width", -1.0))
 }
-#: Columns of the human table (the file and JSON have every key).
-_SHOWN = ("seed", "gamma", "status", "gamma_star.lecture", "gamma_star.path", "sigma_min",
-          "sigma_max", "beta", "loss0")  # fmt: skip
-_SHOWN_FLOW = ("flow.kernel_change_max", "flow.gap_max", "flow.time_to_tol")
+#: Columns of the human table and their headers (the file and JSON have every key).
+_SHOWN = {
+    "seed": "seed", "gamma": "γ", "status": "status", "gamma_star.lecture": "γ* lecture",
+    "gamma_star.path": "γ* path", "sigma_min": "σ_min", "sigma_max": "σ_max", "beta": "β",
+    "loss0": "L0", "flow.kernel_change_max": "max ΔK/K0", "flow.gap_max": "max gap",
+    "flow.time_to_tol": "t(loss_tol)",
+}  # fmt: skip
 _STYLE = {"certified": "green", "not_certified": "yellow", "not_applicable": "red", "error": "red"}
 
 
@@ -88,8 +91,11 @@ def _cell(value: Any) -> str:
 
 def _table_columns(rows: Sequence[Row], grid_keys: Sequence[str]) -> list[str]:
     grid = [k for k in grid_keys if k not in ("seed", "gamma")]
-    flow = [k for k in _SHOWN_FLOW if rows and k in rows[0]]
-    return [*grid, *_SHOWN, *flow]
+    return [*grid, *(k for k in _SHOWN if rows and k in rows[0])]
+
+
+def _header(key: str) -> str:
+    return _SHOWN.get(key, key)
 
 
 def _exponent(x: float) -> str:
@@ -156,7 +162,7 @@ def render_text(
 ) -> str:
     """The plain-text view: the rows' table, fits, thresholds, errors, the summary."""
     cols = _table_columns(rows, grid_keys)
-    lines = _plain_table(cols, [[_cell(r[c]) for c in cols] for r in rows])
+    lines = _plain_table([_header(c) for c in cols], [[_cell(r[c]) for c in cols] for r in rows])
     if fits:
         lines += ["", "fits: log(median over seeds) = c + Σ exponent·log(axis), 95% bootstrap CI"]
         lines += _plain_table(_FIT_HEADER, [_fit_cells(f) for f in fits])
@@ -183,7 +189,7 @@ def rich_renderables(
     cols = _table_columns(rows, grid_keys)
     table = Table(show_edge=False, header_style="bold cyan")
     for c in cols:
-        table.add_column(c, justify="left" if c == "status" else "right", no_wrap=True)
+        table.add_column(_header(c), justify="left" if c == "status" else "right", no_wrap=True)
     for r in rows:
         cells = [_cell(r[c]) for c in cols]
         style = _STYLE.get(str(r["status"]), "")

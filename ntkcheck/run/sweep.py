@@ -206,6 +206,12 @@ def resolve_axes(loaded: LoadedSpec, grids: Sequence[str], seeds: int | None) ->
     return tuple(axes)
 
 
+def _as_float(value: Any) -> Any:
+    """γ of an error row as the float a certified row has (1 → 1.0)."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    return float(value) if ok else value
+
+
 def _fallback_hash(source: SpecSource, overrides: dict[str, Any]) -> str:
     blob = json.dumps({"spec": source.text, "overrides": overrides}, sort_keys=True, default=repr)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
@@ -246,7 +252,7 @@ def plan_sweep(source: SpecSource, sets: dict[str, Any], axes: Sequence[Axis]) -
                     values,
                     tuple(overrides.items()),
                     overrides.get("seed", base.spec.seed),
-                    overrides.get("gamma", base.spec.gamma),
+                    _as_float(overrides.get("gamma", base.spec.gamma)),
                     _fallback_hash(source, overrides),
                     error=str(exc),
                 )
@@ -496,7 +502,7 @@ def _dask(work: Sequence[Task], address: str) -> Iterator[list[Outcome]]:
             '--scheduler needs Dask, an optional extra: pip install "ntkcheck[dask]"'
         ) from None
     try:
-        client = distributed.Client(address, timeout="20s")
+        client = distributed.Client(address, timeout="10s")
     except (OSError, TimeoutError, ValueError) as exc:
         raise NtkcheckError(f"--scheduler {address}: cannot connect ({exc})") from None
     futures = []
