@@ -425,8 +425,8 @@ def test_missing_extras_are_named(capsys, small, tmp_path, monkeypatch):
     assert code == 2 and 'pip install "ntkcheck[dask]"' in err
 
 
-def _sweep_command(spec, out):
-    return [sys.executable, "-m", "ntkcheck", "sweep", str(spec), "-j", "1", "-f", "json",
+def _sweep_command(spec, out, jobs=1):
+    return [sys.executable, "-m", "ntkcheck", "sweep", str(spec), "-j", str(jobs), "-f", "json",
             "--grid", "model.width=[32, 64, 128, 256]", "--grid", "data.n=[8, 12, 16, 24, 32]",
             "--seeds", "3", "-o", str(out)]  # fmt: skip
 
@@ -496,3 +496,58 @@ def test_rows_serialize_every_column(small):
 def test_an_empty_range_is_refused():
     with pytest.raises(GridError, match="is empty"):
         evaluate("range(0)", "--grid seed")
+
+
+def _wait_for(predicate, seconds=120):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_ctrl_c_merges_the_parquet_parts(spec_file, tmp_path):
+    pytest.importorskip("pyarrow")
+    spec = spec_file(SMALL.replace("{n: 8, d: 3}", "{n: 8, d: 8}"))
+    out = tmp_path / "rows.parquet"
+    parts = tmp_path / "rows.parquet.parts"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        _sweep_command(spec, out), env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert _wait_for(lambda: parts.is_dir() and len(list(parts.glob("part-*"))) >= 2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "rerun the same command to resume" in err
+    assert out.exists() and not parts.exists()
+    assert 2 <= len(_read(out)) < 60
+
+
+def test_a_dead_worker_loses_its_points_and_a_rerun_computes_them(spec_file, tmp_path):
+    spec = spec_file(SMALL.replace("{n: 8, d: 3}", "{n: 8, d: 8}"))
+    out = tmp_path / "rows.csv"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = _sweep_command(spec, out, jobs=2)
+    proc = subprocess.Popen(
+        command, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+    def workers():
+        found = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
+        pids = [int(p) for p in found.stdout.split()]
+        return [p for p in pids if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
+
+    assert _wait_for(lambda: out.exists() and len(out.read_text().splitlines()) >= 3)
+    os.kill(workers()[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    written = len(_read(out))
+    assert proc.returncode == 2 and "not computed (a worker died)" in err
+    assert written < 60
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert done.returncode in (0, 1), done.stderr
+    assert f"{written} of 60 points already in" in done.stderr
+    stored = _read(out)
+    assert len(stored) == 60 and len({(r["spec_hash"], r["seed"]) for r in stored}) == 60
