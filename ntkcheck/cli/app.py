@@ -365,6 +365,12 @@ def _simulate_with_progress(
         )
 
 
+class SweepFormat(StrEnum):
+    rich = "rich"
+    text = "text"
+    json = "json"
+
+
 class MeasureChoice(StrEnum):
     certify = "certify"
     flow = "flow"
@@ -397,8 +403,9 @@ def sweep(
         MeasureChoice,
         typer.Option("--measure", help="certify, or flow: also simulate each point (flow.*)."),
     ] = MeasureChoice.certify,
-    fmt: Annotated[
-        Format | None, typer.Option("--format", "-f", help="rich (terminal default), text, json.")
+    sweep_fmt: Annotated[
+        SweepFormat | None,
+        typer.Option("--format", "-f", help="rich (terminal default), text or json."),
     ] = None,
     output_file: Annotated[
         Path | None,
@@ -446,9 +453,9 @@ def sweep(
     from ..run.sweep import usable_cores
 
     try:
-        fmt = _choose_format(fmt, None)
-        if fmt not in (Format.rich, Format.text, Format.json):
-            raise NtkcheckError(f"--format {fmt.value}: sweep writes rich, text or json")
+        fmt = _choose_format(Format(sweep_fmt.value) if sweep_fmt else None, None)
+        if fmt not in (Format.rich, Format.text, Format.json):  # from NTKCHECK_FORMAT
+            raise NtkcheckError(f"NTKCHECK_FORMAT={fmt.value}: sweep writes rich, text or json")
         for flag, value in (("--jobs", jobs), ("--threads", threads), ("--seeds", seeds)):
             if value is not None and value < 1:
                 raise NtkcheckError(f"{flag}: must be at least 1; got {value}")
