@@ -206,6 +206,9 @@ def test_the_spec_sweep_block_and_cli_grids(capsys, spec_file):
     bad = spec_file(SMALL + "sweep:\n  grid:\n    model.width: 'logspace(1, 2'\n", "bad.yaml")
     code, _out, err = _sweep(capsys, bad)
     assert code == 2 and "bad.yaml:7: sweep.grid.model.width: cannot read" in err
+    both = spec_file(SMALL + "sweep:\n  grid: {seed: [0, 1]}\n  seeds: 2\n", "both.yaml")
+    code, _, err = _sweep(capsys, both)
+    assert code == 2 and "both.yaml:7: sweep.seeds: give either seeds or a grid over seed" in err
     assert main(["certify", str(spec)]) in (0, 1)  # other commands ignore the block
     capsys.readouterr()
 

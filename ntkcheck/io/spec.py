@@ -351,6 +351,8 @@ def sweep_axes(loaded: LoadedSpec) -> list[Axis]:
             axes.append(grid_axis(key_text, raw, origin))
         except GridError as exc:
             raise SpecError(str(exc), line=line) from None
+    if loaded.spec.sweep.seeds is not None and any("seed" in a.keys for a in axes):
+        raise loaded.error("give either seeds or a grid over seed, not both", "sweep", "seeds")
     return axes
 
 
