@@ -466,9 +466,12 @@ def test_killed_sweep_resumes_with_no_missing_or_duplicated_rows(spec_file, tmp_
 # ------------------------------------------------------------------------- backends
 
 
-def test_worker_processes_and_dask_give_identical_rows(capsys, small):
+def test_worker_processes_and_dask_give_identical_rows(capsys, small, monkeypatch):
     distributed = pytest.importorskip("distributed")
     from threadpoolctl import threadpool_limits
+
+    for name in sweep_module.THREAD_VARIABLES:  # the in-process workers set them: restored
+        monkeypatch.delenv(name, raising=False)
 
     argv = [small, "--grid", "model.width=[32, 64]", "--grid", "gamma=[1, 100]", "--seeds", "2"]
     code, local, _ = _rows(capsys, *argv, "--jobs", "2", "--threads", "1")

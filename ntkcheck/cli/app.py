@@ -429,7 +429,11 @@ def sweep(
     ] = None,
     threads: Annotated[
         int | None,
-        typer.Option("--threads", help="BLAS threads per point (default: cores // jobs; Dask 1)."),
+        typer.Option(
+            "--threads",
+            help="BLAS threads per point (default: cores // jobs in workers, 1 on Dask, "
+            "ntkcheck's own policy with --jobs 1).",
+        ),
     ] = None,
     scheduler: Annotated[
         str | None,
@@ -445,12 +449,12 @@ def sweep(
     from rich.console import Console
 
     from ..io.rows import open_rows
+    from ..linalg.threads import usable_cores
     from ..report import sweep as sweep_report
     from ..report.document import sweep_column_types, sweep_columns, sweep_row
     from ..report.sweep_plot import check_sweep_plot, plot_sweep, x_axis
     from ..run.fit import Fit, Threshold
     from ..run.sweep import Options, SpecSource, execute, plan_sweep, resolve_axes, tasks
-    from ..run.sweep import usable_cores
 
     try:
         fmt = _choose_format(Format(sweep_fmt.value) if sweep_fmt else None, None)
@@ -473,7 +477,9 @@ def sweep(
             x_axis([dict(p.values) for p in plan.points], plan.grid_keys)
         flow = measure is MeasureChoice.flow
         workers = jobs or usable_cores()
-        per_point = threads or (1 if scheduler else max(1, usable_cores() // workers))
+        # None: in this process (--jobs 1), ntkcheck's own thread policy, as certify;
+        # in workers, cores // jobs each; on Dask, 1
+        per_point = threads or (1 if scheduler else None)
         options = Options(measure.value, spectrum.value, per_point, debug)
         rows_file = None
         if output_file is not None:

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..run.result import CertifyResult, Entry, SpecFailure
-from ..run.sweep import Outcome, Plan
 from ..theory.certificate import Certificate, Theorem
 from .words import certificate_message, full_rank_reason
 
 if TYPE_CHECKING:
     from ..flow.simulate import Simulation
+    from ..run.sweep import Outcome, Plan
 
 SCHEMA_VERSION = 2
 

@@ -21,27 +21,38 @@ import math
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import EstimationError, NtkcheckError, SpecError
-from ..flow.simulate import Simulation, simulate
 from ..io.build import build_problem
 from ..io.example import EXAMPLE_YAML
 from ..io.grid import MAX_POINTS, Axis, GridError, parse_grid_option
 from ..io.spec import LoadedSpec, grid_axis, parse_spec, read_spec_text, spec_hash, sweep_axes
+from ..linalg.threads import usable_cores
 from ..problem import Problem
 from ..theory.certificate import Theorem
-from .job import BUILTIN, certificates_for, guarded
+from .job import certificates_for, guarded
 from .measure import Measurement, estimate_at, measure
 from .result import CertifyResult, Entry, ProblemInfo, SpecFailure
+from .specs import BUILTIN
+
+if TYPE_CHECKING:
+    from ..flow.simulate import Simulation
 
 MEASURES = ("certify", "flow")
-#: Environment variables that cap the BLAS/OpenMP threads of a worker process.
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+#: Caps every BLAS/LAPACK operation of ntkcheck (``linalg.threads``), and the
+#: OpenMP/BLAS pools of libraries loaded later.
+THREAD_VARIABLES = (
+    "NTKCHECK_THREADS",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
 
 
 @dataclass(frozen=True)
@@ -118,11 +129,12 @@ class Plan:
 @dataclass(frozen=True)
 class Options:
     """How each point is computed: certify only or also the flow, the spectrum method,
-    BLAS threads per point, and whether internal errors raise (``--debug``)."""
+    BLAS threads per point (None: ntkcheck's own policy, ``linalg.threads``, as for
+    ``certify``), and whether internal errors raise (``--debug``)."""
 
     measure: str = "certify"
     spectrum: str = "auto"
-    threads: int = 1
+    threads: int | None = None
     debug: bool = False
 
 
@@ -357,6 +369,8 @@ def _certify_point(
                 f"simulate.horizon: auto needs σ_min > 0, but (H2) fails ({code}); "
                 "sweep with --set simulate.horizon=1e-3 (a time) instead"
             )
+        from ..flow.simulate import simulate  # scipy.integrate: only when simulating
+
         sim = simulate(
             problem,
             sigma_min=est.sigma_min,
@@ -367,6 +381,7 @@ def _certify_point(
             horizon=sp.horizon,
             points=sp.points,
             loss_tol=sp.loss_tol,
+            method=sp.method,
         )
         summary = flow_summary(sim, est.loss0, sp.loss_tol)
         timing["simulate"] = time.perf_counter() - t
@@ -420,26 +435,42 @@ def compute_task(task: Task) -> list[Outcome]:
 # ---------------------------------------------------------------------------- backends
 
 
-def usable_cores() -> int:
-    """The cores this process may run on (``sched_getaffinity``), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 @functools.cache
 def limit_blas_threads(threads: int) -> None:
-    """Cap the BLAS/OpenMP thread pools of this process at ``threads`` (once per process).
+    """Cap this process's BLAS at ``threads`` for good (a worker; once per process).
 
-    BLAS results depend on the thread count in the last bits, so every point of a
-    sweep runs with the same count, whichever backend runs it.
+    ``NTKCHECK_THREADS`` caps every operation that ntkcheck sizes itself
+    (``linalg.threads``), threadpoolctl the loaded BLAS libraries for the rest, the
+    ``OMP_NUM_THREADS`` family libraries loaded later. BLAS results depend on the
+    thread count in the last bits, so every point of a sweep runs with the same count,
+    whichever backend runs it.
     """
     from threadpoolctl import threadpool_limits
 
-    for name in THREAD_VARIABLES:  # for libraries loaded later
+    for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
     threadpool_limits(limits=threads)
+
+
+@contextmanager
+def _threads_here(threads: int | None) -> Iterator[None]:
+    """``limit_blas_threads`` for the duration of a block, in this process (None: as is)."""
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    os.environ.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _init_worker(threads: int) -> None:
@@ -455,7 +486,7 @@ def _init_worker(threads: int) -> None:
 
 def _dask_task(task: Task) -> list[Outcome]:
     """A task on a Dask worker: the worker's BLAS threads capped, then ``compute_task``."""
-    limit_blas_threads(task.options.threads)
+    limit_blas_threads(task.options.threads or 1)
     return compute_task(task)
 
 
@@ -465,10 +496,8 @@ def _lost(task: Task, exc: BaseException) -> list[Outcome]:
     return [Outcome(p, SpecFailure(task.source.source, message), lost=True) for p in task.points]
 
 
-def _serial(work: Sequence[Task], threads: int) -> Iterator[list[Outcome]]:
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=threads):
+def _serial(work: Sequence[Task], threads: int | None) -> Iterator[list[Outcome]]:
+    with _threads_here(threads):
         for task in work:
             yield compute_task(task)
 
@@ -526,7 +555,8 @@ def execute(
 
     ``scheduler``: a Dask distributed scheduler address; else ``jobs`` local worker
     processes (``spawn``), or this process when ``jobs`` is 1 or there is one task.
-    Every point runs with its task's ``options.threads`` BLAS threads.
+    Every point runs with its task's ``options.threads`` BLAS threads; None keeps
+    ntkcheck's own policy in this process, and means one per core share in workers.
     """
     if not work:
         return
@@ -537,6 +567,7 @@ def execute(
     elif jobs <= 1 or len(work) == 1:
         runs = _serial(work, threads)
     else:
-        runs = _processes(work, min(jobs, len(work)), threads)
+        share = threads or max(1, usable_cores() // jobs)
+        runs = _processes(work, min(jobs, len(work)), share)
     for outcomes in runs:
         yield from outcomes
