@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import warnings
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -361,6 +363,258 @@ def _simulate_with_progress(
             with_local_beta=with_local_beta,
             spectrum=spectrum,
         )
+
+
+class SweepFormat(StrEnum):
+    rich = "rich"
+    text = "text"
+    json = "json"
+
+
+class MeasureChoice(StrEnum):
+    certify = "certify"
+    flow = "flow"
+
+
+#: Error rows printed on stderr as they come; the rest are in the table and the file.
+MAX_ERRORS_SHOWN = 10
+
+
+@app.command()
+def sweep(
+    spec: Annotated[
+        Path | None,
+        typer.Argument(help="Spec file (YAML); none: the built-in example.", show_default=False),
+    ] = None,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--grid",
+            help="An axis over spec keys (repeatable): KEY=[v1, v2, …], "
+            "KEY=logspace(a, b, k[, base=B]), linspace(a, b, k) or range(a, b[, step]); "
+            "linked keys: data.n,data.d=[[32, 32], [64, 64]].",
+        ),
+    ] = None,
+    seeds: Annotated[
+        int | None, typer.Option("--seeds", help="Repeat every point with seeds 0..K−1.")
+    ] = None,
+    sets: SetOption = None,
+    measure: Annotated[
+        MeasureChoice,
+        typer.Option("--measure", help="certify, or flow: also simulate each point (flow.*)."),
+    ] = MeasureChoice.certify,
+    sweep_fmt: Annotated[
+        SweepFormat | None,
+        typer.Option("--format", "-f", help="rich (terminal default), text or json."),
+    ] = None,
+    output_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-file",
+            "-o",
+            help="Write the rows as they come (.csv, .jsonl, .parquet); rerun to resume.",
+        ),
+    ] = None,
+    fit: Annotated[
+        bool, typer.Option("--fit", help="Fit power laws on the numeric axes (bootstrap CIs).")
+    ] = False,
+    lazy_tol: Annotated[
+        float, typer.Option("--lazy-tol", help="Lazy: relative kernel change and gap below this.")
+    ] = 1e-2,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Save γ* and the phase diagram (.png/.svg/.pdf).")
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Local worker processes (default: cores).")
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            help="BLAS threads per point (default: cores // jobs in workers, 1 on Dask, "
+            "ntkcheck's own policy with --jobs 1).",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Run the points on this Dask distributed scheduler."),
+    ] = None,
+    spectrum: SpectrumOption = SpectrumMethod.auto,
+    exit_zero: Annotated[
+        bool, typer.Option("--exit-zero", help="Report without failing (errors still exit 2).")
+    ] = False,
+    debug: DebugOption = False,
+) -> int:
+    """Certify (or simulate) every point of a grid of spec values × seeds; fit power laws."""
+    from rich.console import Console
+
+    from ..io.rows import open_rows
+    from ..linalg.threads import usable_cores
+    from ..report import sweep as sweep_report
+    from ..report.document import sweep_column_types, sweep_columns, sweep_row
+    from ..report.sweep_plot import check_sweep_plot, plot_sweep, x_axis
+    from ..run.fit import Fit, Threshold
+    from ..run.sweep import Options, SpecSource, execute, plan_sweep, resolve_axes, tasks
+
+    try:
+        fmt = _choose_format(Format(sweep_fmt.value) if sweep_fmt else None, None)
+        if fmt not in (Format.rich, Format.text, Format.json):  # from NTKCHECK_FORMAT
+            raise NtkcheckError(f"NTKCHECK_FORMAT={fmt.value}: sweep writes rich, text or json")
+        for flag, value in (("--jobs", jobs), ("--threads", threads), ("--seeds", seeds)):
+            if value is not None and value < 1:
+                raise NtkcheckError(f"{flag}: must be at least 1; got {value}")
+        if not 0 < lazy_tol < float("inf"):
+            raise NtkcheckError(f"--lazy-tol: must be a positive number; got {lazy_tol}")
+        if scheduler is not None and jobs is not None:
+            raise NtkcheckError("--jobs is for local workers; with --scheduler the cluster runs")
+        if plot is not None:
+            check_sweep_plot(plot)
+        source = SpecSource.read(spec)
+        overrides = parse_sets(sets)
+        axes = resolve_axes(source.parse(overrides), grid or [], seeds)
+        plan = plan_sweep(source, overrides, axes)
+        if plot is not None:
+            x_axis([dict(p.values) for p in plan.points], plan.grid_keys)
+        flow = measure is MeasureChoice.flow
+        workers = jobs or usable_cores()
+        # None: in this process (--jobs 1), ntkcheck's own thread policy, as certify;
+        # in workers, cores // jobs each; on Dask, 1
+        per_point = threads or (1 if scheduler else None)
+        options = Options(measure.value, spectrum.value, per_point, debug)
+        rows_file = None
+        if output_file is not None:
+            types = sweep_column_types(plan, flow)
+            rows_file = open_rows(output_file, sweep_columns(plan.grid_keys, flow), types)
+    except NtkcheckError as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    stored = {(r["spec_hash"], r["seed"]): r for r in rows_file.existing} if rows_file else {}
+    rows = {
+        p.index: {**stored[p.key], **{k: v for k, v in p.values if k not in ("seed", "gamma")}}
+        for p in plan.points
+        if p.key in stored
+    }
+    todo = plan.pending(stored)
+    if stored:
+        print(
+            f"ntkcheck: {len(rows)} of {len(plan.points)} points already in "
+            f"{output_file}; computing {len(todo)}",
+            file=sys.stderr,
+        )
+    lost = 0
+    try:
+        with _sweep_progress(len(todo), plan.grid_keys) as tick:
+            work = tasks(plan, todo, options)
+            for outcome in execute(work, jobs=workers, scheduler=scheduler):
+                row = sweep_row(outcome, plan.grid_keys, flow)
+                if rows_file is not None and not outcome.lost:
+                    rows_file.append(row)
+                lost += outcome.lost
+                rows[outcome.point.index] = row
+                tick(row)
+    except KeyboardInterrupt:
+        where = f"; rerun the same command to resume from {output_file}" if output_file else ""
+        print(
+            f"ntkcheck: interrupted after {len(rows)} of {len(plan.points)} points{where}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except NtkcheckError as exc:  # the scheduler could not be reached
+        _err(str(exc))
+        return EXIT_ERROR
+    finally:
+        if rows_file is not None:
+            rows_file.close()
+    ordered = [rows[i] for i in sorted(rows)]
+    fits: list[Fit] = []
+    thresholds: list[Threshold] = []
+    if fit or plot is not None:
+        fits, thresholds = sweep_report.analyse(
+            ordered, plan.grid_keys, flow=flow, lazy_tol=lazy_tol
+        )
+    shown = (fits, thresholds) if fit else ([], [])
+    if fmt is Format.json:
+        sys.stdout.write(sweep_report.render_json(ordered, *shown))
+    elif fmt is Format.rich and sys.stdout.isatty():
+        console = Console()
+        for item in sweep_report.rich_renderables(
+            ordered, plan.grid_keys, *shown, lazy_tol=lazy_tol
+        ):
+            console.print(item)
+    elif fmt is Format.rich:
+        sys.stdout.write(
+            sweep_report.render_rich(ordered, plan.grid_keys, *shown, lazy_tol=lazy_tol)
+        )
+    else:
+        sys.stdout.write(
+            sweep_report.render_text(ordered, plan.grid_keys, *shown, lazy_tol=lazy_tol)
+        )
+    if output_file is not None:
+        print(f"ntkcheck: rows in {output_file}", file=sys.stderr)
+    if plot is not None:
+        plot_sweep(ordered, plan.grid_keys, fits, thresholds, plot, lazy_tol=lazy_tol)
+        print(f"ntkcheck: wrote plot to {plot}", file=sys.stderr)
+    if lost:
+        _err(f"{lost} points were not computed (a worker died); rerun the same command")
+    statuses = {r["status"] for r in ordered}
+    if lost or "error" in statuses:
+        return EXIT_ERROR
+    if exit_zero or statuses <= {"certified"}:
+        return EXIT_OK
+    return EXIT_FAIL
+
+
+@contextmanager
+def _sweep_progress(
+    total: int, keys: tuple[str, ...]
+) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """A progress bar on stderr when it is a terminal; error rows as one line each."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    errors = 0
+
+    def note(row: dict[str, Any], say: Callable[[str], None]) -> None:
+        nonlocal errors
+        if row["status"] != "error":
+            return
+        errors += 1
+        if errors <= MAX_ERRORS_SHOWN:
+            where = " ".join(f"{k}={row[k]}" for k in keys)
+            say(f"ntkcheck: error: [{where}] {row['error']}")
+        elif errors == MAX_ERRORS_SHOWN + 1:
+            say("ntkcheck: more errors: see the error column")
+
+    if not console.is_terminal or total == 0:
+        yield lambda row: note(row, lambda line: print(line, file=sys.stderr))
+        return
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    start, done = time.monotonic(), 0
+    with Progress(
+        TextColumn("sweep"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        TextColumn("ETA {task.fields[eta]}"),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("sweep", total=total, failed=0, eta="-:--:--")
+
+        def tick(row: dict[str, Any]) -> None:
+            # rows come in bursts (one task: every γ of a point), so the time left is
+            # the mean time per row so far, not rich's recent speed
+            nonlocal done
+            done += 1
+            note(row, lambda line: bar.console.print(line, markup=False, highlight=False))
+            left = round((time.monotonic() - start) / done * (total - done))
+            eta = f"{left // 3600}:{left // 60 % 60:02d}:{left % 60:02d}"
+            bar.update(task, advance=1, failed=errors, eta=eta)
+
+        yield tick
 
 
 @app.command()

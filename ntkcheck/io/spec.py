@@ -7,17 +7,24 @@ error names the key path, the YAML line, the bad value and what is allowed.
 
 from __future__ import annotations
 
+import copy
 import difflib
+import functools
+import hashlib
+import json
 import math
+import types
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..choices import BetaMethod, SimulateMethod, TheoremChoice
 from ..errors import SpecError
 from ..models.names import ACTIVATION_NAMES, NONSMOOTH_ACTIVATIONS
+from .grid import Axis, GridError, KeyKind, make_axis, split_keys
 from .yaml_lines import Path_, YamlError, load_yaml_with_lines
 
 MAX_SPEC_BYTES = 1 << 20
@@ -92,6 +99,20 @@ class SimulateSpec(_Block):
         return float(value)
 
 
+class SweepSpec(_Block):
+    """``sweep:`` — used by ``ntkcheck sweep`` (docs/sweep.md); other commands ignore it."""
+
+    grid: dict[str, list[Any] | str] = Field(
+        default_factory=dict,
+        description="spec key (dotted, e.g. data.n; linked keys: 'data.n,data.d') → a list "
+        "of values, or an expression: 'logspace(a, b, k, base=2)', 'linspace(a, b, k)', "
+        "'range(a, b, step)'",
+    )
+    seeds: int | None = Field(
+        default=None, ge=1, le=100_000, description="repeat every point with seeds 0..K−1"
+    )
+
+
 class Spec(_Block):
     """A whole problem spec."""
 
@@ -102,6 +123,7 @@ class Spec(_Block):
     model: ModelSpec
     certify: CertifySpec = Field(default_factory=CertifySpec)
     simulate: SimulateSpec = Field(default_factory=SimulateSpec)
+    sweep: SweepSpec = Field(default_factory=SweepSpec)
 
 
 @dataclass(frozen=True)
@@ -263,6 +285,82 @@ def _check_semantics(loaded: LoadedSpec) -> None:
             "certify",
             "beta",
         )
+    sweep_axes(loaded)
+
+
+def _blocks(model: type[BaseModel], prefix: str = "") -> dict[str, Any]:
+    """Every dotted key of ``model`` → its annotation (blocks descended into)."""
+    out: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        sub = info.annotation
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            out.update(_blocks(sub, f"{prefix}{name}."))
+        else:
+            out[f"{prefix}{name}"] = sub
+    return out
+
+
+@functools.cache
+def _spec_keys() -> dict[str, Any]:
+    return _blocks(Spec)
+
+
+def _kind(annotation: Any) -> KeyKind:
+    """int, float, bool, str (names, literals) or other, from a field's annotation."""
+    if get_origin(annotation) is Annotated:
+        return _kind(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        found = {_kind(a) for a in get_args(annotation) if a is not type(None)}
+        return found.pop() if len(found) == 1 else "other"
+    if get_origin(annotation) is Literal:
+        return "str" if all(isinstance(a, str) for a in get_args(annotation)) else "other"
+    kinds: dict[Any, KeyKind] = {bool: "bool", int: "int", float: "float", str: "str"}
+    return kinds.get(annotation, "other")
+
+
+def spec_key_kind(dotted: str, origin: str) -> KeyKind:
+    """The type a sweepable spec key holds; an unknown key is a ``GridError`` with a hint."""
+    keys = _spec_keys()
+    if dotted.split(".")[0] == "sweep":
+        raise GridError(f"{origin}: the sweep block itself cannot be swept")
+    if dotted not in keys:
+        blocks = {k.rpartition(".")[0] for k in keys if "." in k}
+        if dotted in blocks:
+            inside = ", ".join(k for k in keys if k.startswith(dotted + "."))
+            raise GridError(f"{origin}: {dotted} is a block; sweep a key inside it: {inside}")
+        close = difflib.get_close_matches(dotted, [k for k in keys if k[:6] != "sweep."], n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise GridError(f"{origin}: unknown spec key {dotted!r}; {hint}see `ntkcheck init`")
+    return _kind(keys[dotted])
+
+
+def grid_axis(key_text: str, raw: Any, origin: str) -> Axis:
+    """An axis over spec keys (``"data.n,data.d"`` links keys), its values checked."""
+    keys = split_keys(key_text, origin)
+    kinds = {k: spec_key_kind(k, origin) for k in keys}
+    return make_axis(keys, raw, kinds.__getitem__, origin)
+
+
+def sweep_axes(loaded: LoadedSpec) -> list[Axis]:
+    """The axes of the spec's ``sweep.grid`` block, located errors for bad ones."""
+    axes = []
+    for key_text, raw in loaded.spec.sweep.grid.items():
+        line = loaded.line_of("sweep", "grid", key_text)
+        origin = f"{loaded.source}:{line}: sweep.grid.{key_text}"
+        try:
+            axes.append(grid_axis(key_text, raw, origin))
+        except GridError as exc:
+            raise SpecError(str(exc), line=line) from None
+    if loaded.spec.sweep.seeds is not None and any("seed" in a.keys for a in axes):
+        raise loaded.error("give either seeds or a grid over seed, not both", "sweep", "seeds")
+    return axes
+
+
+def spec_hash(spec: Spec) -> str:
+    """A short hash of the resolved spec (every key but ``sweep``): a sweep row's identity."""
+    data = spec.model_dump(mode="json", exclude={"sweep"})
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
 #: Command-line flags that set a spec key (for error messages).
@@ -291,6 +389,17 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _parsed_yaml(text: str) -> tuple[Any, dict[Path_, int]]:
+    return load_yaml_with_lines(text)
+
+
+def _read_yaml(text: str) -> tuple[Any, dict[Path_, int]]:
+    """The YAML of ``text``, parsed once per text (a sweep parses one spec per point)."""
+    raw, lines = _parsed_yaml(text)
+    return copy.deepcopy(raw), dict(lines)
+
+
 def parse_spec(
     text: str,
     *,
@@ -298,11 +407,16 @@ def parse_spec(
     base_dir: Path,
     builtin: bool = False,
     overrides: dict[str, Any] | None = None,
+    flags: Mapping[str, str] | None = None,
 ) -> LoadedSpec:
-    """Validate a YAML text; ``overrides`` maps dotted key paths (``simulate.points``) to values."""
+    """Validate a YAML text; ``overrides`` maps dotted key paths (``simulate.points``) to values.
+
+    An override that does not validate is reported under its flag: ``flags[key]``
+    if given (``--grid data.n``), else ``OVERRIDE_FLAGS`` or ``--set key``.
+    """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     try:
-        raw, lines = load_yaml_with_lines(text)
+        raw, lines = _read_yaml(text)
     except YamlError as exc:
         raise SpecError(_locate(source, exc.line, (), exc.detail), line=exc.line) from None
     if raw is None:
@@ -325,7 +439,7 @@ def parse_spec(
         if len(errors) > 1:
             message += f" (+{len(errors) - 1} more)"
         if dotted in overrides:
-            flag = OVERRIDE_FLAGS.get(dotted, f"--set {dotted}")
+            flag = (flags or {}).get(dotted) or OVERRIDE_FLAGS.get(dotted, f"--set {dotted}")
             raise SpecError(f"{flag}: {message}") from None
         line = None
         for k in range(len(loc), -1, -1):
@@ -348,6 +462,13 @@ def parse_spec(
 def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedSpec:
     """Read and validate the spec file at ``path``."""
     p = Path(path)
+    text = read_spec_text(p)
+    return parse_spec(text, source=str(path), base_dir=p.resolve().parent, overrides=overrides)
+
+
+def read_spec_text(path: str | Path) -> str:
+    """The text of the spec file at ``path`` (size-checked, UTF-8), or a one-line ``SpecError``."""
+    p = Path(path)
     source = str(path)
     if p.is_dir():
         raise SpecError(f"{source}: is a folder; give a .yaml spec file")
@@ -367,4 +488,4 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Load
         text = blob.decode("utf-8")
     except UnicodeDecodeError:
         raise SpecError(f"{source}: not a UTF-8 text file; a spec is YAML text") from None
-    return parse_spec(text, source=source, base_dir=p.resolve().parent, overrides=overrides)
+    return text

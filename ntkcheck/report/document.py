@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..run.result import CertifyResult, Entry, SpecFailure
-from ..theory.certificate import Certificate
+from ..theory.certificate import Certificate, Theorem
 from .words import certificate_message, full_rank_reason
 
 if TYPE_CHECKING:
     from ..flow.simulate import Simulation
+    from ..run.sweep import Outcome, Plan
 
 SCHEMA_VERSION = 2
 
@@ -169,3 +170,113 @@ def validation_document(rows: list[tuple[str, str | None, int | None]]) -> dict[
     """``ntkcheck validate --format json``: one ``{spec, valid, error, line}`` per spec."""
     doc = [{"spec": s, "valid": m is None, "error": m, "line": ln} for s, m, ln in rows]
     return {"ntkcheck_version": __version__, "specs": doc}
+
+
+# ------------------------------------------------------------------------------ sweeps
+
+#: A sweep row's keys after the grid's (docs/sweep.md): the deciding theorem's status,
+#: both theorems' γ* and margins, the measurement at θ0.
+SWEEP_KEYS = (
+    "seed", "status", "gamma", "gamma_star.lecture", "gamma_star.path", "margin.lecture",
+    "margin.path", "sigma_min", "sigma_max", "beta", "loss0",
+)  # fmt: skip
+#: With ``--measure flow``: the simulation in five numbers (``run.sweep.FlowSummary``).
+SWEEP_FLOW_KEYS = (
+    "flow.kernel_change_max", "flow.weight_change_max", "flow.gap_max", "flow.final_loss",
+    "flow.time_to_tol",
+)  # fmt: skip
+SWEEP_TIMING = ("problem", "estimate", "certify")
+#: Row keys that are text or integers (every other non-grid key is a float or null).
+_TEXT_KEYS = {"status": "str", "error": "str", "spec_hash": "str", "ntkcheck_version": "str"}
+
+
+def sweep_columns(grid_keys: tuple[str, ...], flow: bool) -> tuple[str, ...]:
+    """The keys of every row, in order: the grid's keys (but seed and γ, which have
+    their own places), the results, ``error``, ``timing.*``, the identity."""
+    grid = tuple(k for k in grid_keys if k not in ("seed", "gamma"))
+    timing = (*SWEEP_TIMING, *(("simulate",) if flow else ()), "total")
+    return (
+        *grid,
+        *SWEEP_KEYS,
+        *(SWEEP_FLOW_KEYS if flow else ()),
+        "error",
+        *(f"timing.{t}" for t in timing),
+        "spec_hash",
+        "ntkcheck_version",
+    )
+
+
+def _kind_of_values(values: list[Any]) -> str:
+    if all(isinstance(v, bool) for v in values):
+        return "bool"
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return "int"
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return "float"
+    return "str" if all(isinstance(v, str) for v in values) else "any"
+
+
+def sweep_column_types(plan: Plan, flow: bool) -> dict[str, str]:
+    """Each column's type (``int``, ``float``, ``str``, ``bool``, or ``any`` for a grid
+    key of mixed values): what a rows file stores and reads back."""
+    grid = {}
+    for axis in plan.axes:
+        for i, key in enumerate(axis.keys):
+            grid[key] = _kind_of_values([v[i] for v in axis.values])
+    types = {}
+    for col in sweep_columns(plan.grid_keys, flow):
+        if col in grid and col not in ("seed", "gamma"):
+            types[col] = grid[col]
+        else:
+            types[col] = "int" if col == "seed" else _TEXT_KEYS.get(col, "float")
+    return types
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def sweep_row(outcome: Outcome, grid_keys: tuple[str, ...], flow: bool) -> dict[str, Any]:
+    """One flat row of a sweep (docs/sweep.md): ∞ and NaN are null."""
+    p, e = outcome.point, outcome.entry
+    row: dict[str, Any] = dict.fromkeys(sweep_columns(grid_keys, flow))
+    row.update((k, v) for k, v in p.values if k not in ("seed", "gamma"))
+    row.update(seed=p.seed, gamma=p.gamma, spec_hash=p.spec_hash, ntkcheck_version=__version__)
+    if isinstance(e, SpecFailure):
+        row.update(status="error", error=_one_line(e.message))
+        return row
+    lec, path = e.certificates[Theorem.lecture], e.certificates[Theorem.path]
+    est = e.estimate
+    row.update(
+        {
+            "status": e.certificate.status.value,
+            "gamma": e.certificate.gamma,
+            "gamma_star.lecture": lec.gamma_star,
+            "gamma_star.path": path.gamma_star,
+            "margin.lecture": lec.margin,
+            "margin.path": path.margin,
+            "sigma_min": est.sigma_min,
+            "sigma_max": est.sigma_max,
+            "beta": est.beta,
+            "loss0": est.loss0,
+        }
+    )
+    if flow and outcome.flow is not None:
+        row.update({f"flow.{k}": v for k, v in asdict(outcome.flow).items()})
+    for key, value in e.timing.items():
+        if f"timing.{key}" in row:
+            row[f"timing.{key}"] = value
+    return finite_or_none(row)
+
+
+def sweep_document(
+    rows: list[dict[str, Any]], fits: list[Any], thresholds: list[Any]
+) -> dict[str, Any]:
+    """``ntkcheck sweep --format json``: the rows (in grid order), the fits, the lazy thresholds."""
+    return finite_or_none(
+        {
+            "rows": rows,
+            "fits": [asdict(f) for f in fits],
+            "lazy_thresholds": [asdict(t) for t in thresholds],
+        }
+    )

@@ -1,0 +1,573 @@
+"""Sweeps: a grid of spec points × seeds, certified (or simulated) point by point.
+
+``plan_sweep`` resolves every point of the product of the axes: its overrides, its
+seed and γ, and its ``spec_hash`` (or the error that makes it an error row).
+``tasks`` groups the points that differ only in γ: the γ-free measurement
+(THEORY.md §4: only L0 depends on γ) is made once per group, then each γ gets its
+estimate and certificates (and, with ``measure="flow"``, its simulation).
+``execute`` runs the tasks in this process, in local worker processes (``spawn``;
+BLAS threads set per worker) or on a Dask cluster, and yields outcomes in
+completion order. Workers build data and weights themselves from the spec text
+and the seed; only the spec text and the numbers travel.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import itertools
+import json
+import math
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import EstimationError, NtkcheckError, SpecError
+from ..io.build import build_problem
+from ..io.example import EXAMPLE_YAML
+from ..io.grid import MAX_POINTS, Axis, GridError, parse_grid_option
+from ..io.spec import LoadedSpec, grid_axis, parse_spec, read_spec_text, spec_hash, sweep_axes
+from ..linalg.threads import usable_cores
+from ..problem import Problem
+from ..theory.certificate import Theorem
+from .job import certificates_for, guarded
+from .measure import Measurement, estimate_at, measure
+from .result import CertifyResult, Entry, ProblemInfo, SpecFailure
+from .specs import BUILTIN
+
+if TYPE_CHECKING:
+    from ..flow.simulate import Simulation
+
+MEASURES = ("certify", "flow")
+#: Caps every BLAS/LAPACK operation of ntkcheck (``linalg.threads``), and the
+#: OpenMP/BLAS pools of libraries loaded later.
+THREAD_VARIABLES = (
+    "NTKCHECK_THREADS",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
+
+
+@dataclass(frozen=True)
+class SpecSource:
+    """The spec as text, so that any worker can rebuild every point from it."""
+
+    text: str
+    source: str
+    base_dir: str
+    builtin: bool = False
+
+    @classmethod
+    def read(cls, path: Path | None) -> SpecSource:
+        """The spec file at ``path``, or the built-in example when None."""
+        if path is None:
+            return cls(EXAMPLE_YAML, BUILTIN, str(Path.cwd()), builtin=True)
+        return cls(read_spec_text(path), str(path), str(path.resolve().parent))
+
+    def parse(self, overrides: dict[str, Any], flags: dict[str, str] | None = None) -> LoadedSpec:
+        return parse_spec(
+            self.text,
+            source=self.source,
+            base_dir=Path(self.base_dir),
+            builtin=self.builtin,
+            overrides=overrides,
+            flags=flags,
+        )
+
+
+@dataclass(frozen=True)
+class Point:
+    """One row of the sweep: grid values, overrides, seed, γ, and its identity.
+
+    ``spec_hash`` hashes the resolved spec; for a point whose spec does not
+    validate (``error`` is set) it hashes the spec text and the point's overrides.
+    """
+
+    index: int
+    values: tuple[tuple[str, Any], ...]
+    overrides: tuple[tuple[str, Any], ...]
+    seed: Any
+    gamma: Any
+    spec_hash: str
+    error: str | None = None
+
+    @property
+    def key(self) -> tuple[str, Any]:
+        """The row's identity in a rows file: (spec_hash, seed)."""
+        return (self.spec_hash, self.seed)
+
+    def describe(self) -> str:
+        """``data.n=32 seed=1`` (for messages)."""
+        return " ".join(f"{k}={v}" for k, v in self.values)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every point of a sweep, in the product's order (first axis slowest)."""
+
+    source: SpecSource
+    axes: tuple[Axis, ...]
+    points: tuple[Point, ...]
+
+    @property
+    def grid_keys(self) -> tuple[str, ...]:
+        return tuple(k for a in self.axes for k in a.keys)
+
+    def pending(self, done: Iterable[tuple[str, Any]]) -> list[Point]:
+        """The points whose (spec_hash, seed) is not in ``done``."""
+        seen = set(done)
+        return [p for p in self.points if p.key not in seen]
+
+
+@dataclass(frozen=True)
+class Options:
+    """How each point is computed: certify only or also the flow, the spectrum method,
+    BLAS threads per point (None: ntkcheck's own policy, ``linalg.threads``, as for
+    ``certify``), and whether internal errors raise (``--debug``)."""
+
+    measure: str = "certify"
+    spectrum: str = "auto"
+    threads: int | None = None
+    debug: bool = False
+
+
+@dataclass(frozen=True)
+class Task:
+    """Points that differ only in γ: one problem, one measurement, one row per γ."""
+
+    source: SpecSource
+    points: tuple[Point, ...]
+    options: Options
+
+
+@dataclass(frozen=True)
+class FlowSummary:
+    """A simulation in five numbers (THEORY.md §7): maxima over the checkpoints, the
+    final loss and the time at which the loss reaches ``loss_tol``·L0 (None if never)."""
+
+    kernel_change_max: float
+    weight_change_max: float
+    gap_max: float
+    final_loss: float
+    time_to_tol: float | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A point and what became of it. ``lost``: the worker running it died (no row is
+    stored for it, so a rerun computes it again)."""
+
+    point: Point
+    entry: Entry
+    flow: FlowSummary | None = None
+    lost: bool = False
+
+
+# ---------------------------------------------------------------------------- planning
+
+
+def resolve_axes(loaded: LoadedSpec, grids: Sequence[str], seeds: int | None) -> tuple[Axis, ...]:
+    """The sweep's axes: the spec's ``sweep:`` block, extended or overridden by ``--grid``
+    (an axis over the same keys replaces the spec's), then the seeds (``--seeds`` over
+    ``sweep.seeds``) as the last axis unless ``seed`` is swept explicitly."""
+    axes = list(sweep_axes(loaded))
+    seen_cli: set[str] = set()
+    for item in grids:
+        keys, raw = parse_grid_option(item)
+        axis = grid_axis(",".join(keys), raw, f"--grid {','.join(keys)}")
+        if seen_cli & set(keys):
+            raise GridError(f"{axis.origin}: {', '.join(seen_cli & set(keys))} is swept twice")
+        seen_cli |= set(keys)
+        clash = [a for a in axes if set(a.keys) & set(keys)]
+        if clash and set(clash[0].keys) != set(keys):
+            raise GridError(
+                f"{axis.origin}: {clash[0].origin} links {clash[0].label}; "
+                f"sweep the same keys together (--grid {clash[0].label}=…)"
+            )
+        if clash:
+            axes[axes.index(clash[0])] = axis
+        else:
+            axes.append(axis)
+    spec_seeds = loaded.spec.sweep.seeds
+    if seeds is not None and "seed" in seen_cli:
+        raise GridError("--seeds: seed is also swept by --grid seed=…; give one of them")
+    if seeds is not None and seeds < 1:
+        raise GridError(f"--seeds: must be a positive number of seeds; got {seeds}")
+    count = seeds if seeds is not None else spec_seeds
+    if count is not None and "seed" not in seen_cli:
+        if seeds is None:
+            origin = f"{loaded.source}:{loaded.line_of('sweep', 'seeds')}: sweep.seeds"
+        else:
+            origin = "--seeds"
+        axes = [a for a in axes if "seed" not in a.keys]
+        axes.append(Axis(("seed",), tuple((s,) for s in range(count)), origin))
+    if not axes:
+        raise GridError(
+            "nothing to sweep: give --grid KEY=VALUES, --seeds K or a sweep: block in the spec"
+        )
+    size = math.prod(len(a) for a in axes)
+    if size > MAX_POINTS:
+        raise GridError(f"the grid has {size:,} points; at most {MAX_POINTS:,}")
+    return tuple(axes)
+
+
+def _as_float(value: Any) -> Any:
+    """γ of an error row as the float a certified row has (1 → 1.0)."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    return float(value) if ok else value
+
+
+def _fallback_hash(source: SpecSource, overrides: dict[str, Any]) -> str:
+    blob = json.dumps({"spec": source.text, "overrides": overrides}, sort_keys=True, default=repr)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def check_axes(source: SpecSource, sets: dict[str, Any], axes: Sequence[Axis]) -> None:
+    """Every axis value against the key's schema, alone on the base spec: a value of the
+    wrong type or out of range is a ``GridError`` (bad usage). Rules between keys
+    (an odd width with symmetric pairs, …) are left to the points (error rows)."""
+    for axis in axes:
+        flags = dict.fromkeys(axis.keys, axis.origin)
+        for values in axis.values:
+            try:
+                source.parse({**sets, **dict(zip(axis.keys, values, strict=True))}, flags)
+            except SpecError as exc:
+                if str(exc).startswith(f"{axis.origin}:"):
+                    raise GridError(str(exc)) from None
+
+
+def plan_sweep(source: SpecSource, sets: dict[str, Any], axes: Sequence[Axis]) -> Plan:
+    """Every point of the product of ``axes`` on the spec with ``sets``, resolved."""
+    base = source.parse(sets)
+    check_axes(source, sets, axes)
+    points: list[Point] = []
+    for index, combo in enumerate(itertools.product(*(a.values for a in axes))):
+        values = tuple(
+            pair
+            for axis, vals in zip(axes, combo, strict=True)
+            for pair in zip(axis.keys, vals, strict=True)
+        )
+        overrides = {**sets, **dict(values)}
+        try:
+            loaded = source.parse(overrides)
+        except NtkcheckError as exc:
+            points.append(
+                Point(
+                    index,
+                    values,
+                    tuple(overrides.items()),
+                    overrides.get("seed", base.spec.seed),
+                    _as_float(overrides.get("gamma", base.spec.gamma)),
+                    _fallback_hash(source, overrides),
+                    error=str(exc),
+                )
+            )
+            continue
+        s = loaded.spec
+        points.append(Point(index, values, tuple(overrides.items()), s.seed, s.gamma, spec_hash(s)))
+    first: dict[tuple[str, Any], Point] = {}
+    for p in points:
+        other = first.setdefault(p.key, p)
+        if other is not p:
+            raise GridError(
+                f"the points {other.describe()} and {p.describe()} give the same spec; "
+                "remove one of the values"
+            )
+    return Plan(source, tuple(axes), tuple(points))
+
+
+def tasks(plan: Plan, points: Sequence[Point], options: Options) -> list[Task]:
+    """Group the points to compute by everything but γ (in plan order)."""
+    groups: dict[tuple[Any, ...], list[Point]] = {}
+    for p in points:
+        rest = tuple((k, repr(v)) for k, v in p.overrides if k != "gamma")
+        groups.setdefault(rest, []).append(p)
+    return [Task(plan.source, tuple(g), options) for g in groups.values()]
+
+
+# --------------------------------------------------------------------------- computing
+
+
+def flow_summary(sim: Simulation, loss0: float, loss_tol: float) -> FlowSummary:
+    """Maxima of the laziness measures over the checkpoints, the final loss, and the first
+    time the loss reaches ``loss_tol``·L0 (log-linear between the checkpoints around it)."""
+    loss, t = sim.loss, sim.t
+    target = loss_tol * loss0
+    below = np.flatnonzero(loss <= target)
+    when: float | None = None
+    if below.size:
+        k = int(below[0])
+        when = float(t[k])
+        if k > 0 and loss[k] > 0 and loss[k - 1] > target:
+            lo, hi = math.log(loss[k - 1]), math.log(loss[k])
+            when = float(t[k - 1] + (t[k] - t[k - 1]) * (math.log(target) - lo) / (hi - lo))
+
+    def top(a: np.ndarray) -> float:
+        return float(np.max(a)) if a.size else math.nan
+
+    return FlowSummary(
+        kernel_change_max=top(sim.kernel_change),
+        weight_change_max=top(sim.weight_change),
+        gap_max=top(sim.gap),
+        final_loss=float(loss[-1]) if loss.size else math.nan,
+        time_to_tol=when,
+    )
+
+
+@dataclass(frozen=True)
+class _Measured:
+    problem: Problem
+    measurement: Measurement
+    timing: dict[str, float]
+
+
+def _measure(loaded: LoadedSpec, options: Options) -> _Measured:
+    """Build the problem and make its γ-free measurement (once per task)."""
+    start = time.perf_counter()
+    problem = build_problem(loaded)
+    built = time.perf_counter()
+    m = measure(
+        problem,
+        beta=loaded.spec.certify.beta,
+        spectrum_method=options.spectrum,
+        seed=loaded.spec.seed,
+    )
+    return _Measured(
+        problem, m, {"problem": built - start, "estimate": time.perf_counter() - built}
+    )
+
+
+def _certify_point(
+    loaded: LoadedSpec, shared: _Measured, options: Options
+) -> tuple[CertifyResult, FlowSummary | None]:
+    """One γ on a measured problem: what ``certify_spec`` (``simulate_spec``) computes."""
+    timing = dict(shared.timing)
+    gamma = loaded.spec.gamma
+    problem = shared.problem.with_gamma(gamma)
+    t = time.perf_counter()
+    est = estimate_at(problem, shared.measurement, gamma)
+    timing["estimate"] += time.perf_counter() - t
+    t = time.perf_counter()
+    certificates = certificates_for(problem, est, gamma)
+    theorem = Theorem(loaded.spec.certify.theorem)
+    cert = certificates[theorem]
+    timing["certify"] = time.perf_counter() - t
+    sim, summary = None, None
+    if options.measure == "flow":
+        t = time.perf_counter()
+        sp = loaded.spec.simulate
+        if sp.horizon == "auto" and not shared.measurement.full_rank.holds:
+            code = shared.measurement.full_rank.code.replace("_", " ")
+            raise EstimationError(
+                f"simulate.horizon: auto needs σ_min > 0, but (H2) fails ({code}); "
+                "sweep with --set simulate.horizon=1e-3 (a time) instead"
+            )
+        from ..flow.simulate import simulate  # scipy.integrate: only when simulating
+
+        sim = simulate(
+            problem,
+            sigma_min=est.sigma_min,
+            sigma_max=est.sigma_max,
+            guarantees={t.value: c.guarantees for t, c in certificates.items()},
+            rigorous=cert.rigorous,
+            theorem=theorem.value,
+            horizon=sp.horizon,
+            points=sp.points,
+            loss_tol=sp.loss_tol,
+            method=sp.method,
+        )
+        summary = flow_summary(sim, est.loss0, sp.loss_tol)
+        timing["simulate"] = time.perf_counter() - t
+    timing["total"] = sum(timing.values())
+    result = CertifyResult(
+        spec=loaded.source,
+        name=loaded.name,
+        builtin=loaded.builtin,
+        problem=ProblemInfo.of(problem),
+        estimate=est,
+        certificate=cert,
+        certificates=certificates,
+        timing=timing,
+        simulation=sim,
+        gamma_line=loaded.line_of("gamma"),
+        overrides=dict(loaded.overrides),
+    )
+    return result, summary
+
+
+def compute_task(task: Task) -> list[Outcome]:
+    """Every γ of one task: the problem is built and measured once, from the spec text
+    and the seed, wherever this runs. Failures become ``SpecFailure`` entries."""
+    out: list[Outcome] = []
+    shared: _Measured | Exception | None = None
+    label = task.source.source
+    for point in task.points:
+        if point.error is not None:
+            out.append(Outcome(point, SpecFailure(label, point.error)))
+            continue
+        flow: list[FlowSummary | None] = [None]
+
+        def job(point: Point = point, flow: list[FlowSummary | None] = flow) -> CertifyResult:
+            nonlocal shared
+            loaded = task.source.parse(dict(point.overrides))
+            if shared is None:
+                try:
+                    shared = _measure(loaded, task.options)
+                except Exception as exc:  # every γ of the task fails alike
+                    shared = exc
+            if isinstance(shared, Exception):
+                raise shared
+            result, flow[0] = _certify_point(loaded, shared, task.options)
+            return result
+
+        entry = guarded(label, job, debug=task.options.debug)
+        out.append(Outcome(point, entry, flow[0] if isinstance(entry, CertifyResult) else None))
+    return out
+
+
+# ---------------------------------------------------------------------------- backends
+
+
+@functools.cache
+def limit_blas_threads(threads: int) -> None:
+    """Cap this process's BLAS at ``threads`` for good (a worker; once per process).
+
+    ``NTKCHECK_THREADS`` caps every operation that ntkcheck sizes itself
+    (``linalg.threads``), threadpoolctl the loaded BLAS libraries for the rest, the
+    ``OMP_NUM_THREADS`` family libraries loaded later. BLAS results depend on the
+    thread count in the last bits, so every point of a sweep runs with the same count,
+    whichever backend runs it.
+    """
+    from threadpoolctl import threadpool_limits
+
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+    threadpool_limits(limits=threads)
+
+
+@contextmanager
+def _threads_here(threads: int | None) -> Iterator[None]:
+    """``limit_blas_threads`` for the duration of a block, in this process (None: as is)."""
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    os.environ.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _init_worker(threads: int) -> None:
+    """Process-pool initializer: Ctrl-C is the parent's to handle; BLAS threads capped
+    after NumPy's and SciPy's BLAS libraries are loaded (threadpoolctl sees loaded ones)."""
+    import signal
+
+    import scipy.linalg  # noqa: F401  (loads SciPy's BLAS, so that it is capped too)
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    limit_blas_threads(threads)
+
+
+def _dask_task(task: Task) -> list[Outcome]:
+    """A task on a Dask worker: the worker's BLAS threads capped, then ``compute_task``."""
+    limit_blas_threads(task.options.threads or 1)
+    return compute_task(task)
+
+
+def _lost(task: Task, exc: BaseException) -> list[Outcome]:
+    message = f"{task.source.source}: the worker running this point died ({type(exc).__name__}"
+    message += f": {exc}); rerun to compute it" if str(exc) else "); rerun to compute it"
+    return [Outcome(p, SpecFailure(task.source.source, message), lost=True) for p in task.points]
+
+
+def _serial(work: Sequence[Task], threads: int | None) -> Iterator[list[Outcome]]:
+    with _threads_here(threads):
+        for task in work:
+            yield compute_task(task)
+
+
+def _processes(work: Sequence[Task], jobs: int, threads: int) -> Iterator[list[Outcome]]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(threads,),
+    )
+    try:
+        futures = {pool.submit(compute_task, task): task for task in work}
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except Exception as exc:  # a worker died (out of memory, killed)
+                yield _lost(futures[future], exc)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _dask(work: Sequence[Task], address: str) -> Iterator[list[Outcome]]:
+    try:
+        import distributed
+    except ImportError:
+        raise NtkcheckError(
+            '--scheduler needs Dask, an optional extra: pip install "ntkcheck[dask]"'
+        ) from None
+    try:
+        client = distributed.Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise NtkcheckError(f"--scheduler {address}: cannot connect ({exc})") from None
+    futures = []
+    try:
+        futures = [client.submit(_dask_task, task, pure=False) for task in work]
+        owner = {f.key: task for f, task in zip(futures, work, strict=True)}
+        for future in distributed.as_completed(futures):
+            try:
+                yield future.result()
+            except Exception as exc:  # KilledWorker, a lost connection
+                yield _lost(owner[future.key], exc)
+    finally:
+        client.cancel(futures)
+        client.close()
+
+
+def execute(
+    work: Sequence[Task], *, jobs: int = 1, scheduler: str | None = None
+) -> Iterator[Outcome]:
+    """Run ``work`` and yield its outcomes in completion order.
+
+    ``scheduler``: a Dask distributed scheduler address; else ``jobs`` local worker
+    processes (``spawn``), or this process when ``jobs`` is 1 or there is one task.
+    Every point runs with its task's ``options.threads`` BLAS threads; None keeps
+    ntkcheck's own policy in this process, and means one per core share in workers.
+    """
+    if not work:
+        return
+    threads = work[0].options.threads
+    runs: Iterator[list[Outcome]]
+    if scheduler is not None:
+        runs = _dask(work, scheduler)
+    elif jobs <= 1 or len(work) == 1:
+        runs = _serial(work, threads)
+    else:
+        share = threads or max(1, usable_cores() // jobs)
+        runs = _processes(work, min(jobs, len(work)), share)
+    for outcomes in runs:
+        yield from outcomes
