@@ -318,12 +318,21 @@ def test_ctrl_c_prints_partial_report_and_exits_130():
     import time
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ntkcheck", "simulate", "-f", "json"],
+        [
+            sys.executable,
+            "-m",
+            "ntkcheck",
+            "simulate",
+            "-f",
+            "json",
+            "--set",
+            "simulate.method=dop853",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(4.0)  # certify takes ~0.5 s (with start-up); the flow takes ~20 s
+    time.sleep(4.0)  # certify takes ~0.5 s (with start-up); the DOP853 flow takes ~20 s
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
