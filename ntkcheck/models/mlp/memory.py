@@ -22,11 +22,11 @@ def factors_values(n: int, sizes: tuple[int, ...]) -> int:
 
 
 def gram_peak_bytes(n: int, sizes: tuple[int, ...]) -> int:
-    """``gram``: the factors, two (n × width) temporaries of the passes, three n × n
+    """``gram``: the factors, five (n × width) temporaries (the passes and σ, σ's own), three n × n
     arrays (K, and the two syrk outputs of a layer), per-sample bounds, and the
     ‖W‖_op proof (when it runs inside the pass)."""
     h = max(sizes)
-    values = factors_values(n, sizes) + 3 * n * h + 3 * n * n + n * (12 * len(sizes) + 64)
+    values = factors_values(n, sizes) + 5 * n * h + 3 * n * n + n * (12 * len(sizes) + 64)
     return FLOAT_BYTES * values + _op_norm_bytes(sizes)
 
 
@@ -35,7 +35,7 @@ def matvec_peak_bytes(n: int, sizes: tuple[int, ...], params: int) -> int:
     product), Jᵀv and its pieces (3P), and the eigensolver's O(n) vectors."""
     h = max(sizes)
     rows = max(1, min(n, BLOCK_VALUES // h))
-    values = 2 * rows * sum(sizes) + 3 * rows * h + 3 * params + 100 * n
+    values = 2 * rows * sum(sizes) + 5 * rows * h + 3 * params + 100 * n
     return FLOAT_BYTES * values + _op_norm_bytes(sizes)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import blas, eigvalsh
-from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
+from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, LinearOperator, eigsh
 
 from ...linalg.rigorous import UNIT_ROUNDOFF, gamma, proven_upper_bound
 from ..activations import NONSMOOTH_ACTIVATIONS, Activation
@@ -58,15 +58,16 @@ def _block_op_norm_sq(V: np.ndarray) -> float:
     frob_sq = frobenius_upper(V) ** 2
     if p == 1 or frob_sq == 0.0:
         return frob_sq
-    M = blas.dsyrk(1.0, V.T, trans=1, lower=0)  # upper triangle of V Vᵀ (p, p)
-    M = np.triu(M) + np.triu(M, 1).T
+    # The upper triangle of V Vᵀ (p, p), Fortran-ordered; everything below reads only it,
+    # through SciPy's BLAS/LAPACK (NumPy's OpenBLAS would contend with SciPy's threads).
+    M = blas.dsyrk(1.0, V.T, trans=1, lower=0)
     error = gamma(q) * frob_sq  # |M̂ − M| ≤ γ_q |V||V|ᵀ, ‖|V||V|ᵀ‖₂ ≤ ‖V‖²_F
     try:
         if p <= DENSE_EIG:
-            estimate = float(eigvalsh(M, subset_by_index=[p - 1, p - 1])[0])
+            estimate = float(eigvalsh(M, lower=False, subset_by_index=[p - 1, p - 1])[0])
         else:
-            v0 = np.ones(p)
-            estimate = float(eigsh(M, k=1, which="LA", v0=v0, ncv=min(p, 48))[0][0])
+            op = LinearOperator((p, p), matvec=lambda v: blas.dsymv(1.0, M, v, lower=0))
+            estimate = float(eigsh(op, k=1, which="LA", v0=np.ones(p), ncv=min(p, 48))[0][0])
     except (ArpackError, ArpackNoConvergence, np.linalg.LinAlgError):
         return frob_sq
     proved = proven_upper_bound(M, estimate, error)
