@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..protocol import LocalBeta
-from .passes import affine, pullback
+from .passes import affine, matvec, pullback, weight_grad
 from .structure import Params, Structure
 
 SWEEPS = 300
@@ -99,12 +99,13 @@ def _hvp(st: Structure, base: _Base, tan: _Tangent, q: np.ndarray) -> np.ndarray
     parts: list[np.ndarray] = []
     for k in st.trained_layers:
         if k == L - 1:
-            parts.append((alphas[k] * st.s) * (q @ tan.Hdot[k])[None, :].reshape(-1))
+            parts.append((alphas[k] * st.s) * matvec(tan.Hdot[k].T, q))
             if st.bias:
                 parts.append(np.zeros(1))
             continue
         Dq, Ddq = base.Delta[k] * q[:, None], tan.Ddot[k] * q[:, None]
-        block = alphas[k] * (Ddq.T @ base.H[k] + Dq.T @ tan.Hdot[k])
+        block = weight_grad(Ddq, base.H[k], alphas[k])
+        block += weight_grad(Dq, tan.Hdot[k], alphas[k])
         parts.append(block.reshape(-1))
         if st.bias:
             parts.append(Ddq.sum(axis=0))
@@ -118,12 +119,12 @@ def _form(st: Structure, base: _Base, tan: _Tangent, v: np.ndarray) -> np.ndarra
     out = np.zeros(base.H[0].shape[0])
     for k in st.trained_layers:
         if k == L - 1:
-            out += (alphas[k] * st.s) * (tan.Hdot[k] @ Vw[k][0])
+            out += (alphas[k] * st.s) * matvec(tan.Hdot[k], Vw[k][0])
             continue
         out += np.einsum("ji,ji->j", tan.Ddot[k], affine(base.H[k], Vw[k], None, alphas[k]))
         out += np.einsum("ji,ji->j", base.Delta[k], affine(tan.Hdot[k], Vw[k], None, alphas[k]))
         if st.bias:
-            out += tan.Ddot[k] @ Vb[k]
+            out += matvec(tan.Ddot[k], Vb[k])
     return out
 
 

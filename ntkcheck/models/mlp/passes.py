@@ -41,6 +41,13 @@ def pullback(Delta: np.ndarray, W: np.ndarray, alpha: float) -> np.ndarray:
     return blas.dgemm(alpha, W.T, Delta.T).T
 
 
+def weight_grad(signal: np.ndarray, H: np.ndarray, alpha: float) -> np.ndarray:
+    """``α signalᵀ H`` (width, fan-in), C-ordered: a weight gradient summed over samples."""
+    signal = np.ascontiguousarray(signal, dtype=np.float64)
+    H = np.ascontiguousarray(H, dtype=np.float64)
+    return blas.dgemm(alpha, H.T, signal.T, trans_b=1).T
+
+
 def output(
     H: np.ndarray, w: np.ndarray, b: np.ndarray | None, alpha: float, s: float
 ) -> np.ndarray:
@@ -109,7 +116,7 @@ def jvp(st: Structure, fac: Factors, v: np.ndarray) -> np.ndarray:
             continue
         out += np.einsum("ji,ji->j", T, fac.Delta[k])
         if st.bias:
-            out += fac.Delta[k] @ Vb[k]
+            out += matvec(fac.Delta[k], Vb[k])
     return out
 
 
@@ -121,12 +128,24 @@ def vjp(st: Structure, fac: Factors, r: np.ndarray) -> np.ndarray:
     parts: list[np.ndarray] = []
     for k in st.trained_layers:
         signal = (st.s * r)[:, None] if k == st.depth - 1 else fac.Delta[k] * r[:, None]
-        Hk = np.ascontiguousarray(fac.H[k])
-        grad = blas.dgemm(alphas[k], Hk.T, np.ascontiguousarray(signal).T, trans_b=1).T
-        parts.append(np.ascontiguousarray(grad).reshape(-1))  # α Δ_kᵀ(r ⊙ H_k), row-major
+        grad = weight_grad(signal, fac.H[k], alphas[k])  # α Δ_kᵀ(r ⊙ H_k)
+        parts.append(grad.reshape(-1))
         if st.bias:
             parts.append(signal.sum(axis=0))
     return np.concatenate(parts)
+
+
+def outer(A: np.ndarray, B: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """``α A Bᵀ`` (n, m) for A (n, a), B (m, a), Fortran-ordered (one dgemm)."""
+    A = np.ascontiguousarray(A, dtype=np.float64)
+    B = np.ascontiguousarray(B, dtype=np.float64)
+    return blas.dgemm(alpha, A.T, B.T, trans_a=1)
+
+
+def matvec(A: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``A v`` (n,) for A (n, a) C-ordered (dgemv on its Fortran view)."""
+    A = np.ascontiguousarray(A, dtype=np.float64)
+    return blas.dgemv(1.0, A.T, np.ascontiguousarray(v, dtype=np.float64), trans=1)
 
 
 def symmetrize_upper(G: np.ndarray, step: int = 512) -> np.ndarray:
@@ -189,14 +208,14 @@ def drift_gram(st: Structure, a: Factors, b: Factors) -> np.ndarray:
     for k in st.trained_layers:
         dH = a.H[k] - b.H[k]
         if k == L - 1:
-            out += (st.s * st.s * sq[k]) * (dH @ dH.T)
+            out += outer(dH, dH, st.s * st.s * sq[k])
             continue
         dD = a.Delta[k] - b.Delta[k]
         Dp = b.Delta[k]
-        cross = (dD @ Dp.T) * (sq[k] * (a.H[k] @ dH.T))
-        term = (dD @ dD.T) * (sq[k] * (a.H[k] @ a.H[k].T) + (1.0 if st.bias else 0.0))
+        cross = outer(dD, Dp) * outer(a.H[k], dH, sq[k])
+        term = outer(dD, dD) * (outer(a.H[k], a.H[k], sq[k]) + (1.0 if st.bias else 0.0))
         term += cross
         term += cross.T
-        term += (Dp @ Dp.T) * (sq[k] * (dH @ dH.T))
+        term += outer(Dp, Dp) * outer(dH, dH, sq[k])
         out += term
     return 0.5 * (out + out.T)

@@ -48,7 +48,7 @@ def norm_factor(size: int) -> float:
 def frobenius_upper(W: np.ndarray) -> float:
     """An upper bound on ‖W‖_F (sum of squares: γ_N relative, then the square root)."""
     W2 = W.reshape(-1)
-    return _up(math.sqrt(float(W2 @ W2)) * norm_factor(W2.size))
+    return _up(math.sqrt(float(np.einsum("i,i->", W2, W2))) * norm_factor(W2.size))
 
 
 def _block_op_norm_sq(V: np.ndarray) -> float:
