@@ -77,7 +77,8 @@ CHILD = textwrap.dedent(
     t = time.perf_counter(); _ = model.layer_constants; t_op = time.perf_counter() - t
     t = time.perf_counter(); K = model.gram(X); t_gram = time.perf_counter() - t
     t = time.perf_counter(); lam = eigvalsh(K); t_eig = time.perf_counter() - t
-    t = time.perf_counter(); drift = model.drift(X); rho = drift.safe_radius(0.5 * math.sqrt(lam[0]))
+    t = time.perf_counter()
+    rho = model.drift(X).safe_radius(0.5 * math.sqrt(lam[0]))
     t_drift = time.perf_counter() - t
 
     out = {"first": first, "wall": wall, "peak": peak, "blas": blas_time,
@@ -162,9 +163,10 @@ def bench(rows, j_limit: float) -> list[dict]:
             else f"(J = {_gib(r['jbytes'])}: not built)"
         )
         print(
-            f"{n:>5} {d:>3} {str(list(widths)):>18} {r['params']:>11,}  {r['first']:6.2f}s "
+            f"{n:>5} {d:>3} {list(widths)!s:>18} {r['params']:>11,}  {r['first']:6.2f}s "
             f"{r['wall']:6.2f}s {r['blas']:6.2f}s {r['ratio']:5.2f}  {r['gram']:5.2f}s "
-            f"{r['op_norms']:5.2f}s {r['eig']:4.2f}s {r['drift']:5.2f}s  {_gib(r['peak']):>9}  {jb}",
+            f"{r['op_norms']:5.2f}s {r['eig']:4.2f}s {r['drift']:5.2f}s  "
+            f"{_gib(r['peak']):>9}  {jb}",
             flush=True,
         )
         out.append(r)
