@@ -441,7 +441,7 @@ BAD_SPECS = [
     ("model: {architecture: mlp, widths: [4], scaling: ntk}", "model.scaling: unknown key"),
     (
         "model: {architecture: mlp, widths: [4], init: file}",
-        "init_path: w0.npz` (arrays W1..W2, b1..b2)",
+        "init_path: w0.npz` (arrays W1 to W2, b1 to b2)",
     ),
 ]
 

@@ -346,14 +346,14 @@ def _check_mlp(loaded: LoadedSpec, model: MlpSpec) -> None:
     if model.widths is None:
         raise loaded.error(
             "required for architecture: mlp; add the hidden widths, e.g. `widths: [512, 512]`"
-            + (" (they name the arrays W1..WL of the init file)" if model.init == "file" else ""),
+            + (" (they name the init file's arrays W1 to WL)" if model.init == "file" else ""),
             "model",
             "widths",
         )
     layers = len(model.widths) + 1
     if model.init == "file":
         if model.init_path is None:
-            arrays = f"W1..W{layers}" + (f", b1..b{layers}" if model.bias else "")
+            arrays = f"W1 to W{layers}" + (f", b1 to b{layers}" if model.bias else "")
             raise loaded.error(
                 f"init: file needs `init_path: w0.npz` (arrays {arrays})", "model", "init"
             )

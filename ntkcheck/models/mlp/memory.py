@@ -46,6 +46,6 @@ def simulate_peak_bytes(n: int, sizes: tuple[int, ...], params: int) -> int:
     return FLOAT_BYTES * values
 
 
-def cache_bytes(n: int, sizes: tuple[int, ...]) -> int:
+def cache_peak_bytes(n: int, sizes: tuple[int, ...]) -> int:
     """The cached factors of ``gram_operator(cache=True)`` and one temporary of their size."""
     return FLOAT_BYTES * (factors_values(n, sizes) + n * max(sizes))

@@ -27,9 +27,15 @@ from ...theory.drift import Drift, LipschitzDrift, NoDrift
 from .. import protocol
 from ..activations import NONSMOOTH_ACTIVATIONS
 from ..protocol import BetaSummary, LocalBeta, ModelInfo, Obstruction
-from . import memory
 from .ball import BallBound, BallDrift
 from .local_beta import local_beta
+from .memory import (
+    BLOCK_VALUES,
+    cache_peak_bytes,
+    gram_peak_bytes,
+    matvec_peak_bytes,
+    simulate_peak_bytes,
+)
 from .passes import Factors, drift_gram, factors, forward, gram_n_terms, jvp, vjp
 from .passes import gram as factor_gram
 from .rounding import ActivationConstants, LayerConstants, layer_constants
@@ -125,7 +131,7 @@ class MlpNetwork:
     # ---- passes -------------------------------------------------------------------
 
     def _rows(self, n: int) -> Iterator[slice]:
-        step = max(1, memory.BLOCK_VALUES // max(self.structure.sizes))
+        step = max(1, BLOCK_VALUES // max(self.structure.sizes))
         for start in range(0, n, step):
             yield slice(start, min(start + step, n))
 
@@ -161,7 +167,7 @@ class MlpNetwork:
             self.params,
             self.layer_constants,
             with_gram=with_gram,
-            block_values=memory.BLOCK_VALUES,
+            block_values=BLOCK_VALUES,
         )
         self._memo["theta0"] = (key, t0)
         return K, t0
@@ -291,12 +297,12 @@ class MlpNetwork:
     def peak_bytes(self, task: str, n: int) -> int:
         sizes = self.structure.sizes
         if task == "gram":
-            return memory.gram_peak_bytes(n, sizes)
+            return gram_peak_bytes(n, sizes)
         if task == "matvec":
-            return memory.matvec_peak_bytes(n, sizes, self.n_params)
+            return matvec_peak_bytes(n, sizes, self.n_params)
         if task == "simulate":
-            return memory.simulate_peak_bytes(n, sizes, self.n_params)
+            return simulate_peak_bytes(n, sizes, self.n_params)
         raise ValueError(f"unknown task {task!r}")
 
     def cache_bytes(self, n: int) -> int:
-        return memory.cache_bytes(n, self.structure.sizes)
+        return cache_peak_bytes(n, self.structure.sizes)

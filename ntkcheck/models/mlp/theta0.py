@@ -16,8 +16,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import rounding as rd
 from .passes import Factors, affine, gram, output, pullback
+from .rounding import (
+    ActivationConstants,
+    LayerConstants,
+    activation_error,
+    backsignal_error,
+    delta_error,
+    gamma,
+    norm_factor,
+    preactivation_error,
+    segment_prime,
+)
 from .structure import Params, Structure
 
 
@@ -55,8 +65,8 @@ def _pass(
     X: np.ndarray,
     st: Structure,
     p: Params,
-    consts: tuple[rd.LayerConstants, ...],
-    ac: rd.ActivationConstants,
+    consts: tuple[LayerConstants, ...],
+    ac: ActivationConstants,
 ) -> tuple[Factors, Theta0]:
     """One forward/backward pass on the rows of X, with the bounds of ``Theta0``."""
     L = st.depth
@@ -65,14 +75,14 @@ def _pass(
     sizes = st.sizes
     H: list[np.ndarray] = [np.ascontiguousarray(X, dtype=np.float64)]
     D: list[np.ndarray] = []
-    hn = [_rownorm(H[0]) * rd.norm_factor(sizes[0])]
+    hn = [_rownorm(H[0]) * norm_factor(sizes[0])]
     eh = [np.zeros(n)]
     ez: list[np.ndarray] = []
     d1: list[np.ndarray] = []
     suspects: list[tuple[np.ndarray, np.ndarray]] = []
     for k in range(L - 1):
         Z = affine(H[k], p.W[k], None if p.b is None else p.b[k], alphas[k])
-        ez.append(rd.preactivation_error(eh[k], hn[k], consts[k]))
+        ez.append(preactivation_error(eh[k], hn[k], consts[k]))
         if ac.jump > 0.0:  # entries whose sign may differ from the exact z's
             rows, cols = np.nonzero(np.abs(Z) <= ez[k][:, None])
             suspects.append((rows, cols))
@@ -80,9 +90,9 @@ def _pass(
         del Z
         H.append(np.ascontiguousarray(Hn))
         D.append(np.ascontiguousarray(Dk))
-        d1.append(rd.segment_prime(_rowmax(D[k]), ez[k], ac))
-        hn.append(_rownorm(H[k + 1]) * rd.norm_factor(sizes[k + 1]))
-        eh.append(rd.activation_error(d1[k], ez[k], hn[k + 1], sizes[k + 1]))
+        d1.append(segment_prime(_rowmax(D[k]), ez[k], ac))
+        hn.append(_rownorm(H[k + 1]) * norm_factor(sizes[k + 1]))
+        eh.append(activation_error(d1[k], ez[k], hn[k + 1], sizes[k + 1]))
     f = output(H[L - 1], p.W[L - 1], None if p.b is None else p.b[L - 1], alphas[L - 1], st.s)
 
     g = np.zeros((L - 1, n))
@@ -95,16 +105,16 @@ def _pass(
             G = np.broadcast_to((st.s * alphas[L - 1]) * p.W[L - 1][0], D[k].shape)
         else:
             G = pullback(D[k + 1], p.W[k + 1], alphas[k + 1])
-        gi, g2k = _rowmax(G), _rownorm(G) * rd.norm_factor(sizes[k + 1])
-        eg = rd.backsignal_error(ed_next, dn_next, consts[k + 1])
+        gi, g2k = _rowmax(G), _rownorm(G) * norm_factor(sizes[k + 1])
+        eg = backsignal_error(ed_next, dn_next, consts[k + 1])
         flagged = np.zeros(n)
         if ac.jump > 0.0:
             rows, cols = suspects[k]
             flagged = np.sqrt(np.bincount(rows, weights=G[rows, cols] ** 2, minlength=n))
         D[k] *= G  # Δ_k = G ⊙ σ'(Z_k), in place
         del G
-        dnk = _rownorm(D[k]) * rd.norm_factor(sizes[k + 1])
-        ed[k] = rd.delta_error(d1[k], eg, g2k, gi, ez[k], flagged, dnk, ac)
+        dnk = _rownorm(D[k]) * norm_factor(sizes[k + 1])
+        ed[k] = delta_error(d1[k], eg, g2k, gi, ez[k], flagged, dnk, ac)
         g[k], g2[k], dn[k] = gi + eg, g2k + eg, dnk
         dn_next, ed_next = dnk, ed[k]
 
@@ -133,7 +143,7 @@ def theta0_pass(
     X: np.ndarray,
     st: Structure,
     p: Params,
-    consts: tuple[rd.LayerConstants, ...],
+    consts: tuple[LayerConstants, ...],
     *,
     with_gram: bool,
     block_values: int,
@@ -141,7 +151,7 @@ def theta0_pass(
     """``Theta0`` for the rows of X, and K0 when ``with_gram`` (all rows at once);
     without the Gram, rows are processed in blocks of about ``block_values`` values
     per (rows × width) array."""
-    ac = rd.ActivationConstants.of(st.activation)
+    ac = ActivationConstants.of(st.activation)
     n = X.shape[0]
     if with_gram:
         fac, bounds = _pass(X, st, p, consts, ac)
@@ -160,7 +170,7 @@ def factor_error(theta0: Theta0, trace_upper: float, gamma_m: float) -> float:
     """Bound on ‖K̃ − K0‖₂ with K̃ = Ĵ Ĵᵀ (THEORY.md §11, as ``linalg.rigorous``):
     2‖Ĵ‖₂‖ΔJ‖_F + ‖ΔJ‖²_F, ‖Ĵ‖₂² ≤ tr K̃ ≤ tr K̂/(1 − γ_m)."""
     n = theta0.jac_err2.size
-    dJ2 = float(np.sum(theta0.jac_err2)) * (1.0 + rd.gamma(n + 2))
+    dJ2 = float(np.sum(theta0.jac_err2)) * (1.0 + gamma(n + 2))
     if not math.isfinite(dJ2):
         return math.inf
     dJ = math.sqrt(dJ2)
