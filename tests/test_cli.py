@@ -21,6 +21,7 @@ EXPECTED = {
     "diabetes.yaml": ("certified", 0),
     "gaussian-interval.yaml": ("certified", 0),
     "from-file.yaml": ("certified", 0),
+    "mlp.yaml": ("certified", 0),
 }
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from ntkcheck.models.activations import get_activation
+from ntkcheck.models.mlp import MlpNetwork, Params, Structure
 from ntkcheck.models.two_layer import TwoLayerNetwork, output_factor
 from ntkcheck.testing import check_model
 
@@ -31,6 +32,39 @@ def test_two_layer_smooth_conforms(activation, scaling):
 def test_two_layer_relu_like_conforms(activation):
     net, X = _two_layer(activation, "standard", seed=3)
     check_model(net, X, smooth=False)
+
+
+def _mlp(activation, parametrization, seed, *, bias=True, train_output=True, widths=(7, 5)):
+    rng = np.random.default_rng(seed)
+    sizes = (3, *widths, 1)
+    std = [1.0 if parametrization == "ntk" else 1.0 / np.sqrt(m) for m in sizes[:-1]]
+    W = tuple(std[k] * rng.standard_normal((sizes[k + 1], sizes[k])) for k in range(len(sizes) - 1))
+    b = tuple(0.1 * rng.standard_normal(m) for m in sizes[1:]) if bias else None
+    st = Structure(sizes, get_activation(activation), parametrization, 0.8, bias, train_output)
+    return MlpNetwork(st, Params(W, b)), rng.standard_normal((6, 3))
+
+
+@pytest.mark.parametrize("activation", ["tanh", "gelu", "sin", "softplus", "quadratic"])
+@pytest.mark.parametrize("parametrization", ["standard", "ntk"])
+@pytest.mark.parametrize("bias,train_output", [(True, True), (False, False)])
+def test_mlp_smooth_conforms(activation, parametrization, bias, train_output):
+    net, X = _mlp(
+        activation, parametrization, len(activation), bias=bias, train_output=train_output
+    )
+    report = check_model(net, X)
+    assert report.drift_ratio <= 1.0 and report.peak_ratio <= 1.0
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "abs"])
+@pytest.mark.parametrize("widths", [(9,), (7, 5)])
+def test_mlp_relu_like_conforms(activation, widths):
+    """One hidden layer, no bias, frozen output: the flip bound; deeper: no drift bound."""
+    shallow = len(widths) == 1
+    net, X = _mlp(
+        activation, "standard", 3, bias=not shallow, train_output=not shallow, widths=widths
+    )
+    check_model(net, X, smooth=False)
+    assert net.drift(X).kind == ("flip_count" if shallow else "none")
 
 
 def test_check_model_catches_a_wrong_gram():

@@ -26,7 +26,8 @@ def spec_json_schema() -> dict[str, Any]:
         "description": (
             "A problem spec for `ntkcheck certify` / `simulate`. Keys between blocks: "
             "data.n and data.d are required for source: synthetic, data.path for source: "
-            "file; model.width is required unless init: file, and even for init: symmetric."
+            "file; model.width is required unless init: file, and even for init: symmetric; "
+            "model.architecture: mlp takes model.widths (always required) instead."
         ),
         **schema,
     }

@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
 from ..choices import BetaMethod, SimulateMethod, TheoremChoice
 from ..errors import SpecError
@@ -64,6 +72,63 @@ class ModelSpec(_Block):
     init_std: PositiveFloat | None = None
     init_path: str | None = Field(default=None, min_length=1)
     centered: bool = False
+
+
+#: Most layers an ``mlp`` may have (a bound against typos such as a list of 10⁶ widths).
+MAX_LAYERS = 64
+
+
+class MlpSpec(_Block):
+    """``model:`` with ``architecture: mlp`` — a deep fully connected network (THEORY.md §10)."""
+
+    architecture: Literal["mlp"]
+    widths: list[Annotated[int, Field(ge=1, le=10**7)]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_LAYERS - 1,
+        description="[h1, ..., h_{L-1}]: the hidden widths (at least one hidden layer)",
+    )
+    activation: ActivationName = "tanh"
+    parametrization: Literal["standard", "ntk"] = Field(
+        default="ntk", description="ntk: layer l applies W_l/√fan-in; standard: W_l"
+    )
+    output_scale: PositiveFloat = Field(default=1.0, description="s in f = s·(w_Lᵀh/c_L + b_L)")
+    bias: bool = True
+    train_output: bool = True
+    init: Literal["gaussian", "file"] = "gaussian"
+    init_std: PositiveFloat | list[PositiveFloat] | None = Field(
+        default=None,
+        description="std of W_l's entries: one value or one per layer; null: 1 (ntk), "
+        "1/√fan-in (standard)",
+    )
+    init_path: str | None = Field(
+        default=None, min_length=1, description="init: file: .npz with W1..WL (and b1..bL)"
+    )
+    centered: bool = False
+
+
+#: The ``model:`` blocks by ``architecture`` (absent: two_layer).
+MODEL_BLOCKS: dict[str, type[BaseModel]] = {"two_layer": ModelSpec, "mlp": MlpSpec}
+
+
+def _architecture(value: Any) -> str:
+    """The ``model:`` block's tag: its ``architecture`` (default two_layer)."""
+    if isinstance(value, dict):
+        arch = value.get("architecture", "two_layer")
+        return arch if isinstance(arch, str) else repr(arch)
+    if isinstance(value, BaseModel):
+        return str(getattr(value, "architecture", "two_layer"))
+    return "two_layer"  # not a mapping: the two_layer block says so
+
+
+ModelBlock = Annotated[
+    Annotated[ModelSpec, Tag("two_layer")] | Annotated[MlpSpec, Tag("mlp")],
+    Discriminator(
+        _architecture,
+        custom_error_type="unknown_architecture",
+        custom_error_message="unknown model architecture",
+    ),
+]
 
 
 class CertifySpec(_Block):
@@ -120,7 +185,7 @@ class Spec(_Block):
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
     gamma: PositiveFloat
     data: DataSpec
-    model: ModelSpec
+    model: ModelBlock
     certify: CertifySpec = Field(default_factory=CertifySpec)
     simulate: SimulateSpec = Field(default_factory=SimulateSpec)
     sweep: SweepSpec = Field(default_factory=SweepSpec)
@@ -174,18 +239,32 @@ def _locate(source: str, line: int | None, path: Path_, message: str) -> str:
     return f"{where}: {key}: {message}" if key else f"{where}: {message}"
 
 
-def _model_at(path: Path_) -> type[BaseModel] | None:
-    """The pydantic block that holds the keys at ``path`` (for "did you mean")."""
+def _model_at(path: Path_, architecture: str = "two_layer") -> type[BaseModel] | None:
+    """The pydantic block that holds the keys at ``path`` (for "did you mean");
+    ``model:`` is the block of ``architecture``."""
     model: type[BaseModel] = Spec
     for key in path:
         info = model.model_fields.get(str(key))
         if info is None:
             return None
-        sub = info.annotation
+        sub = (
+            MODEL_BLOCKS.get(architecture) if model is Spec and key == "model" else info.annotation
+        )
         if not (isinstance(sub, type) and issubclass(sub, BaseModel)):
             return None
         model = sub
     return model
+
+
+def _untag(err: Any) -> tuple[Any, str]:
+    """A pydantic error of the ``model:`` union without the union's tag in its location,
+    and that tag (the block's architecture): ``model.mlp.widths`` → ``model.widths``."""
+    loc = tuple(err["loc"])
+    if len(loc) >= 2 and loc[0] == "model" and loc[1] in MODEL_BLOCKS:
+        return {**err, "loc": (loc[0], *loc[2:])}, str(loc[1])
+    if err["type"] == "unknown_architecture":
+        return {**err, "loc": (*loc, "architecture")}, ""
+    return err, "two_layer"
 
 
 def _show(value: Any, limit: int = 60) -> str:
@@ -194,13 +273,18 @@ def _show(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _describe(err: Any) -> str:
+def _describe(err: Any, architecture: str = "two_layer") -> str:
     """One human sentence for a pydantic error: what was given and what is allowed."""
     loc = tuple(err["loc"])
     kind = err["type"]
     value = err.get("input")
+    if kind == "unknown_architecture":
+        given = value.get("architecture") if isinstance(value, dict) else value
+        close = difflib.get_close_matches(str(given), list(MODEL_BLOCKS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"must be one of {', '.join(MODEL_BLOCKS)}; got {_show(given)}{hint}"
     if kind == "extra_forbidden":
-        parent = _model_at(loc[:-1])
+        parent = _model_at(loc[:-1], architecture)
         allowed = list(parent.model_fields) if parent else []
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
@@ -257,7 +341,9 @@ def _check_semantics(loaded: LoadedSpec) -> None:
                 "data",
                 "path",
             )
-    if model.init == "file":
+    if isinstance(model, MlpSpec):
+        _check_mlp(loaded, model)
+    elif model.init == "file":
         if model.init_path is None:
             raise loaded.error(
                 "init: file needs `init_path: w0.npz` (arrays W (N,d), a (N,))", "model", "init"
@@ -293,10 +379,17 @@ def _blocks(model: type[BaseModel], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, info in model.model_fields.items():
         sub = info.annotation
-        if isinstance(sub, type) and issubclass(sub, BaseModel):
-            out.update(_blocks(sub, f"{prefix}{name}."))
-        else:
+        if get_origin(sub) is Annotated:
+            sub = get_args(sub)[0]
+        members = get_args(sub) if get_origin(sub) in (Union, types.UnionType) else (sub,)
+        members = tuple(get_args(m)[0] if get_origin(m) is Annotated else m for m in members)
+        blocks = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+        if not blocks:
             out[f"{prefix}{name}"] = sub
+            continue
+        for block in blocks:  # a union of blocks (model: one per architecture): every key
+            for key, ann in _blocks(block, f"{prefix}{name}.").items():
+                out[key] = ann if key not in out or out[key] == ann else Union[out[key], ann]  # noqa: UP007
     return out
 
 
@@ -361,6 +454,37 @@ def spec_hash(spec: Spec) -> str:
     data = spec.model_dump(mode="json", exclude={"sweep"})
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def _check_mlp(loaded: LoadedSpec, model: MlpSpec) -> None:
+    """Cross-key rules of the ``mlp`` block (THEORY.md §10)."""
+    if model.widths is None:
+        raise loaded.error(
+            "required for architecture: mlp; add the hidden widths, e.g. `widths: [512, 512]`"
+            + (" (they name the init file's arrays W1 to WL)" if model.init == "file" else ""),
+            "model",
+            "widths",
+        )
+    layers = len(model.widths) + 1
+    if model.init == "file":
+        if model.init_path is None:
+            arrays = f"W1 to W{layers}" + (f", b1 to b{layers}" if model.bias else "")
+            raise loaded.error(
+                f"init: file needs `init_path: w0.npz` (arrays {arrays})", "model", "init"
+            )
+        if "init_std" in model.model_fields_set:
+            raise loaded.error("not used with init: file; remove it", "model", "init_std")
+    elif model.init_path is not None:
+        raise loaded.error(
+            "only used with `init: file`; remove it or set `init: file`", "model", "init_path"
+        )
+    if isinstance(model.init_std, list) and len(model.init_std) != layers:
+        raise loaded.error(
+            f"has {len(model.init_std)} values but the network has {layers} layers "
+            f"(widths {model.widths} and the output); give one value or {layers}",
+            "model",
+            "init_std",
+        )
 
 
 #: Command-line flags that set a spec key (for error messages).
@@ -432,10 +556,10 @@ def parse_spec(
     except ValidationError as exc:
         # An unknown key (a typo) usually explains a missing one: report it first.
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        first = errors[0]
+        first, architecture = _untag(errors[0])
         loc = tuple(first["loc"])
         dotted = ".".join(str(p) for p in loc)
-        message = _describe(first)
+        message = _describe(first, architecture)
         if len(errors) > 1:
             message += f" (+{len(errors) - 1} more)"
         if dotted in overrides:

@@ -11,7 +11,7 @@ bound h(ρ) (THEORY.md §8), the analytic β summary, optional capabilities
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -83,6 +83,7 @@ class LocalBeta:
     candidates: int = 0
     tensor_value: float = 0.0
     tensor_improved: bool = False
+    extra: Mapping[str, float | int | bool] = field(default_factory=dict)  # family-specific
 
     def to_dict(self) -> dict[str, float | int | bool]:
         return {
@@ -96,6 +97,7 @@ class LocalBeta:
             "candidates": self.candidates,
             "tensor_value": self.tensor_value,
             "tensor_improved": self.tensor_improved,
+            **self.extra,
         }
 
 

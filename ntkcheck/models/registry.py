@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import two_layer
+from . import mlp, two_layer
 from .protocol import Model, SpecContext
 
 
@@ -28,7 +28,10 @@ class Family:
 
 FAMILIES: dict[str, Family] = {
     f.name: f
-    for f in (Family("two_layer", two_layer.build, two_layer.plan_bytes, two_layer.f0_is_zero),)
+    for f in (
+        Family("two_layer", two_layer.build, two_layer.plan_bytes, two_layer.f0_is_zero),
+        Family("mlp", mlp.build, mlp.plan_bytes, mlp.f0_is_zero),
+    )
 }
 
 
