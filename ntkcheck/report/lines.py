@@ -222,7 +222,9 @@ def _formula(c: Certificate, drift: str) -> str:
         if c.theorem is Theorem.path:
             return "γ*_p = 4√2·β·√L0/σ_min² = γ*/(2κ+1)   (R_p = 2‖r0‖/(γσ_min) < B = σ_min/(2β))"
         return "γ* = 4√2·β·(2σ_max+σ_min)·√L0/σ_min³"
-    name = {"flip_count": "activation-flip"}.get(drift, drift)
+    name = {"flip_count": "activation-flip", "ball_lipschitz": "ball-local Lipschitz"}.get(
+        drift, drift
+    )
     radius = (
         "R_p = 2‖r0‖/(γσ_min)" if c.theorem is Theorem.path else "R = (4σ_max+2σ_min)‖r0‖/(γσ_min²)"
     )
