@@ -85,6 +85,7 @@ def test_thread_policy(monkeypatch):
     cores = threads.usable_cores()
     assert 1 <= cores <= (os.cpu_count() or 1)
     assert threads.threads_for("gram") == cores
+    assert threads.threads_for("gram", 1 << 20) == 1  # a small Gram: one thread
     assert threads.threads_for("eigen", 64) == 1
     assert threads.threads_for("eigen", 10 * threads.SMALL_N) == cores
     assert threads.threads_for("rhs", 1000) == 1

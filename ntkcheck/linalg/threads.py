@@ -77,17 +77,20 @@ def _override() -> int | None:
 
 #: simulate's right-hand side runs on one thread up to this many n·P values.
 SMALL_RHS = 1 << 24
+#: Gram products of fewer flops than this (≈ n²·N) run on one thread: a sweep's
+#: (256, 32, 4096) point took 193 ms with two threads beside a busy core, 20 ms with one.
+SMALL_GRAM = 1 << 30
 
 
 def threads_for(task: str, size: int = 0) -> int:
-    """The thread count for ``task``: ``gram`` (large BLAS-3 products), ``eigen``
+    """The thread count for ``task``: ``gram`` (BLAS-3 products of ≈ size flops), ``eigen``
     (dense eigensolver or Cholesky of a size×size matrix) or ``rhs`` (simulate's
     products, size = n·P)."""
     override = _override()
     if override is not None:
         return min(override, usable_cores())
     if task == "gram":
-        return usable_cores()
+        return usable_cores() if size == 0 or size > SMALL_GRAM else 1
     if task == "eigen":
         return 1 if size <= SMALL_N else usable_cores()
     return 1 if size <= SMALL_RHS else usable_cores()
