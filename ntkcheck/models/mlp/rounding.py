@@ -33,8 +33,9 @@ EVAL_ULPS = 16
 EXACT_PRIME = ("identity", "quadratic", *NONSMOOTH_ACTIVATIONS)
 #: Row blocks of the Gram that proves ‖W‖_op (memory ≤ 3·block² floats).
 OP_NORM_BLOCK = 4096
-#: Below this size λ_max is found by a dense eigensolver, above by Lanczos.
+#: Below this size λ_max is found by a dense eigensolver, above by Lanczos to EIG_TOL.
 DENSE_EIG = 512
+EIG_TOL = 1e-9
 
 
 def _up(x: float) -> float:
@@ -68,10 +69,13 @@ def _block_op_norm_sq(V: np.ndarray) -> float:
             estimate = float(eigvalsh(M, lower=False, subset_by_index=[p - 1, p - 1])[0])
         else:
             op = LinearOperator((p, p), matvec=lambda v: blas.dsymv(1.0, M, v, lower=0))
-            estimate = float(eigsh(op, k=1, which="LA", v0=np.ones(p), ncv=min(p, 48))[0][0])
+            ritz = eigsh(op, k=1, which="LA", v0=np.ones(p), ncv=min(p, 48), tol=EIG_TOL)
+            estimate = float(ritz[0][0])
     except (ArpackError, ArpackNoConvergence, np.linalg.LinAlgError):
         return frob_sq
-    proved = proven_upper_bound(M, estimate, error)
+    # a failed factorization costs as much as a successful one: try 1 + 1e-6 (far above the
+    # Ritz value's error), then 1 + 1e-3; ω is inflated by at most that much.
+    proved = proven_upper_bound(M, estimate, error, grow=(1e-6, 1e-3))
     return frob_sq if proved is None else min(proved, frob_sq)
 
 
