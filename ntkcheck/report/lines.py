@@ -121,10 +121,11 @@ def report_lines(r: CertifyResult) -> list[Line]:
         analytic = m.beta.beta
         ratio = f", {num(info.value / analytic)}× the analytic bound" if analytic > 0 else ""
         state = "converged" if info.converged else "NOT converged"
+        where = f"neuron {info.neuron}" if info.neuron >= 0 else "nested JVPs"
         out.append(
             Line(
                 "",
-                f"β_loc = {num(info.value)} (neuron {info.neuron}{ratio}; {info.restarts} starts, "
+                f"β_loc = {num(info.value)} ({where}{ratio}; {info.restarts} starts, "
                 f"{info.iterations} sweeps, {state}, spread of local maxima {num(info.spread)})",
             )
         )

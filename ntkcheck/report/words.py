@@ -146,8 +146,9 @@ def certificate_message(c: Certificate, activation: str, est: Estimate) -> str:
     if c.reason is Reason.no_drift_bound:
         return (
             f"(H1) fails: σ' of {activation or 'this activation'} is not Lipschitz "
-            "(sup|σ''| = ∞) and no drift bound is known for it, so the theorem does not "
-            "apply; use a smooth activation (gelu, silu, softplus, tanh) or relu to certify"
+            "(sup|σ''| = ∞) and no drift bound is known for it in this architecture, so the "
+            "theorem does not apply; use a smooth activation (gelu, silu, softplus, tanh) "
+            "(relu-like σ are certified for the two-layer network)"
         )
     if c.reason is Reason.not_full_rank:
         return f"(H2) fails: {full_rank_reason(est.full_rank)}"

@@ -22,6 +22,7 @@ from .specs import labelled
 
 if TYPE_CHECKING:
     from ..flow.deviation import Progress
+    from ..flow.simulate import Simulation
 
 
 def certificates_for(
@@ -45,6 +46,39 @@ def certificates_for(
         loss_depends_on_gamma=problem.loss_depends_on_gamma,
     )
     return certify_both(gamma, q, m.drift, rigorous=m.drift.rigorous and m.bounds.rigorous)
+
+
+def simulate_at(
+    problem: Problem,
+    est: Estimate,
+    certificates: dict[Theorem, Certificate],
+    theorem: Theorem,
+    sp: Any,
+    *,
+    progress: Progress | None = None,
+    horizon_hint: str = "give a time instead, e.g. --horizon 1e-3",
+) -> Simulation:
+    """The flow for a certified (or not) problem: ``simulate`` with the spec's ``simulate:``."""
+    if sp.horizon == "auto" and not est.full_rank.holds:
+        code = est.full_rank.code.replace("_", " ")
+        raise EstimationError(
+            f"simulate.horizon: auto needs σ_min > 0, but (H2) fails ({code}); {horizon_hint}"
+        )
+    from ..flow.simulate import simulate  # scipy.integrate: only when simulating
+
+    return simulate(
+        problem,
+        sigma_min=est.sigma_min,
+        sigma_max=est.sigma_max,
+        guarantees={t.value: c.guarantees for t, c in certificates.items()},
+        rigorous=certificates[theorem].rigorous,
+        theorem=theorem.value,
+        horizon=sp.horizon,
+        points=sp.points,
+        loss_tol=sp.loss_tol,
+        progress=progress,
+        method=sp.method,
+    )
 
 
 def certify_spec(
@@ -104,27 +138,8 @@ def _run(
     sim = None
     if simulate_flow:
         t = time.perf_counter()
-        sp = loaded.spec.simulate
-        if sp.horizon == "auto" and not measurement.full_rank.holds:
-            raise EstimationError(
-                f"simulate.horizon: auto needs σ_min > 0, but (H2) fails "
-                f"({measurement.full_rank.code.replace('_', ' ')}); "
-                "give a time instead, e.g. --horizon 1e-3"
-            )
-        from ..flow.simulate import simulate  # scipy.integrate: only when simulating
-
-        sim = simulate(
-            problem,
-            sigma_min=est.sigma_min,
-            sigma_max=est.sigma_max,
-            guarantees={t.value: c.guarantees for t, c in certificates.items()},
-            rigorous=cert.rigorous,
-            theorem=theorem.value,
-            horizon=sp.horizon,
-            points=sp.points,
-            loss_tol=sp.loss_tol,
-            progress=progress,
-            method=sp.method,
+        sim = simulate_at(
+            problem, est, certificates, theorem, loaded.spec.simulate, progress=progress
         )
         timing["simulate"] = time.perf_counter() - t
     timing["total"] = time.perf_counter() - start

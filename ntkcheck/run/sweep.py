@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import EstimationError, NtkcheckError, SpecError
+from ..errors import NtkcheckError, SpecError
 from ..io.build import build_problem
 from ..io.example import EXAMPLE_YAML
 from ..io.grid import MAX_POINTS, Axis, GridError, parse_grid_option
@@ -36,7 +36,7 @@ from ..io.spec import LoadedSpec, grid_axis, parse_spec, read_spec_text, spec_ha
 from ..linalg.threads import usable_cores
 from ..problem import Problem
 from ..theory.certificate import Theorem
-from .job import certificates_for, guarded
+from .job import certificates_for, guarded, simulate_at
 from .measure import Measurement, estimate_at, measure
 from .result import CertifyResult, Entry, ProblemInfo, SpecFailure
 from .specs import BUILTIN
@@ -363,25 +363,13 @@ def _certify_point(
     if options.measure == "flow":
         t = time.perf_counter()
         sp = loaded.spec.simulate
-        if sp.horizon == "auto" and not shared.measurement.full_rank.holds:
-            code = shared.measurement.full_rank.code.replace("_", " ")
-            raise EstimationError(
-                f"simulate.horizon: auto needs σ_min > 0, but (H2) fails ({code}); "
-                "sweep with --set simulate.horizon=1e-3 (a time) instead"
-            )
-        from ..flow.simulate import simulate  # scipy.integrate: only when simulating
-
-        sim = simulate(
+        sim = simulate_at(
             problem,
-            sigma_min=est.sigma_min,
-            sigma_max=est.sigma_max,
-            guarantees={t.value: c.guarantees for t, c in certificates.items()},
-            rigorous=cert.rigorous,
-            theorem=theorem.value,
-            horizon=sp.horizon,
-            points=sp.points,
-            loss_tol=sp.loss_tol,
-            method=sp.method,
+            est,
+            certificates,
+            theorem,
+            sp,
+            horizon_hint="sweep with --set simulate.horizon=1e-3 (a time) instead",
         )
         summary = flow_summary(sim, est.loss0, sp.loss_tol)
         timing["simulate"] = time.perf_counter() - t

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import blas
 
+from ...linalg.dense import symmetrize_upper
 from .structure import Params, Structure
 
 
@@ -146,17 +147,6 @@ def matvec(A: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``A v`` (n,) for A (n, a) C-ordered (dgemv on its Fortran view)."""
     A = np.ascontiguousarray(A, dtype=np.float64)
     return blas.dgemv(1.0, A.T, np.ascontiguousarray(v, dtype=np.float64), trans=1)
-
-
-def symmetrize_upper(G: np.ndarray, step: int = 512) -> np.ndarray:
-    """Copy the upper triangle of square ``G`` onto its lower one, in place, in blocks."""
-    n = G.shape[0]
-    for start in range(0, n, step):
-        stop = min(start + step, n)
-        diag = G[start:stop, start:stop]
-        diag[...] = np.triu(diag) + np.triu(diag, 1).T
-        G[stop:, start:stop] = G[start:stop, stop:].T
-    return G
 
 
 def gram(st: Structure, fac: Factors) -> np.ndarray:

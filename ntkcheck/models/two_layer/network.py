@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import blas, svdvals
 
+from ...linalg.dense import symmetrize_upper as _symmetrize_upper
 from ...linalg.rigorous import factor_error_bound, gram_formation_error, gram_n_terms
 from ...linalg.spectrum import EPS
 from ...linalg.threads import blas_threads, threads_for
@@ -110,17 +111,6 @@ class Linearization:
         if not isinstance(other, Linearization):
             raise TypeError("drift_gram needs a linearization of the same two-layer network")
         return factor_gram(self.X, self.S - other.S)
-
-
-def _symmetrize_upper(G: np.ndarray, step: int = 512) -> np.ndarray:
-    """Copy the upper triangle of square ``G`` onto its lower one, in place, in blocks."""
-    n = G.shape[0]
-    for start in range(0, n, step):
-        stop = min(start + step, n)
-        diag = G[start:stop, start:stop]
-        diag[...] = np.triu(diag) + np.triu(diag, 1).T
-        G[stop:, start:stop] = G[start:stop, stop:].T
-    return G
 
 
 @dataclass(frozen=True, eq=False)
