@@ -120,6 +120,10 @@ def report_lines(r: CertifyResult) -> list[Line]:
     if info is not None:
         analytic = m.beta.beta
         ratio = f", {num(info.value / analytic)}× the analytic bound" if analytic > 0 else ""
+        rho = r.certificates.get(Theorem.path, c).radius_B
+        if m.drift.kind == "ball_lipschitz" and 0 < rho < math.inf and info.value > 0:
+            beta_rho = 0.5 * e.sigma_min_lower / rho  # the rigorous β on the ball of radius ρ*
+            ratio += f"; β(ρ*) = {num(beta_rho)} = {num(beta_rho / info.value)}× β_loc"
         state = "converged" if info.converged else "NOT converged"
         where = f"neuron {info.neuron}" if info.neuron >= 0 else "nested JVPs"
         out.append(
