@@ -1,4 +1,7 @@
-"""The choice lists that the spec, the CLI and the pipeline share (one place each)."""
+"""The choice lists that the spec, the CLI and the pipeline share (one place each).
+
+The theorems are ``theory.certificate.Theorem``.
+"""
 
 from __future__ import annotations
 
@@ -18,13 +21,6 @@ class BetaMethod(StrEnum):
 
     analytic = "analytic"
     local = "local"
-
-
-class TheoremChoice(StrEnum):
-    """Which theorem decides (``certify.theorem``, ``--theorem``); path first: the default."""
-
-    path = "path"
-    lecture = "lecture"
 
 
 class SimulateMethod(StrEnum):

@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from .._version import __version__
-from ..choices import SpectrumMethod, TheoremChoice
+from ..choices import SpectrumMethod
 from ..errors import NtkcheckError
 from ..io.yaml_lines import YamlError, load_yaml_with_lines
 from ..report import DEFAULT_FAILING, MACHINE_FORMATS, render, render_validation, rich_renderables
 from ..run.result import CertifyResult, Entry, SpecFailure
 from ..run.specs import BUILTIN, expand_specs, labelled
+from ..theory.certificate import Theorem
 from ._malloc import tune_malloc
 from .gate import EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, exit_code
 
@@ -81,7 +82,7 @@ BetaLocalOption = Annotated[
 
 
 TheoremOption = Annotated[
-    TheoremChoice | None,
+    Theorem | None,
     typer.Option(
         "--theorem",
         help="Which theorem decides (certify.theorem): path (default, THEORY.md §9) or lecture "

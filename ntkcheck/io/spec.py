@@ -29,9 +29,10 @@ from pydantic import (
     field_validator,
 )
 
-from ..choices import BetaMethod, SimulateMethod, TheoremChoice
+from ..choices import BetaMethod, SimulateMethod
 from ..errors import SpecError
 from ..models.names import ACTIVATION_NAMES, NONSMOOTH_ACTIVATIONS
+from ..theory.certificate import Theorem
 from .grid import Axis, GridError, KeyKind, make_axis, split_keys
 from .yaml_lines import Path_, YamlError, load_yaml_with_lines
 
@@ -39,7 +40,7 @@ MAX_SPEC_BYTES = 1 << 20
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 ActivationName = Literal[ACTIVATION_NAMES]  # type: ignore[valid-type]
-TheoremName = Literal[tuple(TheoremChoice)]  # type: ignore[valid-type]
+TheoremName = Literal[tuple(Theorem)]  # type: ignore[valid-type]
 BetaName = Literal[tuple(BetaMethod)]  # type: ignore[valid-type]
 SimulateMethodName = Literal[tuple(SimulateMethod)]  # type: ignore[valid-type]
 

@@ -36,9 +36,9 @@ from ..io.spec import LoadedSpec, grid_axis, parse_spec, read_spec_text, spec_ha
 from ..linalg.threads import usable_cores
 from ..problem import Problem
 from ..theory.certificate import Theorem
-from .job import certificates_for, guarded, simulate_at
+from .job import certificates_for, guarded, result_of, simulate_at
 from .measure import Measurement, estimate_at, measure
-from .result import CertifyResult, Entry, ProblemInfo, SpecFailure
+from .result import CertifyResult, Entry, SpecFailure
 from .specs import BUILTIN
 
 if TYPE_CHECKING:
@@ -357,7 +357,6 @@ def _certify_point(
     t = time.perf_counter()
     certificates = certificates_for(problem, est, gamma)
     theorem = Theorem(loaded.spec.certify.theorem)
-    cert = certificates[theorem]
     timing["certify"] = time.perf_counter() - t
     sim, summary = None, None
     if options.measure == "flow":
@@ -374,19 +373,7 @@ def _certify_point(
         summary = flow_summary(sim, est.loss0, sp.loss_tol)
         timing["simulate"] = time.perf_counter() - t
     timing["total"] = sum(timing.values())
-    result = CertifyResult(
-        spec=loaded.source,
-        name=loaded.name,
-        builtin=loaded.builtin,
-        problem=ProblemInfo.of(problem),
-        estimate=est,
-        certificate=cert,
-        certificates=certificates,
-        timing=timing,
-        simulation=sim,
-        gamma_line=loaded.line_of("gamma"),
-        overrides=dict(loaded.overrides),
-    )
+    result = result_of(loaded, problem, est, certificates, timing, sim)
     return result, summary
 
 
