@@ -185,3 +185,17 @@ def test_version_and_module_entry_point():
         timeout=120,
     )
     assert proc.returncode == 0 and "CERTIFIED" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "key,value,allowed",
+    [
+        ("simulate.method", "rk4", "'auto', 'expint' or 'dop853'"),
+        ("certify.theorem", "best", "'lecture' or 'path'"),
+        ("certify.beta", "x", "'analytic' or 'local'"),
+    ],
+)
+def test_choice_errors_name_the_plain_values(capsys, key, value, allowed):
+    assert main(["certify", "--set", f"{key}={value}", "-f", "text"]) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if "no SPEC" not in ln]
+    assert len(err) == 1 and f"must be {allowed}; got '{value}'" in err[0]

@@ -40,9 +40,9 @@ MAX_SPEC_BYTES = 1 << 20
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 ActivationName = Literal[ACTIVATION_NAMES]  # type: ignore[valid-type]
-TheoremName = Literal[tuple(Theorem)]  # type: ignore[valid-type]
-BetaName = Literal[tuple(BetaMethod)]  # type: ignore[valid-type]
-SimulateMethodName = Literal[tuple(SimulateMethod)]  # type: ignore[valid-type]
+TheoremName = Literal[tuple(t.value for t in Theorem)]  # type: ignore[valid-type]
+BetaName = Literal[tuple(b.value for b in BetaMethod)]  # type: ignore[valid-type]
+SimulateMethodName = Literal[tuple(m.value for m in SimulateMethod)]  # type: ignore[valid-type]
 
 
 class _Block(BaseModel):
