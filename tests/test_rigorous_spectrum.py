@@ -229,6 +229,42 @@ def test_factor_error_bound_blocks_and_guards():
     assert relu == pytest.approx(R.factor_error_bound(X, W, s, 0.0, **kw), rel=1e-12)
 
 
+@pytest.mark.parametrize(
+    "seed, n, N, d, scale", [(0, 7, 13, 3, 1.0), (1, 4, 40, 9, 1e3), (2, 9, 5, 1, 1e-3)]
+)
+def test_smooth_factor_bound_closed_form_matches_the_entrywise_sum(seed, n, N, d, scale):
+    """The O((N + n) d²) closed form bounds Σ_ji (c̄ + ℓ a_ji)² ‖x_j‖² (a = |X||W|ᵀ exact,
+    summed here at 40 digits) from above, and is tight to the rounding of the sums."""
+    rng = np.random.default_rng(seed)
+    X = scale * rng.standard_normal((n, d))
+    W = rng.standard_normal((N, d))
+    s, L, D = 0.37, 0.77, 1.0
+    tr = 5.0
+    F = R.factor_error_bound(X, W, s, L, trace_K=tr, derivative_scale=D)
+    c, ell = R.DERIVATIVE_ULPS * U * D, L * R.gamma(d)
+    with mp.workdps(40):
+        total = mp.mpf(0)
+        for j in range(n):
+            x2 = mp.fsum(mp.mpf(float(v)) ** 2 for v in X[j])
+            for i in range(N):
+                a = mp.fsum(abs(mp.mpf(float(X[j, k])) * mp.mpf(float(W[i, k]))) for k in range(d))
+                total += (mp.mpf(c) + mp.mpf(ell) * a) ** 2 * x2
+        dJ = mp.mpf(s) * mp.sqrt(total)
+        J = mp.sqrt(mp.mpf(tr) / (1 - mp.mpf(R.gamma(R.gram_n_terms(N, d)))))
+        exact = 2 * J * dJ + dJ**2
+    assert exact <= F <= exact * (1 + 1e-12)
+
+
+def test_factor_error_bound_closed_form_agrees_with_the_blocked_loop():
+    """Smooth σ': the closed form and the blocked per-entry sum (taken with a jump whose
+    flags never fire: the same δ) agree up to their different rounding allowances."""
+    X, W, s = make_net(3, 20, 64, 6)
+    kw = dict(trace_K=4.0, derivative_scale=1.0)
+    closed = R.factor_error_bound(X, W, s, 0.77, **kw)
+    looped = R.factor_error_bound(X, W, s, 0.77, jump=1e-300, **kw)
+    assert closed == pytest.approx(looped, rel=1e-9)
+
+
 # --- dense bound and Cholesky proof on two-layer nets --------------------------------------------
 
 SMALL = [  # (seed, n, N, d, repeat_eps)

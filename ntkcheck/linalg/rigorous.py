@@ -200,8 +200,17 @@ def factor_error_bound(
     σ' is exact (identity, quadratic, relu, leaky_relu, abs).
 
     Then ‖ΔJ‖_F² ≤ Σ_ji δ_ji² ‖x_j‖² and ‖K̃ − K0‖₂ ≤ 2 √(tr K̃) ‖ΔJ‖_F + ‖ΔJ‖_F²,
-    tr K̃ ≤ trace_K/(1 − γ_m), m = :func:`gram_n_terms` (N, d). Computed over
-    neuron blocks of about ``block_values`` entries (two n×block temporaries).
+    tr K̃ ≤ trace_K/(1 − γ_m), m = :func:`gram_n_terms` (N, d).
+
+    Without a jump the sum has a closed form in O((N + n) d²), no n×N array:
+
+        Σ_ji δ_ji² ‖x_j‖² = s² Σ_j ‖x_j‖² (N c̄² + 2 c̄ ℓ |x_j|ᵀ Σ_i |w_i| + ℓ² |x_j|ᵀ |W|ᵀ|W| |x_j|),
+
+    c̄ = c u D, ℓ = L γ_d: every term is a sum of products of nonnegative numbers, each
+    through at most N + n + 3d + 32 roundings, so dividing the computed value by
+    1 − γ_{N+n+3d+32} bounds the exact one. With a jump the flags need every ẑ_ji:
+    computed over neuron blocks of about ``block_values`` entries (two n×block
+    temporaries), each term through at most n·N + d + 16 roundings.
 
     Args:
         X: inputs (n, d). W: first-layer weights (N, d). s: output factor.
@@ -240,12 +249,51 @@ def factor_error_bound(
     N = W.shape[0]
     if n == 0 or N == 0 or s == 0.0:
         return 0.0
-    g_d = _gamma_ratio(d)  # computed |X||W|ᵀ ≥ (1 − γ_d) a, so γ_d a ≤ γ_d/(1 − γ_d) â
     c_abs = derivative_ulps * UNIT_ROUNDOFF * derivative_scale
+    x2 = np.einsum("jl,jl->j", X, X)  # ‖x_j‖², relative error ≤ γ_d
+    if jump == 0.0:
+        total = _smooth_factor_sum(X, W, x2, c_abs, lipschitz_derivative * gamma(d))
+        g_sum = gamma(N + n + 3 * d + 32)
+    else:
+        total = _flagged_factor_sum(X, W, x2, c_abs, lipschitz_derivative, jump, block_values)
+        g_sum = gamma(n * N + d + 16)  # every term of `total` through ≤ n·N + d + 16 roundings
+    if g_sum >= 0.5:
+        return math.inf
+    dJ = _up(abs(s) * math.sqrt(total / (1.0 - g_sum)))
+    if not math.isfinite(dJ):
+        return math.inf
+    J_norm = math.sqrt(trace_K / (1.0 - gamma(gram_n_terms(N, d))))
+    return _up((2.0 * J_norm * dJ + dJ * dJ) * _OUT)
+
+
+def _smooth_factor_sum(
+    X: np.ndarray, W: np.ndarray, x2: np.ndarray, c_abs: float, lip: float
+) -> float:
+    """fl(Σ_j ‖x_j‖² Σ_i (c̄ + ℓ a_ji)²), a = |X||W|ᵀ exact, by the closed form above."""
+    absX, absW = np.abs(X), np.abs(W)
+    N = W.shape[0]
+    linear = absX @ absW.sum(axis=0)  # Σ_i a_ji
+    quadratic = np.einsum("jl,jl->j", absX @ (absW.T @ absW), absX)  # Σ_i a_ji²
+    per_row = (N * c_abs * c_abs) + (2.0 * c_abs * lip) * linear + (lip * lip) * quadratic
+    return float(x2 @ per_row)
+
+
+def _flagged_factor_sum(
+    X: np.ndarray,
+    W: np.ndarray,
+    x2: np.ndarray,
+    c_abs: float,
+    lipschitz_derivative: float,
+    jump: float,
+    block_values: int,
+) -> float:
+    """fl(Σ_ji δ_ji² ‖x_j‖²)/s² with the jump flags, over blocks of neurons."""
+    n, d = X.shape
+    N = W.shape[0]
+    g_d = _gamma_ratio(d)  # computed |X||W|ᵀ ≥ (1 − γ_d) a, so γ_d a ≤ γ_d/(1 − γ_d) â
     lip = lipschitz_derivative * g_d
     flag_tol = 3.0 * g_d  # ≥ 2 γ_d/(1 − γ_d) with room for the rounding of flag_tol·â
     absX = np.abs(X)
-    x2 = np.einsum("jl,jl->j", X, X)  # ‖x_j‖², relative error ≤ γ_d
     block = max(1, block_values // max(n, 1))
     total = 0.0
     for start in range(0, N, block):
@@ -259,15 +307,7 @@ def factor_error_bound(
             delta += jump * (flag_tol * A >= Z)
         np.square(delta, out=delta)
         total += float(delta.sum(axis=1) @ x2)
-    # Every term of `total` is nonnegative and passes through ≤ n·N + d + 16 roundings.
-    g_sum = gamma(n * N + d + 16)
-    if g_sum >= 0.5:
-        return math.inf
-    dJ = _up(abs(s) * math.sqrt(total / (1.0 - g_sum)))
-    if not math.isfinite(dJ):
-        return math.inf
-    J_norm = math.sqrt(trace_K / (1.0 - gamma(gram_n_terms(N, d))))
-    return _up((2.0 * J_norm * dJ + dJ * dJ) * _OUT)
+    return total
 
 
 def eigensolver_error(n: int, eig_max_abs: float) -> float:
