@@ -1,5 +1,5 @@
 """``python -m ntkcheck``."""
 
-from .cli.app import run
+from .cli import run
 
 run()

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import ntkcheck.models.two_layer.network as model_mod
+from ntkcheck.linalg import dense
 from ntkcheck.models.activations import get_activation
 from ntkcheck.models.two_layer import TwoLayerNetwork, output_factor
 
@@ -69,7 +70,7 @@ def test_symmetrize_upper_in_blocks():
     rng = np.random.default_rng(5)
     A = rng.standard_normal((37, 37))
     G = np.asfortranarray(np.triu(A))
-    out = model_mod._symmetrize_upper(G.copy(order="F"), step=8)
+    out = dense.symmetrize_upper(G.copy(order="F"), step=8)
     np.testing.assert_array_equal(out, np.triu(A) + np.triu(A, 1).T)
 
 

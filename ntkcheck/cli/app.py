@@ -729,7 +729,3 @@ def main(argv: list[str] | None = None) -> int:
         _err(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback")
         return EXIT_ERROR
     return code if isinstance(code, int) else EXIT_OK
-
-
-def run() -> None:
-    sys.exit(main())

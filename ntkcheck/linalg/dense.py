@@ -1,8 +1,122 @@
-"""Small helpers for dense symmetric matrices formed by BLAS (upper triangle only)."""
+"""Dense symmetric kernels: products AᵀA, eigenvalues, Cholesky, the largest singular value.
+
+Up to order ``NUMPY_MAX_N`` they run through NumPy's BLAS/LAPACK, so that a
+``certify`` of a small problem never imports SciPy (a third of its start-up);
+beyond it through SciPy's, in place (no extra n×n copies). NumPy's ``A.T @ A``
+is a ``syrk`` (it recognises the transposed operand), ``eigvalsh`` a backward
+stable ``syevd`` and ``cholesky`` a ``potrf``: the rounding analyses of
+``linalg.rigorous`` (any summation order, any backward stable eigensolver) hold
+for either path. One problem uses one path for all its kernels (two OpenBLAS
+builds interleaved in one loop made ``syrk`` 2× slower here).
+"""
 
 from __future__ import annotations
 
 import numpy as np
+
+#: Largest order handled by NumPy (a few n×n temporaries of ≤ 32 MiB each).
+NUMPY_MAX_N = 2048
+
+
+def by_numpy(n: int) -> bool:
+    """True when kernels of order ``n`` run through NumPy (see the module's docstring)."""
+    return n <= NUMPY_MAX_N
+
+
+def gram_workspace(n: int) -> int:
+    """n×n temporaries beside K that forming or factoring K of order ``n`` allocates: one
+    for NumPy (an accumulated product; ``eigvalsh``'s copy of its input), none for SciPy."""
+    return 1 if by_numpy(n) else 0
+
+
+def cholesky_matrices(n: int) -> int:
+    """n×n arrays that a Cholesky proof of ``linalg.rigorous`` allocates beside its input
+    at order ``n``: the shifted copy B, plus for NumPy ``cholesky``'s copy of B and its
+    factor (SciPy's ``potrf`` works in place)."""
+    return 3 if by_numpy(n) else 1
+
+
+def eigvalsh_keeps(n: int) -> bool:
+    """True when :func:`eigvalsh` leaves its input intact at order ``n``."""
+    return by_numpy(n)
+
+
+def new_gram(n: int) -> np.ndarray:
+    """A zero n×n accumulator for :func:`syrk_into`: C-ordered for NumPy, Fortran for SciPy."""
+    return np.zeros((n, n), order="C" if by_numpy(n) else "F")
+
+
+def matmul_nt(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``A Bᵀ`` for A (m, k), B (p, k): a (m, p) product, by the path of order p."""
+    if by_numpy(B.shape[0]):
+        return A @ B.T
+    from scipy.linalg import blas
+
+    return blas.dgemm(1.0, A.T, B.T, trans_a=1)  # C-ordered A, B: their transposes are views
+
+
+def syrk_into(G: np.ndarray, A: np.ndarray, alpha: float) -> np.ndarray:
+    """``G + α AᵀA`` for A (k, n), into G from :func:`new_gram` (its upper triangle at least).
+
+    Returns the updated accumulator (the same array for NumPy, possibly a new one
+    for SciPy): use the returned value.
+    """
+    n = G.shape[0]
+    if by_numpy(n):
+        T = A.T @ A  # NumPy calls syrk for a product with its own transpose
+        T *= alpha
+        G += T
+        return G
+    from scipy.linalg import blas
+
+    return blas.dsyrk(alpha, A, beta=1.0, c=G, trans=1, lower=0, overwrite_c=1)
+
+
+def gram_rows(X: np.ndarray) -> np.ndarray:
+    """``X Xᵀ`` (n, n) for X (n, d): the upper triangle at least."""
+    if by_numpy(X.shape[0]):
+        return X @ X.T
+    from scipy.linalg import blas
+
+    return blas.dsyrk(1.0, np.asfortranarray(X.T), trans=1, lower=0)
+
+
+def symmetric_from(G: np.ndarray) -> np.ndarray:
+    """The C-ordered symmetric matrix of G's upper triangle (G is consumed)."""
+    G = symmetrize_upper(G)
+    return G if G.flags.c_contiguous else np.ascontiguousarray(G.T)  # Fortran: Gᵀ is a view
+
+
+def eigvalsh(K: np.ndarray) -> np.ndarray:
+    """All eigenvalues of symmetric K, ascending (K may be overwritten)."""
+    if by_numpy(K.shape[0]):
+        return np.linalg.eigvalsh(K)
+    from scipy.linalg import eigvalsh as scipy_eigvalsh
+
+    return scipy_eigvalsh(K, overwrite_a=True, check_finite=False, driver="evr")
+
+
+def cholesky_succeeds(B: np.ndarray) -> bool:
+    """True when floating-point Cholesky of symmetric B runs to completion with a finite,
+    positive diagonal (B may be overwritten)."""
+    if by_numpy(B.shape[0]):
+        try:
+            R = np.linalg.cholesky(B)
+        except np.linalg.LinAlgError:
+            return False
+    else:
+        from scipy.linalg import lapack
+
+        R, info = lapack.dpotrf(B, lower=0, clean=0, overwrite_a=1)
+        if info != 0:
+            return False
+    r = np.diagonal(R)
+    return bool(np.isfinite(R).all() and (r > 0.0).all())
+
+
+def largest_singular_value(X: np.ndarray) -> float:
+    """σ_max(X) by an SVD (values only)."""
+    return float(np.linalg.svd(X, compute_uv=False)[0])
 
 
 def symmetrize_upper(G: np.ndarray, step: int = 512) -> np.ndarray:

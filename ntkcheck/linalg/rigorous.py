@@ -68,7 +68,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import lapack
+
+from . import dense
 
 #: Unit roundoff of IEEE double precision, round to nearest (Higham 2002, §2.1).
 UNIT_ROUNDOFF = 2.0**-53
@@ -311,7 +312,7 @@ def _flagged_factor_sum(
 
 
 def eigensolver_error(n: int, eig_max_abs: float) -> float:
-    """Bound on |λ̂_i − λ_i(K̂0)| for LAPACK ``syevr`` (THEORY.md §11).
+    """Bound on |λ̂_i − λ_i(K̂0)| for LAPACK's symmetric eigensolvers (THEORY.md §11).
 
     |λ̂_i − λ_i| ≤ p(n) u ‖K̂0‖₂ (LAPACK Users' Guide, 3rd ed., §4.7 "Error bounds
     for the symmetric eigenproblem": backward stability + Weyl; Demmel 1997,
@@ -350,7 +351,7 @@ def _sqrt_down(x: float) -> float:
 def dense_lower_bound(
     eig_min_hat: float, eig_max_hat: float, n: int, formation_error: float
 ) -> LowerBound:
-    """λ_min(K0) ≥ λ̂_min − E_eig − E_K from a dense ``syevr`` of K̂0 (THEORY.md §11).
+    """λ_min(K0) ≥ λ̂_min − E_eig − E_K from a dense eigensolver on K̂0 (THEORY.md §11).
 
     E_eig = :func:`eigensolver_error` (n, max(|λ̂_min|, |λ̂_max|)), E_K =
     ``formation_error`` (:func:`gram_formation_error`); Weyl's inequality.
@@ -400,8 +401,8 @@ def cholesky_margin(K_hat: np.ndarray, formation_error: float) -> float:
 def cholesky_proves(K_hat: np.ndarray, tau: float, formation_error: float) -> bool:
     """True only if a floating-point Cholesky proves λ_min(K0) > τ (THEORY.md §11).
 
-    Runs LAPACK ``dpotrf`` (upper triangle) on a copy of fl(K̂ − τ' I),
-    τ' ≥ τ + :func:`cholesky_margin` (K̂, E_K) rounded up; success (info = 0,
+    Runs LAPACK ``potrf`` (:func:`linalg.dense.cholesky_succeeds`) on a copy of
+    fl(K̂ − τ' I), τ' ≥ τ + :func:`cholesky_margin` (K̂, E_K) rounded up; success (info = 0,
     finite positive diagonal) gives R̂ᵀR̂ ≻ 0 and hence λ_min(K0) > τ
     (Demmel 1989; Higham 2002, Thm 10.3; Rump 2006). K0 = J0 J0ᵀ ⪰ 0, so any
     τ < 0 is proved without computation. ``formation_error`` ≥ ‖K̂ − K0‖₂, K̂
@@ -423,11 +424,7 @@ def cholesky_proves(K_hat: np.ndarray, tau: float, formation_error: float) -> bo
     B = np.array(K_hat, dtype=np.float64, order="F", copy=True)
     idx = np.diag_indices_from(B)
     B[idx] = B[idx] - shift
-    R, info = lapack.dpotrf(B, lower=0, clean=0, overwrite_a=1)
-    if info != 0:
-        return False
-    r = np.diagonal(R)
-    return bool(np.isfinite(R).all() and (r > 0.0).all())
+    return dense.cholesky_succeeds(B)
 
 
 def proven_lower_bound(
@@ -487,11 +484,7 @@ def cholesky_proves_upper(K_hat: np.ndarray, t: float, formation_error: float) -
     B = np.array(-K_hat, dtype=np.float64, order="F", copy=True)
     idx = np.diag_indices_from(B)
     B[idx] = B[idx] + t_shift
-    R, info = lapack.dpotrf(B, lower=0, clean=0, overwrite_a=1)
-    if info != 0:
-        return False
-    r = np.diagonal(R)
-    return bool(np.isfinite(R).all() and (r > 0.0).all())
+    return dense.cholesky_succeeds(B)
 
 
 def proven_upper_bound(

@@ -1,6 +1,7 @@
 """λ_min and λ_max of the NTK Gram K0 = J0 J0ᵀ (THEORY.md §1): dense or iterative.
 
-``dense``: K0 formed by its structure, then LAPACK ``syevr`` (eigenvalues only).
+``dense``: K0 formed by its structure, then LAPACK's symmetric eigensolver (eigenvalues
+only: ``syevd`` through NumPy up to ``linalg.dense.NUMPY_MAX_N``, ``syevr`` beyond).
 ``iterative``: Lanczos (ARPACK ``eigsh``) from the top for λ_max and from the
 bottom for λ_min (tried: shift-invert at 0 with conjugate-gradient solves took
 10× more products on the built-in example, since K0 has κ² ≈ 50); the products
@@ -17,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg import eigvalsh
 
 from ..errors import EstimationError
+from . import dense
 
 EPS = float(np.finfo(np.float64).eps)
 KRYLOV_DIM = 96
@@ -72,10 +73,10 @@ def _check_finite(K: np.ndarray) -> None:
 
 
 def dense_spectrum(K: np.ndarray, *, threads: dict[str, int] | None = None) -> Spectrum:
-    """λ_min, λ_max of symmetric K by LAPACK ``syevr`` (eigenvalues only; K is overwritten)."""
+    """λ_min, λ_max of symmetric K by LAPACK (eigenvalues only; K may be overwritten)."""
     n = K.shape[0]
     _check_finite(K)
-    lam = eigvalsh(K, overwrite_a=True, check_finite=False, driver="evr")
+    lam = dense.eigvalsh(K)
     eig_max = float(lam[-1])
     return Spectrum(
         eig_min=float(lam[0]),

@@ -3,19 +3,24 @@
 A family provides ``build(block, d, rng, ctx) → Model`` from its validated spec
 block, ``plan_bytes(block, n, d)`` (the smallest peak-memory plan, checked
 before data or weights are allocated) and ``f0_is_zero(block)`` (True when the
-initialization makes ``f_θ0 ≡ 0`` exactly).
+initialization makes ``f_θ0 ≡ 0`` exactly). A family's folder is imported on
+first use, so a run pays only for the family it builds.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
 
-from . import mlp, two_layer
 from .protocol import Model, SpecContext
+
+#: architecture name → the package (under ``ntkcheck.models``) that implements it.
+FAMILIES: dict[str, str] = {"two_layer": "two_layer", "mlp": "mlp"}
 
 
 @dataclass(frozen=True)
@@ -26,15 +31,8 @@ class Family:
     f0_is_zero: Callable[[Any], bool]
 
 
-FAMILIES: dict[str, Family] = {
-    f.name: f
-    for f in (
-        Family("two_layer", two_layer.build, two_layer.plan_bytes, two_layer.f0_is_zero),
-        Family("mlp", mlp.build, mlp.plan_bytes, mlp.f0_is_zero),
-    )
-}
-
-
+@cache
 def family(name: str) -> Family:
     """The family registered as ``name`` (validated by the spec before)."""
-    return FAMILIES[name]
+    module = importlib.import_module(f"{__package__}.{FAMILIES[name]}")
+    return Family(name, module.build, module.plan_bytes, module.f0_is_zero)

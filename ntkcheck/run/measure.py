@@ -15,6 +15,7 @@ import numpy as np
 
 from ..choices import BetaMethod, SpectrumMethod
 from ..errors import EstimationError
+from ..linalg import dense
 from ..linalg.memory import fits, require
 from ..linalg.rigorous import (
     dense_lower_bound,
@@ -98,13 +99,13 @@ class SpectrumBounds:
 
 
 def _bounds_dense(
-    spectrum: Spectrum, n: int, E_K: float, K_copy: np.ndarray | None
+    spectrum: Spectrum, n: int, E_K: float, K_proof: np.ndarray | None
 ) -> SpectrumBounds:
     lower = dense_lower_bound(spectrum.eig_min, spectrum.eig_max, n, E_K)
     upper = math.sqrt(max(upper_bound_eig_max(spectrum.eig_max, n, E_K), 0.0))
     method, smin = "dense", lower.sigma_min_lower
-    if K_copy is not None:  # a proof that needs no model of LAPACK's backward error
-        proved = proven_lower_bound(K_copy, spectrum.eig_min, E_K)
+    if K_proof is not None:  # a proof that needs no model of LAPACK's backward error
+        proved = proven_lower_bound(K_proof, spectrum.eig_min, E_K)
         if proved.rigorous:
             method, smin = "dense+cholesky", proved.sigma_min_lower
     return SpectrumBounds(smin, upper, method, True, E_K)
@@ -124,10 +125,10 @@ def measure_spectrum(
 ) -> tuple[Spectrum, SpectrumBounds]:
     """λ_min, λ_max of K0 by the memory/time plan, and the bounds a certificate may use.
 
-    ``dense``: form K0 and use ``syevr`` (refused when K0 does not fit).
+    ``dense``: form K0 and use LAPACK's eigensolver (refused when K0 does not fit).
     ``iterative``: Lanczos on K0 if it fits, else on ``v ↦ J0 (J0ᵀ v)``.
     ``auto``: dense when K0 fits and n ≤ ``DENSE_MAX_N``, else iterative.
-    When a second copy of K0 fits, a Cholesky factorization proves the lower
+    When the proof's copies of K0 fit, a Cholesky factorization proves the lower
     bound on λ_min (THEORY.md §11).
     """
     if method not in SPECTRUM_METHODS:
@@ -135,7 +136,8 @@ def measure_spectrum(
     X, model, n = problem.X, problem.model, problem.n
     dense_bytes = model.peak_bytes("gram", n)
     dense_fits = fits(dense_bytes)
-    copy_fits = fits(dense_bytes + 8 * n * n)
+    proof_fits = fits(dense_bytes + 8 * n * n * dense.cholesky_matrices(n))
+    copy_fits = fits(dense_bytes + 8 * n * n * (dense.cholesky_matrices(n) + 1))
     if method == "auto":
         method = "dense" if dense_fits and n <= DENSE_MAX_N else "iterative"
     gram_flops = n * n * max(model.n_params // max(problem.d, 1), 1)  # ≈ n²·N
@@ -149,10 +151,12 @@ def measure_spectrum(
         with blas_threads(gram_threads):
             K = model.gram(X)
             E_K = _gram_error(model, X, K)
-        K_copy = K.copy() if copy_fits and math.isfinite(E_K) else None
+        K_proof, need_copy = None, not dense.eigvalsh_keeps(n)
+        if math.isfinite(E_K) and (copy_fits if need_copy else proof_fits):
+            K_proof = K.copy() if need_copy else K
         with blas_threads(eigen_threads):
             spectrum = dense_spectrum(K, threads={"gram": gram_threads, "eigen": eigen_threads})
-            return spectrum, _bounds_dense(spectrum, n, E_K, K_copy)
+            return spectrum, _bounds_dense(spectrum, n, E_K, K_proof)
     if dense_fits:
         with blas_threads(gram_threads):
             K = model.gram(X)
@@ -165,7 +169,8 @@ def measure_spectrum(
                 seed=seed,
                 threads={"gram": gram_threads, "eigen": eigen_threads},
             )
-            return spectrum, _bounds_iterative(spectrum, E_K, K if math.isfinite(E_K) else None)
+            proof = math.isfinite(E_K) and proof_fits
+            return spectrum, _bounds_iterative(spectrum, E_K, K if proof else None)
     require(
         model.peak_bytes("matvec", n),
         f"the matrix-free spectrum (n = {n:,}, {model.info().head})",

@@ -17,11 +17,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.linalg import blas, svdvals
 
-from ...linalg.dense import symmetrize_upper as _symmetrize_upper
+from ...linalg import dense
 from ...linalg.rigorous import factor_error_bound, gram_formation_error, gram_n_terms
 from ...linalg.spectrum import EPS
 from ...linalg.threads import blas_threads, threads_for
@@ -30,14 +30,15 @@ from .. import protocol
 from ..activations import Activation
 from ..names import NONSMOOTH_ACTIVATIONS
 from ..protocol import BetaSummary, LocalBeta, ModelInfo, Obstruction
-from .flips import FlipBound, flip_bound, jump_of
-from .local_beta import local_beta
 from .memory import (
     BLOCK_VALUES,
     certify_peak_bytes,
     matrix_free_peak_bytes,
     simulate_peak_bytes,
 )
+
+if TYPE_CHECKING:
+    from .flips import FlipBound
 
 
 @dataclass(frozen=True)
@@ -214,24 +215,21 @@ class TwoLayerNetwork:
     def gram(self, X: np.ndarray) -> np.ndarray:
         """Empirical NTK ``K0 = (X Xᵀ) ⊙ (S Sᵀ)`` (n, n), symmetric, float64.
 
-        ``S Sᵀ`` is accumulated over neuron blocks with BLAS ``dsyrk`` (half the
-        flops of a general product); peak memory O(n² + n·block). Both products
-        of a block go through SciPy's BLAS: interleaving NumPy's and SciPy's
-        (two OpenBLAS builds, two thread pools) made ``dsyrk`` 2× slower here.
+        ``S Sᵀ`` is accumulated over neuron blocks by ``syrk`` (half the flops of a
+        general product); peak memory O(n² + n·block). All products of one Gram go
+        through one BLAS (``linalg.dense``: NumPy's up to its order limit, SciPy's
+        beyond).
         """
         W = self.W
         n = X.shape[0]
-        G = np.zeros((n, n), order="F")
-        Xt = np.asfortranarray(X.T)  # (d, n), so that dgemm reads it without a copy
+        G = dense.new_gram(n)
         for b in self._blocks(n):
-            # σ'(W_b Xᵀ): the block of Sᵀ up to the factor s a_i, (|b|, n), Fortran-ordered.
+            # σ'(W_b Xᵀ): the block of Sᵀ up to the factor s a_i, (|b|, n).
             # Since a_i² = 1, S Sᵀ = s² Σ_i σ'_i σ'_iᵀ: the factor goes into syrk's alpha.
-            St = blas.dgemm(1.0, W[b].T, Xt, trans_a=1)
-            St = self.activation.derivative_overwrite(St)
-            G = blas.dsyrk(self.s**2, St, beta=1.0, c=G, trans=1, lower=0, overwrite_c=1)
-        G *= blas.dsyrk(1.0, Xt, trans=1, lower=0)  # upper triangles: (S Sᵀ) ⊙ (X Xᵀ)
-        # G is Fortran-ordered, so its transpose is a C-ordered view (no copy); K is symmetric.
-        return np.ascontiguousarray(_symmetrize_upper(G).T)
+            St = self.activation.derivative_overwrite(dense.matmul_nt(W[b], X))
+            G = dense.syrk_into(G, St, self.s**2)
+        G *= dense.gram_rows(X)  # upper triangles at least: (S Sᵀ) ⊙ (X Xᵀ)
+        return dense.symmetric_from(G)
 
     def gram_operator(self, X: np.ndarray, *, cache: bool) -> Callable[[np.ndarray], np.ndarray]:
         """``v ↦ K0 v = J0 (J0ᵀ v)`` without forming K0 (or J0).
@@ -255,7 +253,7 @@ class TwoLayerNetwork:
         L = self.activation.lipschitz_derivative
         sq = np.einsum("ij,ij->i", X, X)  # ‖x_j‖²
         with blas_threads(threads_for("eigen", min(X.shape))):  # a small SVD: one thread
-            op = float(svdvals(X, check_finite=False)[0])
+            op = dense.largest_singular_value(X)
         op *= 1.0 + 8.0 * max(X.shape) * EPS  # outward: LAPACK's relative error, p(n)·ε
         return BetaBounds(
             frobenius=_times(L, self.s, math.sqrt(float(sq @ sq))),
@@ -283,6 +281,8 @@ class TwoLayerNetwork:
         if self.activation.smooth:
             return LipschitzDrift(self.beta(X).beta)
         if self.activation.name in NONSMOOTH_ACTIVATIONS:
+            from .flips import flip_bound, jump_of  # relu-like σ only
+
             jump = jump_of(self.activation.name)
             return FlipDrift(flip_bound(X, self.W, self.a, self.s, jump))
         return NoDrift("not_lipschitz")
@@ -293,6 +293,8 @@ class TwoLayerNetwork:
         smooth = self.activation.smooth
         exact_derivative = name in ("identity", "quadratic", *NONSMOOTH_ACTIVATIONS)
         scale = 0.0 if exact_derivative else max(1.0, self.activation.derivative_bound)
+        from .flips import jump_of  # loaded here: smooth σ's never need the flip module
+
         factor = factor_error_bound(
             X,
             self.W,
@@ -309,6 +311,8 @@ class TwoLayerNetwork:
         """β_loc at θ0 (THEORY.md §6); None when σ' jumps (J is not Lipschitz)."""
         if not self.activation.smooth:
             return None
+        from .local_beta import local_beta  # --beta-local only
+
         return local_beta(self, X, seed=seed)
 
     def obstruction(self, X: np.ndarray) -> Obstruction | None:
