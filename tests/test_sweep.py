@@ -486,6 +486,11 @@ def test_worker_processes_and_dask_give_identical_rows(capsys, small, monkeypatc
     assert _untimed(local["rows"]) == _untimed(remote["rows"])
     serial = _rows(capsys, *argv, "--jobs", "1", "--threads", "1")[1]
     assert _untimed(serial["rows"]) == _untimed(local["rows"])
+    # forked workers (Linux) and spawned ones (elsewhere) compute the same rows
+    assert sweep_module.start_method() == ("fork" if sys.platform == "linux" else "spawn")
+    monkeypatch.setattr(sweep_module, "start_method", lambda: "spawn")
+    spawned = _rows(capsys, *argv, "--jobs", "2", "--threads", "1")[1]
+    assert _untimed(spawned["rows"]) == _untimed(local["rows"])
 
 
 def test_rows_serialize_every_column(small):
@@ -544,8 +549,8 @@ def test_a_dead_worker_loses_its_points_and_a_rerun_computes_them(spec_file, tmp
 
     def workers():
         found = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
-        pids = [int(p) for p in found.stdout.split()]
-        return [p for p in pids if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
+        pids = [int(p) for p in found.stdout.split()]  # forked workers, or spawned ones
+        return [p for p in pids if "resource_tracker" not in Path(f"/proc/{p}/cmdline").read_text()]
 
     assert _wait_for(lambda: out.exists() and len(out.read_text().splitlines()) >= 3)
     os.kill(workers()[0], signal.SIGKILL)

@@ -447,8 +447,6 @@ def sweep(
     debug: DebugOption = False,
 ) -> int:
     """Certify (or simulate) every point of a grid of spec values × seeds; fit power laws."""
-    from rich.console import Console
-
     from ..io.rows import open_rows
     from ..linalg.threads import usable_cores
     from ..report import sweep as sweep_report
@@ -504,9 +502,10 @@ def sweep(
         )
     lost = 0
     try:
+        # local workers start here, before the progress bar's thread (they may be forked)
+        outcomes = execute(tasks(plan, todo, options), jobs=workers, scheduler=scheduler)
         with _sweep_progress(len(todo), plan.grid_keys) as tick:
-            work = tasks(plan, todo, options)
-            for outcome in execute(work, jobs=workers, scheduler=scheduler):
+            for outcome in outcomes:
                 row = sweep_row(outcome, plan.grid_keys, flow)
                 if rows_file is not None and not outcome.lost:
                     rows_file.append(row)
@@ -537,6 +536,8 @@ def sweep(
     if fmt is Format.json:
         sys.stdout.write(sweep_report.render_json(ordered, *shown))
     elif fmt is Format.rich and sys.stdout.isatty():
+        from rich.console import Console
+
         console = Console()
         for item in sweep_report.rich_renderables(
             ordered, plan.grid_keys, *shown, lazy_tol=lazy_tol
@@ -570,9 +571,6 @@ def _sweep_progress(
     total: int, keys: tuple[str, ...]
 ) -> Iterator[Callable[[dict[str, Any]], None]]:
     """A progress bar on stderr when it is a terminal; error rows as one line each."""
-    from rich.console import Console
-
-    console = Console(stderr=True)
     errors = 0
 
     def note(row: dict[str, Any], say: Callable[[str], None]) -> None:
@@ -586,12 +584,14 @@ def _sweep_progress(
         elif errors == MAX_ERRORS_SHOWN + 1:
             say("ntkcheck: more errors: see the error column")
 
-    if not console.is_terminal or total == 0:
+    if not sys.stderr.isatty() or total == 0:  # no rich to load for a pipe or a log
         yield lambda row: note(row, lambda line: print(line, file=sys.stderr))
         return
 
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    console = Console(stderr=True)
     start, done = time.monotonic(), 0
     with Progress(
         TextColumn("sweep"),

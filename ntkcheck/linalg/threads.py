@@ -98,9 +98,21 @@ def threads_for(task: str, size: int = 0) -> int:
 
 @cache
 def _controller() -> Any:
+    """threadpoolctl's view of the loaded BLAS/OpenMP libraries, made once (≈10 ms); a
+    forked worker inherits it."""
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()
+
+
+def warm_controller() -> None:
+    """Survey the loaded libraries now (before forking workers that will cap them)."""
+    _controller()
+
+
+def cap_threads(count: int) -> None:
+    """Limit every loaded BLAS/OpenMP library to ``count`` threads for good (a worker)."""
+    _controller().limit(limits=count)
 
 
 @contextmanager

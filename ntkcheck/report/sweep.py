@@ -12,10 +12,6 @@ from collections.abc import Mapping, Sequence
 from io import StringIO
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from ..run.fit import Fit, Threshold, fit_power_law, lazy_thresholds
 from ..theory.certificate import Status
 from .document import SWEEP_FLOW_KEYS, sweep_document
@@ -185,6 +181,9 @@ def rich_renderables(
     lazy_tol: float,
 ) -> list[object]:
     """Rich tables for a terminal: rows coloured by status, fits, thresholds, summary."""
+    from rich.table import Table  # loaded here: the JSON and CSV views never need rich
+    from rich.text import Text
+
     out: list[object] = []
     cols = _table_columns(rows, grid_keys)
     table = Table(show_edge=False, header_style="bold cyan")
@@ -238,6 +237,8 @@ def render_rich(
     width: int = 160,
 ) -> str:
     """The rich view as plain text (for a file or a pipe)."""
+    from rich.console import Console
+
     buf = StringIO()
     console = Console(file=buf, width=width, force_terminal=False, color_system=None)
     for item in rich_renderables(rows, grid_keys, fits, thresholds, lazy_tol=lazy_tol):

@@ -5,14 +5,15 @@ seed and γ, and its ``spec_hash`` (or the error that makes it an error row).
 ``tasks`` groups the points that differ only in γ: the γ-free measurement
 (THEORY.md §4: only L0 depends on γ) is made once per group, then each γ gets its
 estimate and certificates (and, with ``measure="flow"``, its simulation).
-``execute`` runs the tasks in this process, in local worker processes (``spawn``;
-BLAS threads set per worker) or on a Dask cluster, and yields outcomes in
+``execute`` runs the tasks in this process, in local worker processes (``fork`` on
+Linux, else ``spawn``; BLAS threads set per worker) or on a Dask cluster, and yields outcomes in
 completion order. Workers build data and weights themselves from the spec text
 and the seed; only the spec text and the numbers travel.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -33,7 +34,7 @@ from ..io.build import build_problem
 from ..io.example import EXAMPLE_YAML
 from ..io.grid import MAX_POINTS, Axis, GridError, parse_grid_option
 from ..io.spec import LoadedSpec, grid_axis, parse_spec, read_spec_text, spec_hash, sweep_axes
-from ..linalg.threads import usable_cores
+from ..linalg.threads import cap_threads, usable_cores, warm_controller
 from ..problem import Problem
 from ..theory.certificate import Theorem
 from .job import certificates_for, guarded, result_of, simulate_at
@@ -420,11 +421,9 @@ def limit_blas_threads(threads: int) -> None:
     thread count in the last bits, so every point of a sweep runs with the same count,
     whichever backend runs it.
     """
-    from threadpoolctl import threadpool_limits
-
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
-    threadpool_limits(limits=threads)
+    cap_threads(threads)
 
 
 @contextmanager
@@ -450,13 +449,33 @@ def _threads_here(threads: int | None) -> Iterator[None]:
 
 def _init_worker(threads: int) -> None:
     """Process-pool initializer: Ctrl-C is the parent's to handle; BLAS threads capped
-    after NumPy's and SciPy's BLAS libraries are loaded (threadpoolctl sees loaded ones)."""
+    (threadpoolctl for the loaded libraries, the environment for any loaded later)."""
     import signal
-
-    import scipy.linalg  # noqa: F401  (loads SciPy's BLAS, so that it is capped too)
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_blas_threads(threads)
+
+
+def _warm_up(task: Task) -> None:
+    """Import the task's model family and survey the BLAS libraries before forking."""
+    from ..models.registry import family
+
+    point = task.points[0]
+    if point.error is None:
+        with contextlib.suppress(NtkcheckError):  # the point will report it
+            family(task.source.parse(dict(point.overrides)).spec.model.architecture)
+    warm_controller()
+
+
+def start_method() -> str:
+    """``fork`` on Linux: a worker inherits the imported NumPy and ntkcheck instead of
+    importing them again (about half a second per worker, more than most points take);
+    ``spawn`` elsewhere (macOS's system libraries are not fork-safe)."""
+    import multiprocessing
+    import sys
+
+    forkable = sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
+    return "fork" if forkable else "spawn"
 
 
 def _dask_task(task: Task) -> list[Outcome]:
@@ -478,17 +497,32 @@ def _serial(work: Sequence[Task], threads: int | None) -> Iterator[list[Outcome]
 
 
 def _processes(work: Sequence[Task], jobs: int, threads: int) -> Iterator[list[Outcome]]:
+    """Start ``jobs`` workers and submit every task now (a forked pool starts all its
+    workers at the first submission: before the caller starts any thread of its own,
+    e.g. a progress bar's); the outcomes come from the returned iterator."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
 
+    method = start_method()
+    if method == "fork":  # what every worker would load on its first point, loaded once here
+        _warm_up(work[0])
+    for stream in (sys.stdout, sys.stderr):  # a forked worker must not repeat pending output
+        stream.flush()
     pool = ProcessPoolExecutor(
         max_workers=jobs,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=multiprocessing.get_context(method),
         initializer=_init_worker,
         initargs=(threads,),
     )
+    futures = {pool.submit(compute_task, task): task for task in work}
+    return _completed(pool, futures)
+
+
+def _completed(pool: Any, futures: dict[Any, Task]) -> Iterator[list[Outcome]]:
+    from concurrent.futures import as_completed
+
     try:
-        futures = {pool.submit(compute_task, task): task for task in work}
         for future in as_completed(futures):
             try:
                 yield future.result()
@@ -526,15 +560,16 @@ def _dask(work: Sequence[Task], address: str) -> Iterator[list[Outcome]]:
 def execute(
     work: Sequence[Task], *, jobs: int = 1, scheduler: str | None = None
 ) -> Iterator[Outcome]:
-    """Run ``work`` and yield its outcomes in completion order.
+    """Run ``work``: an iterator of its outcomes in completion order.
 
     ``scheduler``: a Dask distributed scheduler address; else ``jobs`` local worker
-    processes (``spawn``), or this process when ``jobs`` is 1 or there is one task.
-    Every point runs with its task's ``options.threads`` BLAS threads; None keeps
-    ntkcheck's own policy in this process, and means one per core share in workers.
+    processes (:func:`start_method`), started by this call, or this process when
+    ``jobs`` is 1 or there is one task. Every point runs with its task's
+    ``options.threads`` BLAS threads; None keeps ntkcheck's own policy in this
+    process, and means one per core share in workers.
     """
     if not work:
-        return
+        return iter(())
     threads = work[0].options.threads
     runs: Iterator[list[Outcome]]
     if scheduler is not None:
@@ -544,5 +579,4 @@ def execute(
     else:
         share = threads or max(1, usable_cores() // jobs)
         runs = _processes(work, min(jobs, len(work)), share)
-    for outcomes in runs:
-        yield from outcomes
+    return itertools.chain.from_iterable(runs)
