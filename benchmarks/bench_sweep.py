@@ -11,8 +11,8 @@ Each run is the command a user types, in a fresh process, timed end to end:
 
 (the built-in example's tanh network at those sizes; 64 seeds = 64 problems, each
 built and measured). ``--jobs 1`` runs the points in the process with every core's
-BLAS threads; ``--jobs 2`` starts two spawned workers with one BLAS thread each
-(the start-up, about one import of NumPy/SciPy/ntkcheck per worker, is included).
+BLAS threads; ``--jobs 2`` starts two workers with one BLAS thread each (forked on
+Linux: they inherit the imported NumPy and ntkcheck; their start is included).
 A third setting, ``--jobs 1 --threads 1``, shows how much of the difference is BLAS
 threading (which suffers most when other processes compete for the cores).
 Runs alternate between the two settings so that a change in the machine's load
