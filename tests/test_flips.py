@@ -543,3 +543,21 @@ def test_overflowing_margin_is_flippable():
     """⟨w, x⟩ overflows (true margin ~1e300): treated as a zero margin, conservatively."""
     fb = flip_bound(np.array([[1e10, 1e10]]), np.array([[1e300, 1e300]]), np.ones(1), 1.0, 1.0)
     assert fb.free_gain == 2e20 and fb.min_margin == 0.0
+
+
+def test_segments_that_do_not_fit_are_refused_with_their_count(monkeypatch):
+    """The kept hull segments (up to n·N) are counted against the usable memory: a
+    bound that would not fit is refused with a clear message, not an out-of-memory."""
+    from ntkcheck.errors import EstimationError
+
+    rng = np.random.default_rng(3)
+    X, W = rng.standard_normal((40, 5)), rng.standard_normal((300, 5))
+    a = rng.choice([-1.0, 1.0], 300)
+    fb = flip_bound(X, W, a, 0.1, 1.0, block_values=40 * 50)
+    assert fb.n_segments > 1000  # so that 40 kB cannot hold them at 96 bytes each
+    monkeypatch.setenv("NTKCHECK_MEMORY_LIMIT", "40K")
+    with pytest.raises(EstimationError, match=r"activation-flip bound \(.* hull segments"):
+        flip_bound(X, W, a, 0.1, 1.0, block_values=40 * 50)
+    monkeypatch.setenv("NTKCHECK_MEMORY_LIMIT", "4G")
+    again = flip_bound(X, W, a, 0.1, 1.0, block_values=40 * 50)
+    assert again.n_segments == fb.n_segments and math.isclose(again.free_gain, fb.free_gain)

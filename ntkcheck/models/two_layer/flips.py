@@ -77,8 +77,10 @@ once); the unfinished neurons of several blocks are merged together in batches o
 ``block_values`` vertices, so small blocks do not multiply the fixed cost of the divide
 and conquer. Only the hull segments are kept across blocks (three float64 and one index
 per segment). S can reach n·N (every corner on its neuron's hull), i.e. as much memory
-as one ``n × N`` array; that is kept as is, not spilled (for random data S is much
-smaller: about 52 per neuron at n = 1024).
+as one ``n × N`` array; it is kept, not spilled (for random data S is much smaller:
+about 52 per neuron at n = 1024), and counted as it grows: when ``SEGMENT_BYTES·S``
+would not fit in the usable memory the bound refuses with the count instead of
+running out of memory.
 """
 
 from __future__ import annotations
@@ -88,8 +90,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...linalg.memory import require
+
 _U = 2.0**-53
 ZERO_MARGIN_SQ = 1e-280
+#: Peak bytes per kept hull segment: the per-block parts (index, length, gain), their
+#: concatenation, the slopes, the sort order and the sorted copies.
+SEGMENT_BYTES = 96
 MAX_DIM = 1 << 20
 PRUNE_PASSES = 12
 
@@ -267,6 +274,7 @@ def flip_bound(
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (neuron, length, gain)
     pending: list[tuple[np.ndarray, ...]] = []  # unfinished rows, batched for _merge_hulls
     pending_size = 0
+    kept = [0]  # hull segments kept so far
 
     def collect(row: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> None:
         """Free gain and weighted segments of finished hulls (row = neuron index)."""
@@ -276,6 +284,13 @@ def flip_bound(
         inner = ~first[1:]
         seg_row = row[1:][inner]
         parts.append((seg_row, np.diff(xs)[inner], np.diff(ys)[inner] * a2[seg_row]))
+        kept[0] += seg_row.size
+        require(
+            SEGMENT_BYTES * kept[0],
+            f"the activation-flip bound ({kept[0]:,} hull segments so far, of at most "
+            f"n·N = {n * big_n:,})",
+            "reduce data.n or model.width, or use a smooth activation",
+        )
 
     def flush() -> None:
         nonlocal pending_size
@@ -309,6 +324,7 @@ def flip_bound(
     flush()
 
     seg_row, lengths, gains = (np.concatenate(v) for v in zip(*parts, strict=True))
+    parts.clear()
     slopes = gains / lengths
     # by slope, descending; ties by neuron, then x: an order that ignores the blocking
     order = np.lexsort((seg_row, -slopes))
