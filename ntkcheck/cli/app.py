@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 import warnings
-from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -29,7 +27,7 @@ from ..run.result import CertifyResult, Entry, SpecFailure
 from ..run.specs import BUILTIN, expand_specs, labelled
 from ..theory.certificate import Theorem
 from ._malloc import tune_malloc
-from .gate import EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, exit_code
+from .gate import EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, exit_code, say_error
 
 if TYPE_CHECKING:
     from ..io.spec import LoadedSpec
@@ -96,11 +94,6 @@ SpectrumOption = Annotated[
         help="auto: dense eigvalsh if K0 fits and n ≤ 6000, else Lanczos (matrix-free if need be).",
     ),
 ]
-
-
-def _err(message: str) -> None:
-    """One line on stderr."""
-    print(f"ntkcheck: error: {message}", file=sys.stderr)
 
 
 def _version(value: bool) -> None:
@@ -200,7 +193,7 @@ def certify(
     spinner = fmt is Format.rich and sys.stderr.isatty()
     for target in targets:
         if isinstance(target, SpecFailure):
-            _err(target.message)
+            say_error(target.message)
             entries.append(target)
             continue
         label = BUILTIN if target is None else str(target)
@@ -217,7 +210,7 @@ def certify(
         else:
             entry = guarded(label, job, debug=debug)
         if isinstance(entry, SpecFailure):
-            _err(entry.message)
+            say_error(entry.message)
         entries.append(entry)
     failing = {f.value.replace("-", "_") for f in (fail_on or list(FailOn))}
     # Errors are on stderr already; human reports repeat them only where they are a
@@ -242,7 +235,7 @@ def _emit(
         try:
             output_file.write_text(render(entries, fmt.value, failing), encoding="utf-8")
         except OSError as exc:
-            _err(f"--output-file {output_file}: cannot write: {exc.strerror}")
+            say_error(f"--output-file {output_file}: cannot write: {exc.strerror}")
             raise typer.Exit(EXIT_ERROR) from None
         print(f"ntkcheck: wrote {fmt.value} report to {output_file}", file=sys.stderr)
     elif fmt is Format.rich:
@@ -318,7 +311,7 @@ def simulate(
             loaded, with_local_beta=beta_local, spectrum=spectrum.value
         )
     except NtkcheckError as exc:
-        _err(labelled(label, exc))
+        say_error(labelled(label, exc))
         return EXIT_ERROR
     sim = result.simulation
     assert sim is not None
@@ -330,7 +323,7 @@ def simulate(
         print("ntkcheck: interrupted: the report covers the checkpoints reached", file=sys.stderr)
         return EXIT_INTERRUPTED
     if sim.status != "completed":
-        _err(f"{label}: {sim.message}")
+        say_error(f"{label}: {sim.message}")
         return EXIT_FAIL
     return EXIT_OK if result.certificate.certified and sim.all_hold else EXIT_FAIL
 
@@ -375,10 +368,6 @@ class SweepFormat(StrEnum):
 class MeasureChoice(StrEnum):
     certify = "certify"
     flow = "flow"
-
-
-#: Error rows printed on stderr as they come; the rest are in the table and the file.
-MAX_ERRORS_SHOWN = 10
 
 
 @app.command()
@@ -447,175 +436,35 @@ def sweep(
     debug: DebugOption = False,
 ) -> int:
     """Certify (or simulate) every point of a grid of spec values × seeds; fit power laws."""
-    from ..io.rows import open_rows
-    from ..linalg.threads import usable_cores
-    from ..report import sweep as sweep_report
-    from ..report.document import sweep_column_types, sweep_columns, sweep_row
-    from ..report.sweep_plot import check_sweep_plot, plot_sweep, x_axis
-    from ..run.fit import Fit, Threshold
-    from ..run.sweep import Options, SpecSource, execute, plan_sweep, resolve_axes, tasks
+    from .sweep import SweepRequest, run_sweep
 
     try:
         fmt = _choose_format(Format(sweep_fmt.value) if sweep_fmt else None, None)
         if fmt not in (Format.rich, Format.text, Format.json):  # from NTKCHECK_FORMAT
             raise NtkcheckError(f"NTKCHECK_FORMAT={fmt.value}: sweep writes rich, text or json")
-        for flag, value in (("--jobs", jobs), ("--threads", threads), ("--seeds", seeds)):
-            if value is not None and value < 1:
-                raise NtkcheckError(f"{flag}: must be at least 1; got {value}")
-        if not 0 < lazy_tol < float("inf"):
-            raise NtkcheckError(f"--lazy-tol: must be a positive number; got {lazy_tol}")
-        if scheduler is not None and jobs is not None:
-            raise NtkcheckError("--jobs is for local workers; with --scheduler the cluster runs")
-        if plot is not None:
-            check_sweep_plot(plot)
-        source = SpecSource.read(spec)
         overrides = parse_sets(sets)
-        axes = resolve_axes(source.parse(overrides), grid or [], seeds)
-        plan = plan_sweep(source, overrides, axes)
-        if plot is not None:
-            x_axis([dict(p.values) for p in plan.points], plan.grid_keys)
-        flow = measure is MeasureChoice.flow
-        workers = jobs or usable_cores()
-        # None: in this process (--jobs 1), ntkcheck's own thread policy, as certify;
-        # in workers, cores // jobs each; on Dask, 1
-        per_point = threads or (1 if scheduler else None)
-        options = Options(measure.value, spectrum.value, per_point, debug)
-        rows_file = None
-        if output_file is not None:
-            types = sweep_column_types(plan, flow)
-            rows_file = open_rows(output_file, sweep_columns(plan.grid_keys, flow), types)
     except NtkcheckError as exc:
-        _err(str(exc))
+        say_error(str(exc))
         return EXIT_ERROR
-    stored = {(r["spec_hash"], r["seed"]): r for r in rows_file.existing} if rows_file else {}
-    rows = {
-        p.index: {**stored[p.key], **{k: v for k, v in p.values if k not in ("seed", "gamma")}}
-        for p in plan.points
-        if p.key in stored
-    }
-    todo = plan.pending(stored)
-    if stored:
-        print(
-            f"ntkcheck: {len(rows)} of {len(plan.points)} points already in "
-            f"{output_file}; computing {len(todo)}",
-            file=sys.stderr,
-        )
-    lost = 0
-    try:
-        # local workers start here, before the progress bar's thread (they may be forked)
-        outcomes = execute(tasks(plan, todo, options), jobs=workers, scheduler=scheduler)
-        with _sweep_progress(len(todo), plan.grid_keys) as tick:
-            for outcome in outcomes:
-                row = sweep_row(outcome, plan.grid_keys, flow)
-                if rows_file is not None and not outcome.lost:
-                    rows_file.append(row)
-                lost += outcome.lost
-                rows[outcome.point.index] = row
-                tick(row)
-    except KeyboardInterrupt:
-        where = f"; rerun the same command to resume from {output_file}" if output_file else ""
-        print(
-            f"ntkcheck: interrupted after {len(rows)} of {len(plan.points)} points{where}",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
-    except NtkcheckError as exc:  # the scheduler could not be reached
-        _err(str(exc))
-        return EXIT_ERROR
-    finally:
-        if rows_file is not None:
-            rows_file.close()
-    ordered = [rows[i] for i in sorted(rows)]
-    fits: list[Fit] = []
-    thresholds: list[Threshold] = []
-    if fit or plot is not None:
-        fits, thresholds = sweep_report.analyse(
-            ordered, plan.grid_keys, flow=flow, lazy_tol=lazy_tol
-        )
-    shown = (fits, thresholds) if fit else ([], [])
-    if fmt is Format.json:
-        sys.stdout.write(sweep_report.render_json(ordered, *shown))
-    elif fmt is Format.rich and sys.stdout.isatty():
-        from rich.console import Console
-
-        console = Console()
-        for item in sweep_report.rich_renderables(
-            ordered, plan.grid_keys, *shown, lazy_tol=lazy_tol
-        ):
-            console.print(item)
-    elif fmt is Format.rich:
-        sys.stdout.write(
-            sweep_report.render_rich(ordered, plan.grid_keys, *shown, lazy_tol=lazy_tol)
-        )
-    else:
-        sys.stdout.write(
-            sweep_report.render_text(ordered, plan.grid_keys, *shown, lazy_tol=lazy_tol)
-        )
-    if output_file is not None:
-        print(f"ntkcheck: rows in {output_file}", file=sys.stderr)
-    if plot is not None:
-        plot_sweep(ordered, plan.grid_keys, fits, thresholds, plot, lazy_tol=lazy_tol)
-        print(f"ntkcheck: wrote plot to {plot}", file=sys.stderr)
-    if lost:
-        _err(f"{lost} points were not computed (a worker died); rerun the same command")
-    statuses = {r["status"] for r in ordered}
-    if lost or "error" in statuses:
-        return EXIT_ERROR
-    if exit_zero or statuses <= {"certified"}:
-        return EXIT_OK
-    return EXIT_FAIL
-
-
-@contextmanager
-def _sweep_progress(
-    total: int, keys: tuple[str, ...]
-) -> Iterator[Callable[[dict[str, Any]], None]]:
-    """A progress bar on stderr when it is a terminal; error rows as one line each."""
-    errors = 0
-
-    def note(row: dict[str, Any], say: Callable[[str], None]) -> None:
-        nonlocal errors
-        if row["status"] != "error":
-            return
-        errors += 1
-        if errors <= MAX_ERRORS_SHOWN:
-            where = " ".join(f"{k}={row[k]}" for k in keys)
-            say(f"ntkcheck: error: [{where}] {row['error']}")
-        elif errors == MAX_ERRORS_SHOWN + 1:
-            say("ntkcheck: more errors: see the error column")
-
-    if not sys.stderr.isatty() or total == 0:  # no rich to load for a pipe or a log
-        yield lambda row: note(row, lambda line: print(line, file=sys.stderr))
-        return
-
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    start, done = time.monotonic(), 0
-    with Progress(
-        TextColumn("sweep"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[failed]} failed"),
-        TimeElapsedColumn(),
-        TextColumn("ETA {task.fields[eta]}"),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("sweep", total=total, failed=0, eta="-:--:--")
-
-        def tick(row: dict[str, Any]) -> None:
-            # rows come in bursts (one task: every γ of a point), so the time left is
-            # the mean time per row so far, not rich's recent speed
-            nonlocal done
-            done += 1
-            note(row, lambda line: bar.console.print(line, markup=False, highlight=False))
-            left = round((time.monotonic() - start) / done * (total - done))
-            eta = f"{left // 3600}:{left // 60 % 60:02d}:{left % 60:02d}"
-            bar.update(task, advance=1, failed=errors, eta=eta)
-
-        yield tick
+    request = SweepRequest(
+        spec=spec,
+        grid=tuple(grid or ()),
+        seeds=seeds,
+        overrides=overrides,
+        flow=measure is MeasureChoice.flow,
+        fmt=fmt.value,
+        output_file=output_file,
+        fit=fit,
+        lazy_tol=lazy_tol,
+        plot=plot,
+        jobs=jobs,
+        threads=threads,
+        scheduler=scheduler,
+        spectrum=spectrum.value,
+        exit_zero=exit_zero,
+        debug=debug,
+    )
+    return run_sweep(request)
 
 
 @app.command()
@@ -631,7 +480,7 @@ def validate(
 
     fmt = fmt or Format.text
     if fmt not in (Format.text, Format.json, Format.github):
-        _err(f"--format {fmt.value}: validate writes text, json or github")
+        say_error(f"--format {fmt.value}: validate writes text, json or github")
         return EXIT_ERROR
     overrides = parse_sets(sets)
     rows: list[tuple[str, str | None, int | None]] = []
@@ -646,7 +495,7 @@ def validate(
             rows.append((str(target), labelled(str(target), exc), exc.line))
     bad = [r for r in rows if r[1] is not None]
     for _, problem, _ in bad:
-        _err(str(problem))
+        say_error(str(problem))
     sys.stdout.write(render_validation(rows, fmt.value))
     return EXIT_ERROR if bad else EXIT_OK
 
@@ -663,7 +512,7 @@ def schema(output_file: OutputOption = None) -> int:
     try:
         output_file.write_text(text, encoding="utf-8")
     except OSError as exc:
-        _err(f"--output-file {output_file}: cannot write: {exc.strerror}")
+        say_error(f"--output-file {output_file}: cannot write: {exc.strerror}")
         return EXIT_ERROR
     print(f"ntkcheck: wrote the spec schema to {output_file}", file=sys.stderr)
     return EXIT_OK
@@ -684,7 +533,7 @@ def init(
         sys.stdout.write(EXAMPLE_YAML)
         return EXIT_OK
     if path.exists() and not force:
-        _err(f"{path} exists; use --force to overwrite it or give another PATH")
+        say_error(f"{path} exists; use --force to overwrite it or give another PATH")
         return EXIT_ERROR
     schema_path = path.parent / SCHEMA_FILE
     try:
@@ -693,7 +542,7 @@ def init(
             text = json.dumps(spec_json_schema(), indent=2, ensure_ascii=False) + "\n"
             schema_path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        _err(f"{path}: cannot write: {exc.strerror}")
+        say_error(f"{path}: cannot write: {exc.strerror}")
         return EXIT_ERROR
     print(
         f"ntkcheck: wrote {path} (and {schema_path} for editors); run: ntkcheck certify {path}",
@@ -716,16 +565,18 @@ def main(argv: list[str] | None = None) -> int:
         print("ntkcheck: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except NtkcheckError as exc:  # bad usage found before any spec ran (--set, NTKCHECK_FORMAT)
-        _err(str(exc))
+        say_error(str(exc))
         return EXIT_ERROR
     except typer.TyperException as exc:  # click's usage errors (typer vendors click)
         ctx = getattr(exc, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-        _err(f"{exc.format_message().strip()}{hint}")
+        say_error(f"{exc.format_message().strip()}{hint}")
         return EXIT_ERROR
     except Exception as exc:
         if "--debug" in args:
             raise
-        _err(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback")
+        say_error(
+            f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback"
+        )
         return EXIT_ERROR
     return code if isinstance(code, int) else EXIT_OK

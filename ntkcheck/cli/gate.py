@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Collection, Sequence
 
 from ..run.result import CertifyResult, Entry, SpecFailure
@@ -17,3 +18,8 @@ def exit_code(entries: Sequence[Entry], failing: Collection[str], exit_zero: boo
         return EXIT_OK
     statuses = {e.certificate.status.value for e in entries if isinstance(e, CertifyResult)}
     return EXIT_FAIL if statuses & set(failing) else EXIT_OK
+
+
+def say_error(message: str) -> None:
+    """One line on stderr: the form of every message that goes with exit status 2."""
+    print(f"ntkcheck: error: {message}", file=sys.stderr)
