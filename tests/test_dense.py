@@ -94,3 +94,35 @@ def test_certify_of_a_small_problem_imports_no_scipy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_kernels_read_only_the_upper_triangle(path):
+    """K's upper triangle defines the matrix (BLAS syrk fills only it): whatever lies below
+    the diagonal must not change an eigenvalue or a proof."""
+    rng = np.random.default_rng(2)
+    n = 12
+    V = rng.standard_normal((n, 30))
+    K = V @ V.T
+    lam = np.linalg.eigvalsh(K)
+    garbage = np.triu(K) - 50.0 * np.tril(np.ones((n, n)), -1)  # below: far from K
+    np.testing.assert_allclose(dense.eigvalsh(garbage.copy()), lam, rtol=0, atol=1e-12 * lam[-1])
+    assert dense.cholesky_succeeds(np.array(garbage, order="F"))
+    indefinite = np.triu(K - 2.0 * lam[0] * np.eye(n) - 1e-3 * lam[-1] * np.eye(n))
+    indefinite += np.tril(K, -1)  # below: the definite matrix
+    assert not dense.cholesky_succeeds(np.array(indefinite, order="F"))
+
+
+def test_an_upper_only_matrix_proves_no_bound_below_its_largest_eigenvalue(path):
+    """The mlp family proves ‖W‖²_op from the upper triangle of W Wᵀ (lower triangle
+    zero): an estimate 10% low must not be 'proved' an upper bound."""
+    rng = np.random.default_rng(4)
+    V = rng.standard_normal((20, 50))
+    M = np.triu(V @ V.T)
+    top = float(np.linalg.eigvalsh(V @ V.T)[-1])
+    assert rigorous.proven_upper_bound(M, 0.9 * top, 0.0) is None
+    proved = rigorous.proven_upper_bound(M, top, 0.0)
+    assert proved is not None and top <= proved <= top * (1 + 1e-5)
+    assert not rigorous.cholesky_proves_upper(M, 0.99 * top, 0.0)
+    low = float(np.linalg.eigvalsh(V @ V.T)[0])
+    assert not rigorous.cholesky_proves(M, 1.01 * low, 0.0)
+    assert rigorous.cholesky_proves(M, 0.99 * low, 0.0)

@@ -90,18 +90,20 @@ def symmetric_from(G: np.ndarray) -> np.ndarray:
 
 
 def eigvalsh(K: np.ndarray) -> np.ndarray:
-    """All eigenvalues of symmetric K, ascending (K may be overwritten)."""
+    """All eigenvalues, ascending, of the symmetric matrix that K's upper triangle
+    defines (K may be overwritten)."""
     if by_numpy(K.shape[0]):
-        return np.linalg.eigvalsh(K)
+        return np.linalg.eigvalsh(K, UPLO="U")
     from scipy.linalg import eigvalsh as scipy_eigvalsh
 
-    return scipy_eigvalsh(K, overwrite_a=True, check_finite=False, driver="evr")
+    return scipy_eigvalsh(K, lower=False, overwrite_a=True, check_finite=False, driver="evr")
 
 
 def cholesky_succeeds(B: np.ndarray) -> bool:
-    """True when floating-point Cholesky of symmetric B runs to completion with a finite,
-    positive diagonal (B may be overwritten)."""
+    """True when floating-point Cholesky of the symmetric matrix that B's upper triangle
+    defines runs to completion with a finite, positive diagonal (B is overwritten)."""
     if by_numpy(B.shape[0]):
+        symmetrize_upper(B)  # NumPy's potrf reads the lower triangle
         try:
             R = np.linalg.cholesky(B)
         except np.linalg.LinAlgError:
