@@ -293,8 +293,11 @@ class TwoLayerNetwork:
         smooth = self.activation.smooth
         exact_derivative = name in ("identity", "quadratic", *NONSMOOTH_ACTIVATIONS)
         scale = 0.0 if exact_derivative else max(1.0, self.activation.derivative_bound)
-        from .flips import jump_of  # loaded here: smooth σ's never need the flip module
+        jump = 0.0
+        if not smooth:
+            from .flips import jump_of  # loaded here: smooth σ's never need the flip module
 
+            jump = jump_of(name)
         factor = factor_error_bound(
             X,
             self.W,
@@ -302,7 +305,7 @@ class TwoLayerNetwork:
             self.activation.lipschitz_derivative if smooth else 0.0,
             trace_K=trace,
             derivative_scale=scale,
-            jump=0.0 if smooth else jump_of(name),
+            jump=jump,
             block_values=BLOCK_VALUES,
         )
         return gram_formation_error(trace, gram_n_terms(*self.W.shape), factor_error=factor)
