@@ -487,3 +487,26 @@ def test_json_names_the_drift_bound_and_the_beta_candidates(capsys, tmp_path):
     assert est["drift_bound"] == "ball_lipschitz"
     assert set(est["beta_bounds"]) == {"ball_at_theta0", "l2_chain_at_theta0"}
     assert est["beta"] == est["beta_bounds"]["ball_at_theta0"] > 0
+
+
+@pytest.mark.parametrize("act, widths", [("tanh", [256, 256]), ("gelu", [64, 64, 64])])
+def test_ball_safe_radius_is_the_crossing_from_below_and_cached(act, widths):
+    """ρ* = sup{ρ : h(ρ) ≤ t}: h(ρ*) ≤ t, h just above ρ* exceeds t (Brent's answer
+    moved below the crossing by RADIUS_RTOL), for targets over four decades; a second
+    request for the same target is answered without evaluating h."""
+    from ntkcheck.models.mlp import ball
+
+    text = (
+        "gamma: 1.0e4\ndata: {n: 64, d: 16}\n"
+        f"model: {{architecture: mlp, widths: {widths}, activation: {act}}}\n"
+    )
+    problem = build_problem(parse_spec(text, source="t", base_dir=Path(".")))
+    drift = problem.model.drift(problem.X)
+    assert isinstance(drift, ball.BallDrift)
+    for target in (1e-3, 0.1, 1.0, 10.0):
+        rho = drift.safe_radius(target)
+        assert 0.0 < rho < math.inf
+        assert drift.h(rho) <= target < drift.h(rho * (1.0 + 4.0 * ball.RADIUS_RTOL))
+    calls = []
+    object.__setattr__(drift, "h", lambda r: calls.append(r) or ball.BallDrift.h(drift, r))
+    assert drift.safe_radius(1.0) == drift.safe_radius(1.0) and calls == []
