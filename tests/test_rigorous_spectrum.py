@@ -230,7 +230,7 @@ def test_factor_error_bound_blocks_and_guards():
 
 
 @pytest.mark.parametrize(
-    "seed, n, N, d, scale", [(0, 7, 13, 3, 1.0), (1, 4, 40, 9, 1e3), (2, 9, 5, 1, 1e-3)]
+    "seed, n, N, d, scale", [(0, 7, 13, 3, 1.0), (1, 30, 40, 9, 1e3), (2, 9, 5, 1, 1e-3)]
 )
 def test_smooth_factor_bound_closed_form_matches_the_entrywise_sum(seed, n, N, d, scale):
     """The O((N + n) d²) closed form bounds Σ_ji (c̄ + ℓ a_ji)² ‖x_j‖² (a = |X||W|ᵀ exact,
@@ -253,6 +253,23 @@ def test_smooth_factor_bound_closed_form_matches_the_entrywise_sum(seed, n, N, d
         J = mp.sqrt(mp.mpf(tr) / (1 - mp.mpf(R.gamma(R.gram_n_terms(N, d)))))
         exact = 2 * J * dJ + dJ**2
     assert exact <= F <= exact * (1 + 1e-12)
+
+
+def test_factor_error_bound_with_many_inputs_sums_entry_by_entry(monkeypatch):
+    """d(N + n) > nN: the closed form would cost more than the entrywise sum (and a d×d
+    array); the entrywise path runs and agrees with the closed form's value."""
+    rng = np.random.default_rng(5)
+    X, W = rng.standard_normal((6, 40)), rng.standard_normal((7, 40))
+    called = []
+    monkeypatch.setattr(R, "_smooth_factor_sum", lambda *a: called.append(1) or 0.0)
+    entrywise = R.factor_error_bound(X, W, 0.3, 0.77, trace_K=4.0, derivative_scale=1.0)
+    assert called == [] and entrywise > 0.0
+    monkeypatch.undo()
+    x2 = np.einsum("jl,jl->j", X, X)
+    closed = R._smooth_factor_sum(X, W, x2, R.DERIVATIVE_ULPS * U, 0.77 * R.gamma(40))
+    J = math.sqrt(4.0 / (1 - R.gamma(R.gram_n_terms(7, 40))))
+    dJ = 0.3 * math.sqrt(closed)
+    assert entrywise == pytest.approx(2 * J * dJ + dJ * dJ, rel=1e-9)
 
 
 def test_factor_error_bound_closed_form_agrees_with_the_blocked_loop():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -103,6 +105,25 @@ def test_blas_threads_limits_every_loaded_blas():
     with blas_threads(1):
         pools = [p for p in threadpool_info() if p["user_api"] == "blas"]
         assert pools and all(p["num_threads"] == 1 for p in pools)
+
+
+def test_blas_threads_limits_a_blas_loaded_after_its_first_use():
+    """SciPy's OpenBLAS loads only for problems beyond NumPy's path: a limit set after it
+    loads must reach it although the library survey was made before."""
+    code = (
+        "from threadpoolctl import threadpool_info\n"
+        "from ntkcheck.linalg.threads import blas_threads\n"
+        "with blas_threads(1):\n"
+        "    pass\n"
+        "import scipy.linalg\n"
+        "with blas_threads(1):\n"
+        "    pools = [p for p in threadpool_info() if p['user_api'] == 'blas']\n"
+        "    print(len(pools), all(p['num_threads'] == 1 for p in pools))\n"
+    )
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "NTKCHECK_THREADS": ""}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    count, limited = out.stdout.split()
+    assert int(count) >= 1 and limited == "True", out.stderr
 
 
 def test_report_says_how_many_threads_ran(capsys):

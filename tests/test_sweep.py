@@ -563,3 +563,27 @@ def test_a_dead_worker_loses_its_points_and_a_rerun_computes_them(spec_file, tmp
     assert f"{written} of 60 points already in" in done.stderr
     stored = _read(out)
     assert len(stored) == 60 and len({(r["spec_hash"], r["seed"]) for r in stored}) == 60
+
+
+def test_closing_the_outcomes_before_the_first_stops_the_workers():
+    """A sweep stopped before its first outcome (Ctrl-C while the progress bar loads)
+    must not leave its workers computing every submitted point: after close() they
+    finish the points in hand and exit, long before the whole sweep could have run."""
+    import multiprocessing
+    import time as _time
+
+    source = sweep_module.SpecSource.read(None)
+    overrides = {"data.n": 256, "data.d": 32, "model.width": 4096}
+    axes = sweep_module.resolve_axes(source.parse(overrides), [], 60)
+    plan = sweep_module.plan_sweep(source, overrides, axes)
+    work = sweep_module.tasks(plan, plan.points, sweep_module.Options(threads=1))
+    start = _time.perf_counter()
+    sweep_module.execute(work, jobs=2).close()
+    while multiprocessing.active_children():
+        _time.sleep(0.01)
+    stopped = _time.perf_counter() - start
+    start = _time.perf_counter()
+    with sweep_module.execute(work, jobs=2) as outcomes:
+        assert len(list(outcomes)) == 60
+    full = _time.perf_counter() - start
+    assert stopped < 0.5 * full, (stopped, full)

@@ -103,7 +103,7 @@ def run_sweep(r: SweepRequest) -> int:
     try:
         # local workers start here, before the progress bar's thread (they may be forked)
         outcomes = execute(tasks(plan, todo, options), jobs=workers, scheduler=scheduler)
-        with _sweep_progress(len(todo), plan.grid_keys) as tick:
+        with outcomes, _sweep_progress(len(todo), plan.grid_keys) as tick:
             for outcome in outcomes:
                 row = sweep_row(outcome, plan.grid_keys, flow)
                 if rows_file is not None and not outcome.lost:

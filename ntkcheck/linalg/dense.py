@@ -26,21 +26,17 @@ def by_numpy(n: int) -> bool:
 
 
 def gram_workspace(n: int) -> int:
-    """n×n temporaries beside K that forming or factoring K of order ``n`` allocates: one
-    for NumPy (an accumulated product; ``eigvalsh``'s copy of its input), none for SciPy."""
-    return 1 if by_numpy(n) else 0
+    """n×n temporaries beside K that forming K, or its eigenvalues, allocate at order n:
+    one on either path (NumPy: a block's product, then ``eigvalsh``'s copy of its input;
+    SciPy: X Xᵀ beside the accumulated S Sᵀ, then ``eigvalsh``'s Fortran copy)."""
+    return 1
 
 
 def cholesky_matrices(n: int) -> int:
     """n×n arrays that a Cholesky proof of ``linalg.rigorous`` allocates beside its input
-    at order ``n``: the shifted copy B, plus for NumPy ``cholesky``'s copy of B and its
-    factor (SciPy's ``potrf`` works in place)."""
-    return 3 if by_numpy(n) else 1
-
-
-def eigvalsh_keeps(n: int) -> bool:
-    """True when :func:`eigvalsh` leaves its input intact at order ``n``."""
-    return by_numpy(n)
+    at order ``n``: the shifted copy B, plus for NumPy the symmetrization's temporaries,
+    ``cholesky``'s copy of B and its factor (SciPy's ``potrf`` works in place on B)."""
+    return 4 if by_numpy(n) else 1
 
 
 def new_gram(n: int) -> np.ndarray:
@@ -91,12 +87,12 @@ def symmetric_from(G: np.ndarray) -> np.ndarray:
 
 def eigvalsh(K: np.ndarray) -> np.ndarray:
     """All eigenvalues, ascending, of the symmetric matrix that K's upper triangle
-    defines (K may be overwritten)."""
+    defines; K is left intact (both paths work on a copy: one n×n temporary)."""
     if by_numpy(K.shape[0]):
         return np.linalg.eigvalsh(K, UPLO="U")
     from scipy.linalg import eigvalsh as scipy_eigvalsh
 
-    return scipy_eigvalsh(K, lower=False, overwrite_a=True, check_finite=False, driver="evr")
+    return scipy_eigvalsh(K, lower=False, overwrite_a=False, check_finite=False, driver="evr")
 
 
 def cholesky_succeeds(B: np.ndarray) -> bool:

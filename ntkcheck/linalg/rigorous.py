@@ -209,8 +209,9 @@ def factor_error_bound(
 
     c̄ = c u D, ℓ = L γ_d: every term is a sum of products of nonnegative numbers, each
     through at most N + n + 3d + 32 roundings, so dividing the computed value by
-    1 − γ_{N+n+3d+32} bounds the exact one. With a jump the flags need every ẑ_ji:
-    computed over neuron blocks of about ``block_values`` entries (two n×block
+    1 − γ_{N+n+3d+32} bounds the exact one (a d×d temporary). It is used when
+    d(N + n) ≤ nN; otherwise, and with a jump (the flags need every ẑ_ji), the sum runs
+    entry by entry over neuron blocks of about ``block_values`` entries (two n×block
     temporaries), each term through at most n·N + d + 16 roundings.
 
     Args:
@@ -252,7 +253,7 @@ def factor_error_bound(
         return 0.0
     c_abs = derivative_ulps * UNIT_ROUNDOFF * derivative_scale
     x2 = np.einsum("jl,jl->j", X, X)  # ‖x_j‖², relative error ≤ γ_d
-    if jump == 0.0:
+    if jump == 0.0 and d * (N + n) <= n * N:  # the closed form is the cheaper one
         total = _smooth_factor_sum(X, W, x2, c_abs, lipschitz_derivative * gamma(d))
         g_sum = gamma(N + n + 3 * d + 32)
     else:
@@ -481,7 +482,8 @@ def cholesky_proves_upper(K_hat: np.ndarray, t: float, formation_error: float) -
     t_shift = _down((t - slack) / growth)
     if not (t_shift > 0.0):
         return False
-    B = np.array(-K_hat, dtype=np.float64, order="F", copy=True)
+    B = np.array(K_hat, dtype=np.float64, order="F", copy=True)
+    np.negative(B, out=B)  # one n×n array, not two
     idx = np.diag_indices_from(B)
     B[idx] = B[idx] + t_shift
     return dense.cholesky_succeeds(B)

@@ -73,7 +73,7 @@ def _check_finite(K: np.ndarray) -> None:
 
 
 def dense_spectrum(K: np.ndarray, *, threads: dict[str, int] | None = None) -> Spectrum:
-    """λ_min, λ_max of symmetric K by LAPACK (eigenvalues only; K may be overwritten)."""
+    """λ_min, λ_max of symmetric K by LAPACK (eigenvalues only; K is left intact)."""
     n = K.shape[0]
     _check_finite(K)
     lam = dense.eigvalsh(K)

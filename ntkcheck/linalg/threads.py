@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -96,10 +97,15 @@ def threads_for(task: str, size: int = 0) -> int:
     return 1 if size <= SMALL_RHS else usable_cores()
 
 
-@cache
 def _controller() -> Any:
-    """threadpoolctl's view of the loaded BLAS/OpenMP libraries, made once (≈10 ms); a
-    forked worker inherits it."""
+    """threadpoolctl's view of the loaded BLAS/OpenMP libraries (≈10 ms to make; a forked
+    worker inherits it). SciPy's OpenBLAS is loaded late (only problems beyond
+    ``linalg.dense.NUMPY_MAX_N`` use it), so the view is made again once it is."""
+    return _controller_with("scipy.linalg" in sys.modules)
+
+
+@cache
+def _controller_with(scipy_loaded: bool) -> Any:
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()

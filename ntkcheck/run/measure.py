@@ -137,7 +137,6 @@ def measure_spectrum(
     dense_bytes = model.peak_bytes("gram", n)
     dense_fits = fits(dense_bytes)
     proof_fits = fits(dense_bytes + 8 * n * n * dense.cholesky_matrices(n))
-    copy_fits = fits(dense_bytes + 8 * n * n * (dense.cholesky_matrices(n) + 1))
     if method == "auto":
         method = "dense" if dense_fits and n <= DENSE_MAX_N else "iterative"
     gram_flops = n * n * max(model.n_params // max(problem.d, 1), 1)  # ≈ n²·N
@@ -151,9 +150,7 @@ def measure_spectrum(
         with blas_threads(gram_threads):
             K = model.gram(X)
             E_K = _gram_error(model, X, K)
-        K_proof, need_copy = None, not dense.eigvalsh_keeps(n)
-        if math.isfinite(E_K) and (copy_fits if need_copy else proof_fits):
-            K_proof = K.copy() if need_copy else K
+        K_proof = K if math.isfinite(E_K) and proof_fits else None  # eigvalsh keeps K
         with blas_threads(eigen_threads):
             spectrum = dense_spectrum(K, threads={"gram": gram_threads, "eigen": eigen_threads})
             return spectrum, _bounds_dense(spectrum, n, E_K, K_proof)

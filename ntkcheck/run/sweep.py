@@ -21,7 +21,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -496,10 +496,10 @@ def _serial(work: Sequence[Task], threads: int | None) -> Iterator[list[Outcome]
             yield compute_task(task)
 
 
-def _processes(work: Sequence[Task], jobs: int, threads: int) -> Iterator[list[Outcome]]:
+def _processes(work: Sequence[Task], jobs: int, threads: int) -> Outcomes:
     """Start ``jobs`` workers and submit every task now (a forked pool starts all its
     workers at the first submission: before the caller starts any thread of its own,
-    e.g. a progress bar's); the outcomes come from the returned iterator."""
+    e.g. a progress bar's); closing the result cancels what has not started."""
     import multiprocessing
     import sys
     from concurrent.futures import ProcessPoolExecutor
@@ -516,20 +516,25 @@ def _processes(work: Sequence[Task], jobs: int, threads: int) -> Iterator[list[O
         initargs=(threads,),
     )
     futures = {pool.submit(compute_task, task): task for task in work}
-    return _completed(pool, futures)
+
+    def stop() -> None:
+        # Cancel here, not only through shutdown(cancel_futures=True): the pool's manager
+        # thread cancels through a weak reference to the pool, which may be gone by then.
+        for future in futures:
+            future.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    return Outcomes(_completed(futures), stop)
 
 
-def _completed(pool: Any, futures: dict[Any, Task]) -> Iterator[list[Outcome]]:
+def _completed(futures: dict[Any, Task]) -> Iterator[list[Outcome]]:
     from concurrent.futures import as_completed
 
-    try:
-        for future in as_completed(futures):
-            try:
-                yield future.result()
-            except Exception as exc:  # a worker died (out of memory, killed)
-                yield _lost(futures[future], exc)
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    for future in as_completed(futures):
+        try:
+            yield future.result()
+        except Exception as exc:  # a worker died (out of memory, killed)
+            yield _lost(futures[future], exc)
 
 
 def _dask(work: Sequence[Task], address: str) -> Iterator[list[Outcome]]:
@@ -557,10 +562,39 @@ def _dask(work: Sequence[Task], address: str) -> Iterator[list[Outcome]]:
         client.close()
 
 
-def execute(
-    work: Sequence[Task], *, jobs: int = 1, scheduler: str | None = None
-) -> Iterator[Outcome]:
-    """Run ``work``: an iterator of its outcomes in completion order.
+class Outcomes(Iterator[Outcome]):
+    """The outcomes of :func:`execute`, in completion order. ``close()`` (or leaving a
+    ``with`` block) stops the work not yet started, even before the first outcome."""
+
+    def __init__(self, runs: Iterator[list[Outcome]], stop: Callable[[], None] | None = None):
+        self._outcomes = itertools.chain.from_iterable(runs)
+        self._runs = runs
+        self._stop = stop
+
+    def __next__(self) -> Outcome:
+        try:
+            return next(self._outcomes)
+        except StopIteration:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        close = getattr(self._runs, "close", None)
+        if close is not None:  # a generator: run its cleanup (a Dask client's, say)
+            close()
+        if self._stop is not None:
+            self._stop()
+            self._stop = None
+
+    def __enter__(self) -> Outcomes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def execute(work: Sequence[Task], *, jobs: int = 1, scheduler: str | None = None) -> Outcomes:
+    """Run ``work``: its outcomes in completion order (close them to stop early).
 
     ``scheduler``: a Dask distributed scheduler address; else ``jobs`` local worker
     processes (:func:`start_method`), started by this call, or this process when
@@ -569,14 +603,11 @@ def execute(
     process, and means one per core share in workers.
     """
     if not work:
-        return iter(())
+        return Outcomes(iter(()))
     threads = work[0].options.threads
-    runs: Iterator[list[Outcome]]
     if scheduler is not None:
-        runs = _dask(work, scheduler)
-    elif jobs <= 1 or len(work) == 1:
-        runs = _serial(work, threads)
-    else:
-        share = threads or max(1, usable_cores() // jobs)
-        runs = _processes(work, min(jobs, len(work)), share)
-    return itertools.chain.from_iterable(runs)
+        return Outcomes(_dask(work, scheduler))
+    if jobs <= 1 or len(work) == 1:
+        return Outcomes(_serial(work, threads))
+    share = threads or max(1, usable_cores() // jobs)
+    return _processes(work, min(jobs, len(work)), share)
