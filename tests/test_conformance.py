@@ -104,3 +104,15 @@ def test_problem_and_model_pickle_for_worker_processes():
     q = pickle.loads(pickle.dumps(p))
     assert np.array_equal(q.model.forward(q.X), p.model.forward(p.X))
     assert q.model.info() == p.model.info()
+
+
+@pytest.mark.parametrize("family", ["two_layer", "mlp"])
+def test_families_conform_on_scipys_dense_path(monkeypatch, family):
+    """The dense kernels beyond NumPy's order limit (SciPy's, in place) are forced here on
+    a small case: the same conformance checks pass, the memory plan included."""
+    from ntkcheck.linalg import dense
+
+    monkeypatch.setattr(dense, "NUMPY_MAX_N", 0)
+    net, X = _two_layer("tanh", "ntk", seed=5) if family == "two_layer" else _mlp("gelu", "ntk", 5)
+    report = check_model(net, X)
+    assert report.drift_ratio <= 1.0 and report.peak_ratio <= 1.0
