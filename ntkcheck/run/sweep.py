@@ -6,9 +6,10 @@ seed and γ, and its ``spec_hash`` (or the error that makes it an error row).
 (THEORY.md §4: only L0 depends on γ) is made once per group, then each γ gets its
 estimate and certificates (and, with ``measure="flow"``, its simulation).
 ``execute`` runs the tasks in this process, in local worker processes (``fork`` on
-Linux, else ``spawn``; BLAS threads set per worker) or on a Dask cluster, and yields outcomes in
-completion order. Workers build data and weights themselves from the spec text
-and the seed; only the spec text and the numbers travel.
+Linux, else ``spawn``; BLAS threads set per worker) or on a Dask cluster; its
+``Outcomes`` come in completion order and, closed early, cancel what has not
+started. Workers build data and weights themselves from the spec text and the
+seed; only the spec text and the numbers travel.
 """
 
 from __future__ import annotations
