@@ -153,3 +153,22 @@ def test_certify_loads_no_integrator_optimizer_or_plotting():
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=PKG.parent
     )
     assert out.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_version_is_answered_before_the_application_loads():
+    """`ntkcheck --version` (the entry point, as installed) loads neither Typer nor YAML."""
+    code = (
+        "import sys\n"
+        "sys.argv = ['ntkcheck', '--version']\n"
+        "from ntkcheck.cli import run\n"
+        "try:\n"
+        "    run()\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0\n"
+        "loaded = {m.split('.')[0] for m in sys.modules} & {'typer', 'yaml', 'numpy', 'click'}\n"
+        "print(sorted(loaded), file=sys.stderr)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=PKG.parent
+    )
+    assert out.stdout.startswith("ntkcheck ") and out.stderr.strip().splitlines()[-1] == "[]"
