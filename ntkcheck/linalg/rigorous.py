@@ -422,10 +422,7 @@ def cholesky_proves(K_hat: np.ndarray, tau: float, formation_error: float) -> bo
     shift = _up(tau + cholesky_margin(K_hat, formation_error))
     if not math.isfinite(shift):
         return False
-    B = np.array(K_hat, dtype=np.float64, order="F", copy=True)
-    idx = np.diag_indices_from(B)
-    B[idx] = B[idx] - shift
-    return dense.cholesky_succeeds(B)
+    return _cholesky_of_shifted(K_hat, 1.0, -shift)
 
 
 def proven_lower_bound(
@@ -467,7 +464,7 @@ def cholesky_proves_upper(K_hat: np.ndarray, t: float, formation_error: float) -
     ‖ΔB‖₂ ≤ γ'·tr B̂, γ' = γ_{n+2}/(1 − γ_{n+2}), tr B̂ ≤ (1 + u) n t', and the
     rounded diagonal adds ≤ u (t' + max k̂_ii); so λ_max(K̂) < t' + (1 + u)γ' n t'
     + u (t' + max k̂_ii) + underflow, and λ_max(K0) ≤ λ_max(K̂) + E_K. We solve for
-    the largest t' whose right-hand side is ≤ t and run ``dpotrf`` on it.
+    the largest t' whose right-hand side is ≤ t and run ``potrf`` on it.
     """
     K_hat = np.asarray(K_hat)
     n = K_hat.shape[0]
@@ -482,10 +479,16 @@ def cholesky_proves_upper(K_hat: np.ndarray, t: float, formation_error: float) -
     t_shift = _down((t - slack) / growth)
     if not (t_shift > 0.0):
         return False
+    return _cholesky_of_shifted(K_hat, -1.0, t_shift)
+
+
+def _cholesky_of_shifted(K_hat: np.ndarray, sign: float, shift: float) -> bool:
+    """:func:`linalg.dense.cholesky_succeeds` on B = fl(sign·K̂ + shift·I), one n×n copy."""
     B = np.array(K_hat, dtype=np.float64, order="F", copy=True)
-    np.negative(B, out=B)  # one n×n array, not two
+    if sign < 0.0:
+        np.negative(B, out=B)  # exact
     idx = np.diag_indices_from(B)
-    B[idx] = B[idx] + t_shift
+    B[idx] = B[idx] + shift
     return dense.cholesky_succeeds(B)
 
 

@@ -199,28 +199,21 @@ def rich_renderables(
             ]
         )
     out.append(table)
+
+    def titled(title: str, header: Sequence[str], body: list[list[str]]) -> Table:
+        tab = Table(title=title, show_edge=False, header_style="bold cyan")
+        for h in header:
+            tab.add_column(h, no_wrap=True)
+        for cells in body:
+            tab.add_row(*cells)
+        return tab
+
     if fits:
-        ft = Table(
-            title="fits: log(median over seeds) = c + Σ exponent·log(axis), 95% bootstrap CI",
-            show_edge=False,
-            header_style="bold cyan",
-        )
-        for h in _FIT_HEADER:
-            ft.add_column(h, no_wrap=True)
-        for f in fits:
-            ft.add_row(*_fit_cells(f))
-        out.append(ft)
+        title = "fits: log(median over seeds) = c + Σ exponent·log(axis), 95% bootstrap CI"
+        out.append(titled(title, _FIT_HEADER, [_fit_cells(f) for f in fits]))
     if thresholds:
-        tt = Table(
-            title=f"lazy threshold: median relative kernel change and gap/‖r0‖ < {lazy_tol:g}",
-            show_edge=False,
-            header_style="bold cyan",
-        )
-        for h in _THRESHOLD_HEADER:
-            tt.add_column(h, no_wrap=True)
-        for t in thresholds:
-            tt.add_row(*_threshold_cells(t))
-        out.append(tt)
+        title = f"lazy threshold: median relative kernel change and gap/‖r0‖ < {lazy_tol:g}"
+        out.append(titled(title, _THRESHOLD_HEADER, [_threshold_cells(t) for t in thresholds]))
     for e in _errors(rows, grid_keys):
         out.append(Text.assemble(("error ", "bold red"), e))
     out.append(Text(summary(rows), style="bold"))
