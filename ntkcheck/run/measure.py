@@ -299,14 +299,16 @@ def measure(
         with blas_threads(threads_for("rhs", problem.n * model.n_params)):
             info = model.local_beta(X, seed=seed)
         local_value = info.value if info is not None else math.inf
-    drift: Drift = model.drift(X)
-    if beta == "local":
+    drift: Drift
+    if beta == "local":  # the model's own drift bound is not used (nor computed)
         assert local_value is not None
         drift = (
             LipschitzDrift(local_value, rigorous=False)
             if math.isfinite(local_value)
             else NoDrift("not_lipschitz", rigorous=False)
         )
+    else:
+        drift = model.drift(X)
     f0 = problem.f0_trained
     return Measurement(
         spectrum=spectrum,

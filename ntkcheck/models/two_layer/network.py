@@ -235,11 +235,20 @@ class TwoLayerNetwork:
         """``v ↦ K0 v = J0 (J0ᵀ v)`` without forming K0 (or J0).
 
         With ``cache`` the factor S (n × N) is computed once and each product is
-        three BLAS passes; without it, S is recomputed in blocks of neurons each
-        time (memory O(n·block)).
+        three BLAS passes; without it, each product makes S block by block, once:
+        K0 v = Σ_b J_b (J_bᵀ v) (memory O(n·block)).
         """
         if not cache:
-            return lambda v: self.jvp(X, self.vjp(X, v))
+
+            def blocked(v: np.ndarray) -> np.ndarray:
+                out = np.zeros(X.shape[0])
+                for b in self._blocks(X.shape[0]):
+                    S_b = self._factor(X, self.W, b)
+                    U_b = S_b.T @ (v[:, None] * X)  # J_bᵀ v as (|b|, d)
+                    out += np.einsum("ji,ji->j", S_b, X @ U_b.T)
+                return out
+
+            return blocked
         S = self.linearize(X).S
 
         def matvec(v: np.ndarray) -> np.ndarray:
