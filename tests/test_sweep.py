@@ -587,3 +587,16 @@ def test_closing_the_outcomes_before_the_first_stops_the_workers():
         assert len(list(outcomes)) == 60
     full = _time.perf_counter() - start
     assert stopped < 0.5 * full, (stopped, full)
+
+
+def test_a_plot_along_linked_axes(capsys, small, tmp_path):
+    """Linked axes (n and width varied together) are one collinear fit: the plot draws
+    the fitted line with the exponent along its x axis (it raised StopIteration)."""
+    pytest.importorskip("matplotlib")
+    plot = tmp_path / "linked.png"
+    code, doc, err = _rows(
+        capsys, small, "--grid", "data.n,model.width=[[8, 64], [16, 128], [32, 256]]",
+        "--fit", "--plot", plot,
+    )  # fmt: skip
+    assert code in (0, 1) and "internal error" not in err
+    assert plot.stat().st_size > 0 and len(doc["rows"]) == 3

@@ -51,22 +51,26 @@ def _edges(v: np.ndarray) -> np.ndarray:
     return np.concatenate([[v[0] ** 2 / mid[0]], mid, [v[-1] ** 2 / mid[-1]]])
 
 
-def _fitted(fits: Sequence[Fit], quantity: str, x: str, at: Mapping[str, Any], xs: np.ndarray):
-    """The fitted power law of ``quantity`` along ``x`` with the other axes at ``at``."""
+def _fitted(
+    fits: Sequence[Fit], quantity: str, x: str, at: Mapping[str, Any], xs: np.ndarray
+) -> tuple[np.ndarray, float] | None:
+    """The fitted power law of ``quantity`` along ``x`` with the other axes at ``at``, and
+    its exponent along x (the sum over the fitted axes that are x or vary with it)."""
     mine = [
         f
         for f in fits
         if f.quantity == quantity and all(at.get(k) == v for k, v in f.where.items())
     ]
-    if not any(f.axis == x or x in f.collinear for f in mine):
+    along = [f for f in mine if f.axis == x or x in f.collinear]
+    if not along:
         return None
     log = np.full(xs.shape, mine[0].intercept)
     for f in mine:
-        value = xs if f.axis == x or x in f.collinear else at.get(f.axis)
+        value = xs if f in along else at.get(f.axis)
         if value is None:
             return None
         log = log + f.exponent * np.log(value)
-    return np.exp(log)
+    return np.exp(log), sum(f.exponent for f in along)
 
 
 def plot_sweep(
@@ -112,9 +116,9 @@ def plot_sweep(
             ys = [_median([r[q] for r in members if float(r[x]) == v]) for v in xs]
             color = f"C{(2 * gi + qi) % 10}"
             ax.loglog(xs, ys, "o", color=color, label=f"{name} {label}".strip())
-            line = _fitted(fits, q, x, {**at, "gamma": members[0].get("gamma")}, xs)
-            if line is not None:
-                e = next(f.exponent for f in fits if f.quantity == q and f.axis == x)
+            fitted = _fitted(fits, q, x, {**at, "gamma": members[0].get("gamma")}, xs)
+            if fitted is not None:
+                line, e = fitted
                 ax.loglog(xs, line, "-", color=color, alpha=0.7, label=f"fit ∝ {x}^{e:.3g}")
     lazy = [(t.at.get(x), t.gamma_lazy) for t in thresholds if t.gamma_lazy is not None]
     if lazy:
