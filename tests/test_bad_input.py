@@ -318,3 +318,23 @@ def test_every_exponent_form_is_a_number(text, value):
         base_dir=Path("."),
     )
     assert loaded.spec.gamma == value
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("NTKCHECK_THREADS", "x"),
+        ("NTKCHECK_THREADS", "0"),
+        ("NTKCHECK_MEMORY_LIMIT", "inf"),
+        ("NTKCHECK_MEMORY_LIMIT", "1e400"),
+        ("NTKCHECK_MEMORY_LIMIT", "-5"),
+        ("NTKCHECK_MEMORY_LIMIT", "zz"),
+    ],
+)
+def test_bad_environment_is_a_usage_error_before_anything_runs(capsys, monkeypatch, name, value):
+    """Found once, before any spec: a sweep must not store an error row per point."""
+    monkeypatch.setenv(name, value)
+    for argv in (["certify"], ["sweep", "--seeds", "2", "-j", "1"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"ntkcheck: error: {name}={value!r} " + err[0].split(f"{value!r} ", 1)[1]]

@@ -289,9 +289,10 @@ def simulate(
 
     label = BUILTIN if spec is None else str(spec)
     try:
-        fmt = _choose_format(fmt, output_file)
+        given, fmt = fmt, _choose_format(fmt, output_file)
         if fmt in (Format.junit, Format.sarif, Format.github):
-            raise NtkcheckError(f"--format {fmt.value} is for `certify`; use json for simulate")
+            source = "--format " if given is not None else "NTKCHECK_FORMAT="
+            raise NtkcheckError(f"{source}{fmt.value} is for `certify`; use json for simulate")
         overrides = {
             "gamma": gamma,
             "seed": seed,
@@ -551,6 +552,16 @@ def init(
     return EXIT_OK
 
 
+def _check_environment() -> None:
+    """Bad NTKCHECK_THREADS / NTKCHECK_MEMORY_LIMIT are usage errors, found before any
+    spec runs (else every point of a sweep would store the same error row)."""
+    from ..linalg.memory import memory_limit
+    from ..linalg.threads import thread_override
+
+    thread_override()
+    memory_limit()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, map every failure to one line and an exit code."""
     args = sys.argv[1:] if argv is None else argv
@@ -560,11 +571,12 @@ def main(argv: list[str] | None = None) -> int:
             # NumPy reports overflow and NaN as RuntimeWarnings; they are detected and
             # reported as one clear line, so NumPy's own would only add noise on stderr.
             warnings.simplefilter("ignore", RuntimeWarning)
+            _check_environment()
             code = app(args=args, prog_name="ntkcheck", standalone_mode=False)
     except (KeyboardInterrupt, typer.Abort):
         print("ntkcheck: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except NtkcheckError as exc:  # bad usage found before any spec ran (--set, NTKCHECK_FORMAT)
+    except NtkcheckError as exc:  # bad usage before any spec ran (--set, NTKCHECK_*)
         say_error(str(exc))
         return EXIT_ERROR
     except typer.TyperException as exc:  # click's usage errors (typer vendors click)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 from ..errors import EstimationError
@@ -16,9 +17,9 @@ def available_bytes() -> int:
 
     ``NTKCHECK_MEMORY_LIMIT`` (bytes, or with a K/M/G suffix) caps it, e.g. in CI.
     """
-    limit = os.environ.get("NTKCHECK_MEMORY_LIMIT")
-    if limit:
-        return parse_bytes(limit)
+    limit = memory_limit()
+    if limit is not None:
+        return limit
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
             for line in fh:
@@ -32,17 +33,26 @@ def available_bytes() -> int:
         return 8 << 30
 
 
+def memory_limit() -> int | None:
+    """``NTKCHECK_MEMORY_LIMIT`` in bytes, None when unset (a bad value raises)."""
+    text = os.environ.get("NTKCHECK_MEMORY_LIMIT", "").strip()
+    return parse_bytes(text) if text else None
+
+
 def parse_bytes(text: str) -> int:
-    """``"4G"`` → 4·2³⁰ bytes; a plain number is bytes."""
-    text = text.strip().upper().removesuffix("B").removesuffix("I")
-    factor = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(text[-1:], 1)
-    digits = text[:-1] if factor != 1 else text
+    """``"4G"`` → 4·2³⁰ bytes; a plain number is bytes; a positive, finite size."""
+    body = text.strip().upper().removesuffix("B").removesuffix("I")
+    factor = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(body[-1:], 1)
+    digits = body[:-1] if factor != 1 else body
     try:
-        return int(float(digits) * factor)
+        value = float(digits) * factor
     except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 1.0):
         raise EstimationError(
-            f"NTKCHECK_MEMORY_LIMIT={text!r} is not a size; write e.g. 4G or 512M"
-        ) from None
+            f"NTKCHECK_MEMORY_LIMIT={text!r} is not a size; write a positive size, e.g. 4G or 512M"
+        )
+    return int(value)
 
 
 def format_bytes(nbytes: float) -> str:

@@ -61,19 +61,23 @@ def usable_cores() -> int:
     return max(1, cores)
 
 
-def _override() -> int | None:
+def thread_override() -> int | None:
+    """``NTKCHECK_THREADS``, None when unset (a bad value raises)."""
     text = os.environ.get("NTKCHECK_THREADS", "").strip()
     if not text:
         return None
     try:
         value = int(text)
     except ValueError:
+        value = 0
+    if value < 1:
         from ..errors import NtkcheckError
 
         raise NtkcheckError(
-            f"NTKCHECK_THREADS={text!r} is not a number of threads; write e.g. 1 or 2"
-        ) from None
-    return max(1, value)
+            f"NTKCHECK_THREADS={text!r} is not a number of threads; write a whole number "
+            "≥ 1, e.g. 1 or 2"
+        )
+    return value
 
 
 #: simulate's right-hand side runs on one thread up to this many n·P values.
@@ -87,7 +91,7 @@ def threads_for(task: str, size: int = 0) -> int:
     """The thread count for ``task``: ``gram`` (BLAS-3 products of ≈ size flops), ``eigen``
     (dense eigensolver or Cholesky of a size×size matrix) or ``rhs`` (simulate's
     products, size = n·P)."""
-    override = _override()
+    override = thread_override()
     if override is not None:
         return min(override, usable_cores())
     if task == "gram":
