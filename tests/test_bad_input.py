@@ -337,4 +337,4 @@ def test_bad_environment_is_a_usage_error_before_anything_runs(capsys, monkeypat
     for argv in (["certify"], ["sweep", "--seeds", "2", "-j", "1"]):
         assert main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
-        assert err == [f"ntkcheck: error: {name}={value!r} " + err[0].split(f"{value!r} ", 1)[1]]
+        assert len(err) == 1 and err[0].startswith(f"ntkcheck: error: {name}={value!r} is not")
