@@ -52,9 +52,14 @@ class Problem:
         """False when L0 = ½‖y‖² for every γ (f_θ0 ≡ 0 or centered)."""
         return not (self.centered or self.f0_zero)
 
+    def residual0(self, gamma: float | None = None) -> np.ndarray:
+        """``r(θ0) = γ f0 − y`` (``−y`` when centered or f_θ0 ≡ 0) at ``gamma`` (default: the
+        problem's γ): the residual every certificate and the simulation start from."""
+        return (self.gamma if gamma is None else gamma) * self.f0_trained - self.y
+
     def loss0(self, gamma: float) -> float:
         """``L0(γ) = ½‖γ f0 − y‖²`` (THEORY.md §4); ``½‖y‖²`` when centered or f_θ0 ≡ 0."""
-        r0 = gamma * self.f0_trained - self.y
+        r0 = self.residual0(gamma)
         return 0.5 * float(r0 @ r0)
 
     def residual(self, f: np.ndarray) -> np.ndarray:

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -56,13 +57,6 @@ class FlowResult:
         return self.status == "completed"
 
 
-def initial_residual(problem: Problem, f0_hat: np.ndarray) -> np.ndarray:
-    """r(θ0) as the certificate has it: ``γ f0 − y``, f0 = 0 when f_θ0 ≡ 0 or centered."""
-    if problem.centered or problem.f0_zero:
-        return -problem.y
-    return problem.gamma * f0_hat - problem.y
-
-
 @dataclass(frozen=True, eq=False)
 class Deviation:
     """The flow's coordinates: θ0, the linearization at θ0 and the linear flow.
@@ -74,10 +68,16 @@ class Deviation:
     problem: Problem
     lin0: Linearization
     lin: LinearizedFlow
+    #: the last (τ, ṽ(τ), J0ᵀr̃(τ)): a step evaluates the same τ more than once (a stage
+    #: at c = ½ twice, the step's end again as the next step's start)
+    _last: list[tuple[float, np.ndarray, np.ndarray]] = field(
+        default_factory=list, compare=False, repr=False
+    )
 
-    @property
+    @cached_property
     def r0(self) -> np.ndarray:
-        return initial_residual(self.problem, self.lin0.f)
+        """r(θ0), the certificate's (``Problem.residual0``)."""
+        return self.problem.residual0()
 
     def residual(self, f: np.ndarray) -> np.ndarray:
         """``r(θ) = γ(f_θ(X) − f̂_θ0(X)) + r(θ0)``, f̂ computed by the same routine as f.
@@ -91,10 +91,13 @@ class Deviation:
 
     def _parts(self, tau: float) -> tuple[np.ndarray, np.ndarray]:
         """``ṽ(τ) = −J0ᵀu(τ)`` and ``J0ᵀ r̃(τ)``, from one batched product with J0ᵀ."""
+        if self._last and self._last[0][0] == tau:
+            return self._last[0][1], self._last[0][2]
         both = self.lin0.vjp(
             np.stack([self.lin.displacement_weights(tau), self.lin.residual(tau)], axis=1)
         )
-        return -both[:, 0], both[:, 1]
+        self._last[:] = [(tau, -both[:, 0], both[:, 1])]
+        return self._last[0][1], self._last[0][2]
 
     def displacement(self, tau: float, e: np.ndarray) -> np.ndarray:
         """``γ(θ − θ0) = ṽ(τ) + e`` (P,)."""

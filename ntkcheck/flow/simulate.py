@@ -29,7 +29,6 @@ from .deviation import (
     Deviation,
     FlowResult,
     Progress,
-    initial_residual,
     integrate,
     rounding_noise,
 )
@@ -216,7 +215,7 @@ def simulate(
     timing["threads"] = float(rhs_threads)
     lin0 = model.linearize(problem.X)
     K0 = lin0.gram()
-    r0 = initial_residual(problem, lin0.f)
+    r0 = problem.residual0()
     flow = Deviation(problem, lin0, LinearizedFlow.from_gram(K0, r0, gamma))
     scale = float(np.linalg.norm(r0)) / sigma_min if sigma_min > 0 else 1.0
     theta0_norm = float(np.linalg.norm(model.theta0))
