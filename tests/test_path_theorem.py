@@ -250,3 +250,13 @@ def test_relu_safe_radius_survives_adversarial_flips(tmp_path, capsys):
         assert np.linalg.norm(D) <= rho * (1 + 1e-9)
         worst = max(worst, np.linalg.norm(Jt - J0, 2) / half)
     assert worst <= 1.0
+
+
+@pytest.mark.parametrize("theorem", list(Theorem))
+@pytest.mark.parametrize("drift", [LipschitzDrift(0.5), PowerDrift(2.0, 0.5)])
+def test_a_zero_sigma_min_bound_is_not_full_rank(theorem, drift):
+    """The rank test and the rigorous σ_min bound can disagree (the bound subtracts more
+    than the rank tolerance): a bound of 0 proves no (H2); not a division by zero."""
+    c = certify(theorem, 10.0, _q(0.0, 1.0, 2.0), drift, True)
+    assert c.status.value == "not_applicable" and c.reason.value == "not_full_rank"
+    assert math.isinf(c.gamma_star)

@@ -164,7 +164,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
         out.append(
             Line(
                 "",
-                f"(lecture's Λ = βσ_max√L0/σ_min³ = {num(c.lecture_lambda)}; heuristic "
+                f"(lecture's {_lam(m)} = {num(c.lecture_lambda)}; heuristic "
                 f"n^{{3/2}}/N = {num(p.heuristic_gamma)})",
             )
         )

@@ -117,14 +117,13 @@ def certify(
     rho = drift.safe_radius(0.5 * smin) if smin > 0 else 0.0
     if drift.kind == "none" or math.isnan(rho):
         return not_applicable(theorem, gamma, rigorous, 0.0, Reason.no_drift_bound)
-    lipschitz = isinstance(drift, LipschitzDrift)
     beta = drift.beta if isinstance(drift, LipschitzDrift) else None
+    lipschitz = beta is not None
     if beta is not None and not math.isfinite(beta):
         return not_applicable(theorem, gamma, rigorous, 0.0, Reason.no_drift_bound)
-    if not q.full_rank:
-        B = radius_B(beta, smin) if beta is not None else rho
-        return not_applicable(theorem, gamma, rigorous, B, Reason.not_full_rank)
     B = radius_B(beta, smin) if beta is not None else rho
+    if not q.full_rank or not smin > 0.0:  # a σ_min bound of 0 proves no rank (H2)
+        return not_applicable(theorem, gamma, rigorous, B, Reason.not_full_rank)
     beta_eff = beta if beta is not None else (0.0 if math.isinf(rho) else 0.5 * smin / rho)
     if theorem is Theorem.lecture:
         R = radius_R(gamma, smin, smax, L0)
