@@ -151,7 +151,11 @@ def certificate_message(c: Certificate, activation: str, est: Estimate) -> str:
             "(relu-like σ are certified for the two-layer network)"
         )
     if c.reason is Reason.not_full_rank:
-        return f"(H2) fails: {full_rank_reason(est.full_rank)}"
+        why = full_rank_reason(est.full_rank) or (
+            "the rigorous lower bound on σ_min is 0 (its rounding bound exceeds λ_min(K0)); "
+            "J0 is too close to rank-deficient to certify here"
+        )
+        return f"(H2) fails: {why}"
     return "; ".join([_verdict(c, est), *certificate_advice(c)])
 
 
