@@ -154,3 +154,10 @@ def test_empty_interval_message_suggests_symmetric_or_centered():
     c = certify(1.0, est)
     assert c.gamma_interval == ()
     assert "init: symmetric" in c.message and "centered: true" in c.message
+
+
+def test_a_zero_sigma_min_bound_says_why_h2_fails():
+    """(H2)'s rank test passed but the rigorous σ_min bound is 0: the message says so."""
+    c = certify(10.0, _estimate(smin=0.0))
+    assert c.status is Status.not_applicable
+    assert c.message.startswith("(H2) fails: the rigorous lower bound on σ_min is 0")
