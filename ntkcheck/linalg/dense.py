@@ -70,13 +70,20 @@ def syrk_into(G: np.ndarray, A: np.ndarray, alpha: float) -> np.ndarray:
     return blas.dsyrk(alpha, A, beta=1.0, c=G, trans=1, lower=0, overwrite_c=1)
 
 
-def gram_rows(X: np.ndarray) -> np.ndarray:
-    """``X Xᵀ`` (n, n) for X (n, d): the upper triangle at least."""
-    if by_numpy(X.shape[0]):
-        return X @ X.T
+def syrk(A: np.ndarray, alpha: float) -> np.ndarray:
+    """``α AᵀA`` (n, n) for A (k, n): the upper triangle at least."""
+    if by_numpy(A.shape[1]):
+        T = A.T @ A
+        T *= alpha
+        return T
     from scipy.linalg import blas
 
-    return blas.dsyrk(1.0, np.asfortranarray(X.T), trans=1, lower=0)
+    return blas.dsyrk(alpha, A, trans=1, lower=0)
+
+
+def gram_rows(X: np.ndarray) -> np.ndarray:
+    """``X Xᵀ`` (n, n) for X (n, d): the upper triangle at least."""
+    return syrk(np.asfortranarray(X.T), 1.0)
 
 
 def symmetric_from(G: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import blas
 
-from ...linalg.dense import symmetrize_upper
+from ...linalg import dense
 from .structure import Params, Structure
 
 
@@ -152,26 +152,27 @@ def matvec(A: np.ndarray, v: np.ndarray) -> np.ndarray:
 def gram(st: Structure, fac: Factors) -> np.ndarray:
     """``K = Σ_k (α_k² H_k H_kᵀ + 1_bias) ⊙ (Δ_k Δ_kᵀ)`` (n, n), exactly symmetric.
 
-    Two ``dsyrk`` per trained layer on the upper triangle, accumulated in place;
-    peak memory three n × n arrays besides the factors.
+    Two ``syrk`` per trained layer (``linalg.dense``: the problem's one BLAS) on the
+    upper triangle, accumulated in place; peak memory three n × n arrays besides the
+    factors.
     """
     n = fac.H[0].shape[0]
     L = st.depth
     sq = st.alpha_squares
-    G = np.zeros((n, n), order="F")
+    G = dense.new_gram(n)
     for k in st.trained_layers:
-        A = blas.dsyrk(sq[k], np.ascontiguousarray(fac.H[k]).T, trans=1, lower=0)
+        A = dense.syrk(np.ascontiguousarray(fac.H[k]).T, sq[k])
         if st.bias:
             A += 1.0
         if k == L - 1:
             A *= st.s * st.s
         else:
-            B = blas.dsyrk(1.0, np.ascontiguousarray(fac.Delta[k]).T, trans=1, lower=0)
+            B = dense.syrk(np.ascontiguousarray(fac.Delta[k]).T, 1.0)
             A *= B
             del B
         G += A
         del A
-    return np.ascontiguousarray(symmetrize_upper(G).T)
+    return dense.symmetric_from(G)
 
 
 def gram_n_terms(st: Structure) -> int:
