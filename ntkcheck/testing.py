@@ -152,9 +152,18 @@ def check_model(
                 lam, V = np.linalg.eigh(G)
                 measured = math.sqrt(max(float(lam[-1]), 0.0))
                 ratio = max(ratio, measured / bound if bound > 0 else (math.inf if measured else 0))
-                # ascent direction: the top left singular vector pulled back, Jᵀ_θ q − J0ᵀ q
+                # ‖J_θ − J0‖ = qᵀ(J_θ − J0)v for its top singular pair (q, v); its gradient
+                # in θ is Σ_j q_j ∇²f(x_j; θ) v = d/dε J_{θ+εv}ᵀ q (a central difference
+                # of vjp) for smooth models; for relu-like ones (J piecewise constant) the
+                # right singular vector v itself, which moves θ across activation changes
                 q = V[:, -1]
-                g = L.vjp(q) - lin.vjp(q)
+                v = L.vjp(q) - lin.vjp(q)
+                v /= max(np.linalg.norm(v), 1e-300)
+                g = v
+                if smooth:
+                    eps = 1e-5 * rho
+                    g = model.linearize(X, theta + eps * v).vjp(q)
+                    g = (g - model.linearize(X, theta - eps * v).vjp(q)) / (2.0 * eps)
                 step = theta - theta0 + 0.5 * rho * g / max(np.linalg.norm(g), 1e-300)
                 theta = theta0 + rho * step / max(np.linalg.norm(step), 1e-300)
     assert ratio <= 1.0 + 1e-9, f"drift bound exceeded: ‖J_θ − J0‖ = {ratio:.6f}·h(ρ)"
