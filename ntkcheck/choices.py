@@ -29,3 +29,11 @@ class SimulateMethod(StrEnum):
     auto = "auto"
     expint = "expint"
     dop853 = "dop853"
+
+
+class SweepMeasure(StrEnum):
+    """What a sweep measures at each point (``--measure``): the certificate, or also the
+    simulated flow (``flow.*`` columns)."""
+
+    certify = "certify"
+    flow = "flow"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["main", "parse_sets", "run"]
+__all__ = ["main", "run"]
 
 
 def run() -> None:
@@ -25,8 +25,8 @@ def run() -> None:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("main", "parse_sets"):  # the Typer app itself: ntkcheck.cli.app.app
-        from .app import main, parse_sets
+    if name == "main":  # the Typer app itself: ntkcheck.cli.app.app
+        from .app import main
 
-        return main if name == "main" else parse_sets
+        return main
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from .._version import __version__
-from ..choices import SpectrumMethod
+from ..choices import SpectrumMethod, SweepMeasure
 from ..errors import NtkcheckError
 from ..io.yaml_lines import YamlError, load_yaml_with_lines
 from ..report import DEFAULT_FAILING, MACHINE_FORMATS, render, render_validation, rich_renderables
@@ -366,11 +366,6 @@ class SweepFormat(StrEnum):
     json = "json"
 
 
-class MeasureChoice(StrEnum):
-    certify = "certify"
-    flow = "flow"
-
-
 @app.command()
 def sweep(
     spec: Annotated[
@@ -391,9 +386,9 @@ def sweep(
     ] = None,
     sets: SetOption = None,
     measure: Annotated[
-        MeasureChoice,
+        SweepMeasure,
         typer.Option("--measure", help="certify, or flow: also simulate each point (flow.*)."),
-    ] = MeasureChoice.certify,
+    ] = SweepMeasure.certify,
     sweep_fmt: Annotated[
         SweepFormat | None,
         typer.Option("--format", "-f", help="rich (terminal default), text or json."),
@@ -452,7 +447,7 @@ def sweep(
         grid=tuple(grid or ()),
         seeds=seeds,
         overrides=overrides,
-        flow=measure is MeasureChoice.flow,
+        measure=measure,
         fmt=fmt.value,
         output_file=output_file,
         fit=fit,

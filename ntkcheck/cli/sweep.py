@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..choices import SweepMeasure
 from ..errors import NtkcheckError
 from .gate import EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, say_error
 
@@ -31,7 +32,7 @@ class SweepRequest:
     grid: tuple[str, ...] = ()
     seeds: int | None = None
     overrides: dict[str, Any] | None = None
-    flow: bool = False
+    measure: SweepMeasure = SweepMeasure.certify
     fmt: str = "text"  # rich | text | json
     output_file: Path | None = None
     fit: bool = False
@@ -56,7 +57,8 @@ def run_sweep(r: SweepRequest) -> int:
     from ..run.sweep import Options, SpecSource, execute, plan_sweep, resolve_axes, tasks
 
     jobs, threads, seeds, scheduler, plot = r.jobs, r.threads, r.seeds, r.scheduler, r.plot
-    output_file, fit, lazy_tol, flow = r.output_file, r.fit, r.lazy_tol, r.flow
+    output_file, fit, lazy_tol = r.output_file, r.fit, r.lazy_tol
+    flow = r.measure is SweepMeasure.flow
     try:
         for flag, value in (("--jobs", jobs), ("--threads", threads), ("--seeds", seeds)):
             if value is not None and value < 1:
@@ -77,7 +79,7 @@ def run_sweep(r: SweepRequest) -> int:
         # None: in this process (--jobs 1), ntkcheck's own thread policy, as certify;
         # in workers, cores // jobs each; on Dask, 1
         per_point = threads or (1 if scheduler else None)
-        options = Options("flow" if flow else "certify", r.spectrum, per_point, r.debug)
+        options = Options(r.measure, r.spectrum, per_point, r.debug)
         rows_file = None
         if output_file is not None:
             types = sweep_column_types(plan, flow)

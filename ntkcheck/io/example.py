@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .spec import LoadedSpec, parse_spec
+if TYPE_CHECKING:
+    from .spec import LoadedSpec
 
 #: Written by `ntkcheck init` beside the spec; named in the spec's first line for editors.
 SCHEMA_FILE = "ntkcheck.schema.json"
@@ -52,11 +53,17 @@ simulate:                    # used by `ntkcheck simulate`
 """
 
 
+#: How the built-in example is named in reports and error messages.
+BUILTIN = "<built-in example>"
+
+
 def example_spec(overrides: dict[str, Any] | None = None) -> LoadedSpec:
     """The built-in example as a validated spec (paths resolve against the cwd)."""
+    from .spec import parse_spec  # pydantic: not for the commands that only name the example
+
     return parse_spec(
         EXAMPLE_YAML,
-        source="<built-in example>",
+        source=BUILTIN,
         base_dir=Path.cwd(),
         builtin=True,
         overrides=overrides,

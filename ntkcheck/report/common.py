@@ -11,7 +11,6 @@ from .lines import Line, report_lines, timing_line
 from .simulation_lines import simulation_lines
 from .words import VERDICT, certificate_message
 
-BUILTIN = "<built-in example>"
 LABEL_WIDTH = 12
 
 

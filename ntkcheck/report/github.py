@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from ..run.result import CertifyResult, Entry
+from ..run.specs import BUILTIN
 from ..theory.certificate import Status
-from .common import BUILTIN, kind, line_of, message, summary, uri
+from .common import kind, line_of, message, summary, uri
 
 
 def _gh_data(text: str) -> str:

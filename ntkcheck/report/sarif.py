@@ -7,8 +7,9 @@ from collections.abc import Collection, Sequence
 
 from .._version import __version__
 from ..run.result import Entry
+from ..run.specs import BUILTIN
 from ..theory.certificate import Status
-from .common import BUILTIN, kind, line_of, message, uri
+from .common import kind, line_of, message, uri
 
 INFO_URI = "https://pypi.org/project/ntkcheck/"
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import NtkcheckError
-from ..run.fit import Fit, Threshold, split_axes
+from ..run.fit import Fit, Threshold, positive_median, split_axes
 from .plot import check_plot_target
 
 Row = Mapping[str, Any]
@@ -39,8 +39,9 @@ def x_axis(rows: Sequence[Row], grid_keys: Sequence[str]) -> str:
 
 
 def _median(values: Sequence[Any]) -> float:
-    good = [float(v) for v in values if isinstance(v, int | float) and v is not None and v > 0]
-    return float(np.median(good)) if good else math.nan
+    """The median of the positive numbers (``run.fit.positive_median``); NaN if none."""
+    m = positive_median(values)
+    return math.nan if m is None else m
 
 
 def _edges(v: np.ndarray) -> np.ndarray:

@@ -84,7 +84,8 @@ def split_axes(rows: Sequence[Row], axes: Sequence[str]) -> tuple[list[str], lis
     return numeric, categorical
 
 
-def _median(values: Sequence[Any]) -> float | None:
+def positive_median(values: Sequence[Any]) -> float | None:
+    """The median of the positive numbers among ``values``; None if there are none."""
     good = [float(v) for v in values if _number(v) and v > 0]
     return float(np.median(good)) if good else None
 
@@ -247,8 +248,8 @@ def lazy_thresholds(
                 at={k: members[0][k] for k in others},
                 gamma_lazy=gammas[start] if start < len(gammas) else None,
                 gamma_below=gammas[start - 1] if 0 < start <= len(gammas) - 1 else None,
-                gamma_star_lecture=_median([r[stars[0]] for r in members]),
-                gamma_star_path=_median([r[stars[1]] for r in members]),
+                gamma_star_lecture=positive_median([r[stars[0]] for r in members]),
+                gamma_star_path=positive_median([r[stars[1]] for r in members]),
                 tol=tol,
             )
         )

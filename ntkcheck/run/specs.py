@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..io.example import BUILTIN
 from .result import SpecFailure
 
-BUILTIN = "<built-in example>"
+__all__ = ["BUILTIN", "expand_specs", "labelled"]
 
 
 def expand_specs(paths: Iterable[Path]) -> list[Path | SpecFailure]:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..choices import SweepMeasure
 from ..errors import NtkcheckError, SpecError
 from ..io.build import build_problem
 from ..io.example import EXAMPLE_YAML
@@ -46,7 +47,6 @@ from .specs import BUILTIN
 if TYPE_CHECKING:
     from ..flow.simulate import Simulation
 
-MEASURES = ("certify", "flow")
 #: Caps every BLAS/LAPACK operation of ntkcheck (``linalg.threads``), and the
 #: OpenMP/BLAS pools of libraries loaded later.
 THREAD_VARIABLES = (
@@ -134,7 +134,7 @@ class Options:
     BLAS threads per point (None: ntkcheck's own policy, ``linalg.threads``, as for
     ``certify``), and whether internal errors raise (``--debug``)."""
 
-    measure: str = "certify"
+    measure: SweepMeasure = SweepMeasure.certify
     spectrum: str = "auto"
     threads: int | None = None
     debug: bool = False
@@ -361,7 +361,7 @@ def _certify_point(
     theorem = Theorem(loaded.spec.certify.theorem)
     timing["certify"] = time.perf_counter() - t
     sim, summary = None, None
-    if options.measure == "flow":
+    if options.measure is SweepMeasure.flow:
         t = time.perf_counter()
         sp = loaded.spec.simulate
         sim = simulate_at(
