@@ -12,12 +12,21 @@ EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 def exit_code(entries: Sequence[Entry], failing: Collection[str], exit_zero: bool = False) -> int:
     """2 if any spec failed to load; else 1 if any status is in ``failing``; else 0."""
-    if any(isinstance(e, SpecFailure) for e in entries):
+    statuses = {e.certificate.status.value for e in entries if isinstance(e, CertifyResult)}
+    errors = any(isinstance(e, SpecFailure) for e in entries)
+    return status_exit(statuses, failing, exit_zero, errors=errors)
+
+
+def status_exit(
+    statuses: Collection[str], failing: Collection[str], exit_zero: bool, *, errors: bool
+) -> int:
+    """The policy on statuses: 2 on ``errors`` (or an ``error`` status); else 0 with
+    ``exit_zero``; else 1 if any status is in ``failing``; else 0."""
+    if errors or "error" in statuses:
         return EXIT_ERROR
     if exit_zero:
         return EXIT_OK
-    statuses = {e.certificate.status.value for e in entries if isinstance(e, CertifyResult)}
-    return EXIT_FAIL if statuses & set(failing) else EXIT_OK
+    return EXIT_FAIL if set(statuses) & set(failing) else EXIT_OK
 
 
 def say_error(message: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..choices import SweepMeasure
 from ..errors import NtkcheckError
-from .gate import EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, say_error
+from .gate import EXIT_ERROR, EXIT_INTERRUPTED, say_error, status_exit
 
 #: Error rows printed on stderr as they come; the rest are in the table and the file.
 MAX_ERRORS_SHOWN = 10
@@ -160,11 +160,7 @@ def run_sweep(r: SweepRequest) -> int:
     if lost:
         say_error(f"{lost} points were not computed (a worker died); rerun the same command")
     statuses = {row["status"] for row in ordered}
-    if lost or "error" in statuses:
-        return EXIT_ERROR
-    if r.exit_zero or statuses <= {"certified"}:
-        return EXIT_OK
-    return EXIT_FAIL
+    return status_exit(statuses, ("not_certified", "not_applicable"), r.exit_zero, errors=lost > 0)
 
 
 @contextmanager
