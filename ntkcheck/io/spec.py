@@ -166,7 +166,7 @@ class SimulateSpec(_Block):
 
 
 class SweepSpec(_Block):
-    """``sweep:`` — used by ``ntkcheck sweep`` (docs/sweep.md); other commands ignore it."""
+    """``sweep:`` — run by ``ntkcheck sweep`` (docs/sweep.md); other commands validate it."""
 
     grid: dict[str, list[Any] | str] = Field(
         default_factory=dict,

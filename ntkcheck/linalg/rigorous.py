@@ -34,8 +34,11 @@ with p(n) "a modestly growing function of n" (LAPACK Users' Guide, 3rd ed., §4.
 and its "Further Details"; Demmel 1997, *Applied Numerical Linear Algebra*, ch. 5:
 Weyl's theorem and the backward stability of the symmetric eigensolvers). The Guide
 itself takes p(n) = 1 in its error-bound code; we take p(n) = 4n. This is a
-*model* constant, not a theorem with explicit constants, so the dense bound is
-reported with ``rigorous=False``; the Cholesky test below needs no such constant.
+*model* constant, not a theorem with explicit constants: :func:`dense_lower_bound`
+marks its value not proved (``LowerBound.rigorous`` False); certificates still count
+it rigorous, as THEORY.md §11 does ("the dense path subtracts its rounding bound"),
+and the Cholesky test below, which needs no such constant, replaces it for σ_min
+wherever a copy of K0 fits (σ_max's upper bound keeps the model).
 
 **Cholesky proof** (:func:`cholesky_proves`). If floating-point Cholesky of
 B̂ = fl(K̂0 − τ' I) runs to completion, the computed R̂ satisfies R̂ᵀR̂ = B̂ + ΔB,
