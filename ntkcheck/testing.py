@@ -172,6 +172,8 @@ def check_model(
     copy = pickle.loads(pickle.dumps(model))
     assert np.array_equal(copy.forward(X), f), "the unpickled model computes another f"
 
+    assert model.gram_flops(n) >= n * n, "gram_flops: K0 has n² entries, each a product"
+
     # the memory plan bounds the traced peak of forming K0
     tracemalloc.start()
     tracemalloc.reset_peak()

@@ -178,6 +178,11 @@ class Model(Protocol):
         """Bytes of the cached factors that make ``gram_operator(cache=True)`` cheaper."""
         ...
 
+    def gram_flops(self, n: int) -> int:
+        """The size of ``gram``'s products on n points, n² × their inner dimensions (the
+        unit of ``linalg.threads.SMALL_GRAM``, which sizes their threads)."""
+        ...
+
 
 class SpecContext(Protocol):
     """What a family may ask of the spec it is built from (implemented by ``ntkcheck.io``)."""

@@ -139,8 +139,8 @@ def measure_spectrum(
     proof_fits = fits(dense_bytes + 8 * n * n * dense.cholesky_matrices(n))
     if method == "auto":
         method = "dense" if dense_fits and n <= DENSE_MAX_N else "iterative"
-    gram_flops = n * n * max(model.n_params // max(problem.d, 1), 1)  # ≈ n²·N
-    gram_threads, eigen_threads = threads_for("gram", gram_flops), threads_for("eigen", n)
+    gram_threads = threads_for("gram", model.gram_flops(n))
+    eigen_threads = threads_for("eigen", n)
     if method == "dense":
         require(
             dense_bytes,

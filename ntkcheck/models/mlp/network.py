@@ -307,5 +307,10 @@ class MlpNetwork:
             return simulate_peak_bytes(n, sizes, self.n_params)
         raise ValueError(f"unknown task {task!r}")
 
+    def gram_flops(self, n: int) -> int:
+        """Two syrks per trained layer k: n²·(h_k + h_{k+1})."""
+        sizes = self.structure.sizes
+        return sum(n * n * (sizes[k] + sizes[k + 1]) for k in self.structure.trained_layers)
+
     def cache_bytes(self, n: int) -> int:
         return cache_peak_bytes(n, self.structure.sizes)

@@ -342,6 +342,10 @@ class TwoLayerNetwork:
             return simulate_peak_bytes(n, d, N)
         raise ValueError(f"unknown task {task!r}")
 
+    def gram_flops(self, n: int) -> int:
+        """S Sᵀ: n²·N."""
+        return n * n * self.width
+
     def cache_bytes(self, n: int) -> int:
         """The factor S (n × N) and one temporary of its size."""
         return 2 * 8 * n * self.width
