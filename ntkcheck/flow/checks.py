@@ -37,10 +37,6 @@ class Check:
     final_ratio: float | None = None  # measured/bound at the last t above the floor: the slack
     theorem: str = "lecture"
 
-    @property
-    def resolved(self) -> bool:
-        return self.applicable and self.worst_ratio is not None
-
 
 def _ratio_check(
     cid: str,

@@ -24,6 +24,7 @@ from ..linalg.threads import blas_threads, threads_for
 from ..problem import Problem
 from ..theory.guarantees import Guarantees
 from ..theory.linear_flow import LinearizedFlow
+from . import SIMULATION_ARRAYS
 from .checks import Check, Floors, checks_for
 from .deviation import (
     Deviation,
@@ -136,7 +137,7 @@ def measure(flow: Deviation, result: FlowResult, K0: np.ndarray) -> dict[str, np
     X, gamma = p.X, p.gamma
     theta0_norm = float(np.linalg.norm(p.model.theta0))
     K0_norm = float(np.linalg.norm(K0))
-    out: dict[str, list[float]] = {k: [] for k in MEASURES}
+    out: dict[str, list[float]] = {k: [] for k in SIMULATION_ARRAYS}
     beta_path = 0.0
     for tau, e in zip(result.tau, result.states, strict=True):
         v = flow.displacement(tau, e)
@@ -164,12 +165,6 @@ def measure(flow: Deviation, result: FlowResult, K0: np.ndarray) -> dict[str, np
     arrays = {k: np.asarray(v) for k, v in out.items()}
     arrays["beta_path"] = np.asarray(beta_path)
     return arrays
-
-
-MEASURES = (
-    "t", "loss", "loss_lin", "param_dist", "param_dist_lin", "gap", "sigma_min_t",
-    "jacobian_norm_t", "kernel_change", "weight_change",
-)  # fmt: skip
 
 
 def simulate(
@@ -274,7 +269,7 @@ def simulate(
         )
     )
     return Simulation(
-        **{k: m[k] for k in MEASURES},
+        **{k: m[k] for k in SIMULATION_ARRAYS},
         beta_path=float(m["beta_path"]),
         checks=checks,
         horizon=T,

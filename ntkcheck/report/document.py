@@ -10,6 +10,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
+from ..flow import SIMULATION_ARRAYS
 from ..run.result import CertifyResult, Entry, SpecFailure
 from ..theory.certificate import Certificate, Theorem
 from .words import certificate_message, full_rank_reason
@@ -19,11 +20,6 @@ if TYPE_CHECKING:
     from ..run.sweep import Outcome, Plan
 
 SCHEMA_VERSION = 2
-
-SIMULATION_ARRAYS = (
-    "t", "loss", "loss_lin", "param_dist", "param_dist_lin", "gap", "sigma_min_t",
-    "jacobian_norm_t", "kernel_change", "weight_change",
-)  # fmt: skip
 
 
 def finite_or_none(obj: Any) -> Any:
