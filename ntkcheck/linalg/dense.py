@@ -25,11 +25,10 @@ def by_numpy(n: int) -> bool:
     return n <= NUMPY_MAX_N
 
 
-def gram_workspace(n: int) -> int:
-    """n×n temporaries beside K that forming K, or its eigenvalues, allocate at order n:
-    one on either path (NumPy: a block's product, then ``eigvalsh``'s copy of its input;
-    SciPy: X Xᵀ beside the accumulated S Sᵀ, then ``eigvalsh``'s Fortran copy)."""
-    return 1
+#: n×n temporaries beside K that forming K, or its eigenvalues, allocate: one on either
+#: path (NumPy: a block's product, then ``eigvalsh``'s copy of its input; SciPy: X Xᵀ
+#: beside the accumulated S Sᵀ, then ``eigvalsh``'s Fortran copy).
+GRAM_WORKSPACE = 1
 
 
 def cholesky_matrices(n: int) -> int:

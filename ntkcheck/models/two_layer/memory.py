@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...linalg.dense import gram_workspace
+from ...linalg.dense import GRAM_WORKSPACE
 
 FLOAT_BYTES = 8
 #: Neuron-block size target: n·block float64 values per temporary (16 MiB: below glibc's
@@ -25,8 +25,8 @@ def matrix_free_peak_bytes(n: int, d: int, width: int, block_values: int = BLOCK
 
 def certify_peak_bytes(n: int, d: int, width: int, block_values: int = BLOCK_VALUES) -> int:
     """Peak bytes of ``certify`` with the dense spectrum: the above plus K0 (n²) and the
-    dense kernels' n×n workspace (``linalg.dense.gram_workspace``)."""
-    matrices = 1 + gram_workspace(n)
+    dense kernels' n×n workspace (``linalg.dense.GRAM_WORKSPACE``)."""
+    matrices = 1 + GRAM_WORKSPACE
     return matrix_free_peak_bytes(n, d, width, block_values) + FLOAT_BYTES * n * n * matrices
 
 
