@@ -176,14 +176,16 @@ def test_rows_equal_certify_of_the_same_point(capsys, small):
 
 
 def test_a_gamma_axis_measures_once_per_point_and_seed(monkeypatch):
+    from ntkcheck.run import job
+
     calls = []
-    real = sweep_module.measure
+    real = job.measure
 
     def counting(problem, **kwargs):
         calls.append((problem.n, problem.model.info().width))
         return real(problem, **kwargs)
 
-    monkeypatch.setattr(sweep_module, "measure", counting)
+    monkeypatch.setattr(job, "measure", counting)
     source = SpecSource(SMALL, "small.yaml", ".")
     grids = ["model.width=[32, 64]", "gamma=logspace(-1, 3, 5)"]
     plan = plan_sweep(source, {}, resolve_axes(source.parse({}), grids, 3))

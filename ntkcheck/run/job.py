@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from ..io.example import example_spec
 from ..io.spec import LoadedSpec, load_spec
 from ..problem import Problem
 from ..theory.certificate import Certificate, Quantities, Theorem, certify_both
-from .measure import Estimate, estimate_at, measure
+from .measure import Estimate, Measurement, estimate_at, measure
 from .result import CertifyResult, Entry, ProblemInfo, SpecFailure
 from .specs import labelled
 
@@ -108,6 +109,65 @@ def simulate_spec(
     )
 
 
+@dataclass(frozen=True)
+class Measured:
+    """A built problem and its γ-free measurement (THEORY.md §4: only L0 depends on γ),
+    with the time each took: what every γ of a spec shares."""
+
+    problem: Problem
+    measurement: Measurement
+    timing: dict[str, float]
+
+
+def measure_spec(
+    loaded: LoadedSpec, *, with_local_beta: bool = False, spectrum: str = "auto"
+) -> Measured:
+    """Build the problem and measure it at θ0 (σ's, β, the drift bound), timed."""
+    start = time.perf_counter()
+    problem = build_problem(loaded)
+    built = time.perf_counter()
+    measurement = measure(
+        problem,
+        beta=loaded.spec.certify.beta,
+        with_local_beta=with_local_beta,
+        spectrum_method=spectrum,
+        seed=loaded.spec.seed,
+    )
+    timing = {"problem": built - start, "estimate": time.perf_counter() - built}
+    return Measured(problem, measurement, timing)
+
+
+def run_at(
+    loaded: LoadedSpec,
+    shared: Measured,
+    *,
+    simulate_flow: bool,
+    progress: Progress | None = None,
+    horizon_hint: str | None = None,
+) -> tuple[CertifyResult, Simulation | None]:
+    """The spec's γ on a measured problem: L0, both certificates (and the flow), timed."""
+    timing = dict(shared.timing)
+    gamma = loaded.spec.gamma
+    problem = shared.problem.with_gamma(gamma)
+    t = time.perf_counter()
+    est = estimate_at(problem, shared.measurement, gamma)
+    timing["estimate"] += time.perf_counter() - t
+    t = time.perf_counter()
+    certificates = certificates_for(problem, est)
+    theorem = Theorem(loaded.spec.certify.theorem)
+    timing["certify"] = time.perf_counter() - t
+    sim = None
+    if simulate_flow:
+        t = time.perf_counter()
+        hint = {} if horizon_hint is None else {"horizon_hint": horizon_hint}
+        sim = simulate_at(
+            problem, est, certificates, theorem, loaded.spec.simulate, progress=progress, **hint
+        )
+        timing["simulate"] = time.perf_counter() - t
+    timing["total"] = sum(timing.values())
+    return result_of(loaded, problem, est, certificates, timing, sim), sim
+
+
 def _run(
     loaded: LoadedSpec,
     *,
@@ -116,33 +176,8 @@ def _run(
     with_local_beta: bool = False,
     spectrum: str = "auto",
 ) -> CertifyResult:
-    timing: dict[str, float] = {}
-    start = time.perf_counter()
-    problem = build_problem(loaded)
-    timing["problem"] = time.perf_counter() - start
-    t = time.perf_counter()
-    measurement = measure(
-        problem,
-        beta=loaded.spec.certify.beta,
-        with_local_beta=with_local_beta,
-        spectrum_method=spectrum,
-        seed=loaded.spec.seed,
-    )
-    est = estimate_at(problem, measurement, problem.gamma)
-    timing["estimate"] = time.perf_counter() - t
-    t = time.perf_counter()
-    certificates = certificates_for(problem, est)
-    theorem = Theorem(loaded.spec.certify.theorem)
-    timing["certify"] = time.perf_counter() - t
-    sim = None
-    if simulate_flow:
-        t = time.perf_counter()
-        sim = simulate_at(
-            problem, est, certificates, theorem, loaded.spec.simulate, progress=progress
-        )
-        timing["simulate"] = time.perf_counter() - t
-    timing["total"] = time.perf_counter() - start
-    return result_of(loaded, problem, est, certificates, timing, sim)
+    shared = measure_spec(loaded, with_local_beta=with_local_beta, spectrum=spectrum)
+    return run_at(loaded, shared, simulate_flow=simulate_flow, progress=progress)[0]
 
 
 def result_of(

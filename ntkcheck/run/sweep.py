@@ -21,7 +21,6 @@ import itertools
 import json
 import math
 import os
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,15 +31,11 @@ import numpy as np
 
 from ..choices import SweepMeasure
 from ..errors import NtkcheckError, SpecError
-from ..io.build import build_problem
 from ..io.example import EXAMPLE_YAML
 from ..io.grid import MAX_POINTS, Axis, GridError, parse_grid_option
 from ..io.spec import LoadedSpec, grid_axis, parse_spec, read_spec_text, spec_hash, sweep_axes
 from ..linalg.threads import cap_threads, usable_cores, warm_controller
-from ..problem import Problem
-from ..theory.certificate import Theorem
-from .job import certificates_for, guarded, result_of, simulate_at
-from .measure import Measurement, estimate_at, measure
+from .job import Measured, guarded, measure_spec, run_at
 from .result import CertifyResult, Entry, SpecFailure
 from .specs import BUILTIN
 
@@ -323,67 +318,23 @@ def flow_summary(sim: Simulation, loss0: float, loss_tol: float) -> FlowSummary:
     )
 
 
-@dataclass(frozen=True)
-class _Measured:
-    problem: Problem
-    measurement: Measurement
-    timing: dict[str, float]
-
-
-def _measure(loaded: LoadedSpec, options: Options) -> _Measured:
-    """Build the problem and make its γ-free measurement (once per task)."""
-    start = time.perf_counter()
-    problem = build_problem(loaded)
-    built = time.perf_counter()
-    m = measure(
-        problem,
-        beta=loaded.spec.certify.beta,
-        spectrum_method=options.spectrum,
-        seed=loaded.spec.seed,
-    )
-    return _Measured(
-        problem, m, {"problem": built - start, "estimate": time.perf_counter() - built}
-    )
-
-
 def _certify_point(
-    loaded: LoadedSpec, shared: _Measured, options: Options
+    loaded: LoadedSpec, shared: Measured, options: Options
 ) -> tuple[CertifyResult, FlowSummary | None]:
     """One γ on a measured problem: what ``certify_spec`` (``simulate_spec``) computes."""
-    timing = dict(shared.timing)
-    gamma = loaded.spec.gamma
-    problem = shared.problem.with_gamma(gamma)
-    t = time.perf_counter()
-    est = estimate_at(problem, shared.measurement, gamma)
-    timing["estimate"] += time.perf_counter() - t
-    t = time.perf_counter()
-    certificates = certificates_for(problem, est, gamma)
-    theorem = Theorem(loaded.spec.certify.theorem)
-    timing["certify"] = time.perf_counter() - t
-    sim, summary = None, None
-    if options.measure is SweepMeasure.flow:
-        t = time.perf_counter()
-        sp = loaded.spec.simulate
-        sim = simulate_at(
-            problem,
-            est,
-            certificates,
-            theorem,
-            sp,
-            horizon_hint="sweep with --set simulate.horizon=1e-3 (a time) instead",
-        )
-        summary = flow_summary(sim, est.loss0, sp.loss_tol)
-        timing["simulate"] = time.perf_counter() - t
-    timing["total"] = sum(timing.values())
-    result = result_of(loaded, problem, est, certificates, timing, sim)
-    return result, summary
+    flow = options.measure is SweepMeasure.flow
+    hint = "sweep with --set simulate.horizon=1e-3 (a time) instead"
+    result, sim = run_at(loaded, shared, simulate_flow=flow, horizon_hint=hint)
+    if sim is None:
+        return result, None
+    return result, flow_summary(sim, result.estimate.loss0, loaded.spec.simulate.loss_tol)
 
 
 def compute_task(task: Task) -> list[Outcome]:
     """Every γ of one task: the problem is built and measured once, from the spec text
     and the seed, wherever this runs. Failures become ``SpecFailure`` entries."""
     out: list[Outcome] = []
-    shared: _Measured | Exception | None = None
+    shared: Measured | Exception | None = None
     label = task.source.source
     for point in task.points:
         if point.error is not None:
@@ -396,7 +347,7 @@ def compute_task(task: Task) -> list[Outcome]:
             loaded = task.source.parse(dict(point.overrides))
             if shared is None:
                 try:
-                    shared = _measure(loaded, task.options)
+                    shared = measure_spec(loaded, spectrum=task.options.spectrum)
                 except Exception as exc:  # every γ of the task fails alike
                     shared = exc
             if isinstance(shared, Exception):
