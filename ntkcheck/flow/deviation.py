@@ -18,6 +18,7 @@ an interruption or a divergence keeps every checkpoint reached.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -25,10 +26,12 @@ from typing import Any
 
 import numpy as np
 from scipy.integrate import DOP853
+from scipy.linalg import eigh
 
 from ..models.protocol import Linearization
 from ..problem import Problem
 from ..theory.linear_flow import LinearizedFlow
+from .expint import LowRankLinearPart
 
 Progress = Callable[[int, float], None]
 
@@ -51,6 +54,10 @@ class FlowResult:
     n_steps: int = 0
     method: str = "expint"
     n_linear: int = 0  # products with J0 or J0ᵀ made by an exponential integrator
+    n_refactor: int = 0  # Gram eigendecompositions at the current θ (re-linearizations)
+    n_gram: int = 0  # Grams formed at the current θ to decide on re-linearizing
+    atol_sum: float = 0.0  # Σ over steps of the ℓ² absolute tolerance each step was held to
+    noise: tuple[float, float] = (0.0, 0.0)  # the right-hand side's rounding noise (ρ, ν⊥)
 
     @property
     def completed(self) -> bool:
@@ -71,6 +78,10 @@ class Deviation:
     #: the last (τ, ṽ(τ), J0ᵀr̃(τ)): a step evaluates the same τ more than once (a stage
     #: at c = ½ twice, the step's end again as the next step's start)
     _last: list[tuple[float, np.ndarray, np.ndarray]] = field(
+        default_factory=list, compare=False, repr=False
+    )
+    #: the last (τ, e, linearization at θ(τ, e))
+    _state: list[tuple[float, np.ndarray, Linearization]] = field(
         default_factory=list, compare=False, repr=False
     )
 
@@ -107,12 +118,81 @@ class Deviation:
         """θ at rescaled time τ for the deviation e."""
         return self.problem.model.theta0 + self.displacement(tau, e) / self.problem.gamma
 
+    def linearization(self, tau: float, e: np.ndarray) -> Linearization:
+        """The model linearized at θ(τ, e); the last one is kept (``rhs`` and
+        ``linear_part`` at the same point share it)."""
+        last = self._state
+        if last and last[0][0] == tau and np.array_equal(last[0][1], e):
+            return last[0][2]
+        p = self.problem
+        state = p.model.linearize(p.X, self.theta(tau, e))
+        self._state[:] = [(tau, e.copy(), state)]
+        return state
+
     def rhs(self, tau: float, e: np.ndarray) -> np.ndarray:
         """``de/dτ = −J_θᵀ r(θ) + J0ᵀ r̃(τ)`` with θ = θ0 + (ṽ(τ) + e)/γ."""
-        p = self.problem
-        v_lin, g_lin = self._parts(tau)
-        state = p.model.linearize(p.X, p.model.theta0 + (e + v_lin) / p.gamma)
-        return g_lin - state.vjp(self.residual(state.f))
+        state = self.linearization(tau, e)
+        return self._parts(tau)[1] - state.vjp(self.residual(state.f))
+
+    def rhs_noise(
+        self, rhs: Callable[[float, np.ndarray], np.ndarray], size: float
+    ) -> tuple[float, float]:
+        """(ρ, ν⊥): the rounding noise of the right-hand side, as ``ExpRK``'s ``noise`` models it.
+
+        Rounding θ = θ0 + (ṽ + e)/γ and computing γf_θ perturb r by a vector ξ of about ρ
+        per component, so F by −J_θᵀξ: ρ·σ_k along the k-th singular direction; the
+        products themselves add ν⊥ (ℓ²) outside the range of J0ᵀ. One sample at τ = 0:
+        ``F(0, δ) + A0 δ`` (‖δ‖ = ``size``, seeded) is that noise, since F(0, δ) = −A0δ
+        in exact arithmetic and θ = θ0 + δ/γ moves θ by about an ulp. Its coordinates
+        ``u = VᵀJ0(·) = λ ⊙ Vᵀξ`` give ρ² as the mean of ``(u_k/λ_k)²`` over the modes
+        with λ_k > 0, and ν⊥² = ‖sample‖² − Σ_k u_k²/λ_k. One right-hand side, two
+        products with J0, one with J0ᵀ.
+        """
+        lam, V = self.lin.eigenvalues, self.lin.eigenvectors
+        keep = lam > 1e-12 * float(lam[-1]) if lam.size else lam > 0
+        delta = np.random.default_rng(0).standard_normal(self.problem.model.n_params)
+        delta *= size / float(np.linalg.norm(delta))
+        sample = rhs(0.0, delta) + self.lin0.vjp(self.lin0.jvp(delta))
+        u = (V.T @ self.lin0.jvp(sample))[keep]
+        in_range = float(np.sum(u * u / lam[keep]))
+        rho = math.sqrt(float(np.mean((u / lam[keep]) ** 2))) if np.any(keep) else 0.0
+        return rho, math.sqrt(max(float(sample @ sample) - in_range, 0.0))
+
+
+#: Re-linearize when a step of length h would see ``h·‖K_θ − K_n‖_F`` above this.
+REFACTOR_DRIFT = 0.1
+
+
+class Relinearizer:
+    """The linear part ``−A_n = −J_nᵀJ_n`` of the exponential integrator, re-taken at the
+    current θ_n when the kernel has moved (``ExpRK``'s ``relinearize``).
+
+    With a frozen A the remainder ``N = F + A e`` contains ``−(A_θ − A)e``, treated
+    explicitly: stable only while ``h·‖A_θ − A‖ ≲ 1``. At each step's start the Gram
+    ``K_θ = J_θJ_θᵀ`` (the model's structured Gram, never J; n²·P/d) is compared with
+    the one in use; when ``h·‖K_θ − K_n‖_F > REFACTOR_DRIFT`` it is eigendecomposed
+    (n³) and ``A_θ`` becomes the linear part, applied by products with J_θ and J_θᵀ.
+    Counts the Grams formed (``n_gram``) and the eigendecompositions (``n_refactor``).
+    """
+
+    def __init__(self, flow: Deviation, K0: np.ndarray | None = None) -> None:
+        self.flow = flow
+        self.K = K0  # the Gram in use (None: K0, formed on first use)
+        self.n_gram = 0
+        self.n_refactor = 0
+
+    def __call__(self, tau: float, e: np.ndarray, h: float) -> LowRankLinearPart | None:
+        if self.K is None:
+            self.K = self.flow.lin0.gram()
+        state = self.flow.linearization(tau, e)
+        K = state.gram()
+        self.n_gram += 1
+        if h * float(np.linalg.norm(K - self.K)) <= REFACTOR_DRIFT:
+            return None
+        lam, V = eigh(K, check_finite=False)
+        self.K = K
+        self.n_refactor += 1
+        return LowRankLinearPart(state.jvp, state.vjp, np.clip(lam, 0.0, None), V)
 
 
 #: Safety factor on the rounding-noise level of the deviation (see ``rounding_noise``).
@@ -145,18 +225,24 @@ def _solver(
     t1: float,
     rtol: float,
     atol: float,
+    *,
+    noise: tuple[float, float] = (0.0, 0.0),
+    relinearize: Relinearizer | None = None,
 ) -> Any:
     """A SciPy-style stepper: ``step()``, ``t``, ``y``, ``status``, ``dense_output()``."""
     if method == "dop853":
         return DOP853(rhs, t0, y0, t1, rtol=rtol, atol=atol)
     if method != "expint":
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    from .expint import ExpRK, LowRankLinearPart
+    from .expint import ExpRK
 
     linear = LowRankLinearPart(
         flow.lin0.jvp, flow.lin0.vjp, flow.lin.eigenvalues, flow.lin.eigenvectors
     )
-    return ExpRK(rhs, linear, t0, y0, t1, rtol=rtol, atol=atol, full_rhs=True)
+    return ExpRK(
+        rhs, linear, t0, y0, t1, rtol=rtol, atol=atol, full_rhs=True, noise=noise,
+        relinearize=relinearize,
+    )  # fmt: skip
 
 
 def integrate(
@@ -169,6 +255,8 @@ def integrate(
     atol_rel: float = 1e-11,
     progress: Progress | None = None,
     method: str = "expint",
+    relinearize: bool = False,
+    deadline: float | None = None,
 ) -> FlowResult:
     """Integrate the deviation e from the linearized flow; return e at each ``tau[k]``.
 
@@ -180,8 +268,15 @@ def integrate(
 
     ``method``: ``expint`` (default) — the exponential Runge–Kutta pair RK43ZB with the
     frozen-kernel flow −J0ᵀJ0 as its exact linear part (``expint.py``), so its steps are
-    bound by the accuracy of the small remainder, not by the stiffness κ²; ``dop853``
-    — SciPy's explicit 8th-order method, for comparison.
+    bound by the accuracy of the small remainder, not by the stiffness κ²; its error
+    control also knows the rounding noise of the right-hand side (``Deviation.rhs_noise``),
+    which its long steps would otherwise chase; with ``relinearize`` the linear part is
+    re-taken at the current θ when the kernel moves (``Relinearizer``); ``dop853`` —
+    SciPy's explicit 8th-order method, for comparison.
+
+    ``progress(k, τ)`` is called at each checkpoint k reached and after each step (k the
+    last checkpoint reached, τ the step's end). Past ``deadline`` (a
+    ``time.perf_counter()`` value) the run stops with status ``over_budget``.
     """
     count = [0]
     n_steps = 0
@@ -196,7 +291,13 @@ def integrate(
         return out
 
     zero = np.zeros(n_params)
-    solver = _solver(method, flow, rhs, float(tau[0]), zero, float(tau[-1]), rtol, atol)
+    noise_model = (0.0, 0.0)
+    relin = None
+    if method == "expint":
+        noise_model = flow.rhs_noise(rhs, max(noise, atol * math.sqrt(n_params)))
+        relin = Relinearizer(flow) if relinearize else None
+    solver = _solver(method, flow, rhs, float(tau[0]), zero, float(tau[-1]), rtol, atol,
+                     noise=noise_model, relinearize=relin)  # fmt: skip
     states = [zero]
     status, message = "completed", "integrated to the horizon"
     try:
@@ -219,6 +320,11 @@ def integrate(
                 if progress is not None:
                     progress(k, float(tau[k]))
             n_steps += 1
+            if progress is not None:
+                progress(len(states) - 1, float(solver.t))
+            if deadline is not None and len(states) < len(tau) and time.perf_counter() > deadline:
+                status, message = "over_budget", f"stopped at τ = γ²t = {solver.t:.3g}: over budget"
+                break
     except _Diverged:
         status = "diverged"
         message = (
@@ -238,4 +344,8 @@ def integrate(
         n_steps=n_steps,
         method=method,
         n_linear=int(getattr(solver, "nlinear", 0)),
+        n_refactor=relin.n_refactor if relin is not None else 0,
+        n_gram=relin.n_gram if relin is not None else 0,
+        atol_sum=float(getattr(solver, "atol_sum", n_steps * atol * math.sqrt(n_params))),
+        noise=noise_model,
     )

@@ -151,8 +151,11 @@ class LinearPart(Protocol):
     of A can be applied; ``combine(h, columns, times_A)`` returns, for each column (a
     list of ``(k, c, v, u)`` terms with ``u = coords(v)``), ``y = Σ φ_k(−c h A) v`` and
     its coordinates, shapes ``(P, m)`` and ``(n, m)``, and with ``times_A`` also ``A y``
-    and its coordinates.
+    and its coordinates. ``lam``: the eigenvalues of ``J Jᵀ`` (A's non-zero spectrum),
+    for the noise model.
     """
+
+    lam: Array
 
     def coords(self, v: Array) -> Array: ...
 
@@ -397,7 +400,32 @@ def tableau(z: float) -> tuple[Array, Array, Array, Array]:
     return np.array(NODES), a, b, a[4].copy()
 
 
+def estimate_weights(z: ArrayLike) -> Array:
+    """``w(z)² = Σ_j (b_j(z) − b̂_j(z))²`` elementwise at ``z = −hλ``: the error estimate is
+    ``Δ = y1 − Y5 = h Σ_j (b_j − b̂_j)(Z) G_j``, so independent stage noises of standard
+    deviation s along an eigen-direction of A give Δ a standard deviation ``h·s·w(−hλ)``
+    there. ``w(0)² = 2·(…)`` of the classical weights; ``w(z) ~ 1/|z|`` for stiff z."""
+    za = np.asarray(z, dtype=float).ravel()
+    table = {c: phi_functions(c * za, 3) for c in (_C2, _C3, _C5)}
+
+    def value(coef: _Coef) -> Array:
+        out = np.zeros_like(za)
+        for (k, c), alpha in coef.items():
+            out += alpha * table[c][k]
+        return out
+
+    total = np.zeros_like(za)
+    for j in range(5):
+        diff = value(_B[j]) - (value(_A[4][j]) if j < 4 else 0.0)
+        total += diff * diff
+    return total.reshape(np.shape(z))
+
+
 # -- the integrator --------------------------------------------------------------------
+
+#: The error estimate's rounding noise (see ``ExpRK``'s ``noise``) is allowed this many
+#: times over before a step is rejected for it.
+NOISE_SAFETY = 2.0
 
 SAFETY = 0.9
 MIN_FACTOR = 0.2
@@ -464,6 +492,8 @@ class ExpRK:
         max_step: float = np.inf,
         adaptive: bool = True,
         full_rhs: bool = False,
+        relinearize: Callable[[float, Array, float], LinearPart | None] | None = None,
+        noise: tuple[float, float] = (0.0, 0.0),
     ) -> None:
         self.t = float(t0)
         self.t_bound = float(t_bound)
@@ -492,6 +522,12 @@ class ExpRK:
         self.full_rhs = full_rhs
         self._fun = nonlinear
         self._lp = linear_part
+        self._relinearize = relinearize
+        self.n_refactor = 0
+        if not all(math.isfinite(x) and x >= 0 for x in noise):
+            raise ValueError("noise must be two finite numbers ≥ 0")
+        self.noise = (float(noise[0]), float(noise[1]))
+        self.atol_sum = 0.0
         self.t_old: float | None = None
         self.status = "running"
         self.nfev = 0
@@ -548,8 +584,30 @@ class ExpRK:
             return _Point(c.y[:, 0], c.u[:, 0])
         return _Point(c.y[:, 0], c.u[:, 0], c.Ay[:, 0], c.uAy[:, 0])
 
-    def _scale(self, y_old: Array, y_new: Array) -> Array:
-        return self.atol + self.rtol * np.maximum(np.abs(y_old), np.abs(y_new))
+    def _scale(self, y_old: Array, y_new: Array, atol: Array | None = None) -> Array:
+        base = self.atol if atol is None else atol
+        return base + self.rtol * np.maximum(np.abs(y_old), np.abs(y_new))
+
+    def noise_level(self, h: float) -> float:
+        """The ℓ² standard deviation of a step's error estimate Δ caused by F's rounding
+        noise (``noise``, see the class): ``h·noise·√(Σ_k λ_k w(−hλ_k)²)``, with
+        ``w`` from ``estimate_weights``."""
+        rho, perp = self.noise
+        if rho == 0.0 and perp == 0.0:
+            return 0.0
+        lam = self._lp.lam
+        w2 = estimate_weights(-h * np.append(lam, 0.0))
+        in_range = rho * math.sqrt(float(np.sum(lam * w2[:-1])))
+        return h * math.hypot(in_range, perp * math.sqrt(float(w2[-1])))
+
+    def _atol_at(self, h: float) -> Array:
+        """The absolute tolerance of a step of length h: ``√(atol² + (NOISE_SAFETY·ν(h))²/P)``
+        per component, ν(h) = ``noise_level(h)`` — atol, or the estimate's own rounding
+        noise where that is larger, in the ℓ² sense (the error norm is an RMS over P)."""
+        if self.noise == (0.0, 0.0):
+            return self.atol
+        floor = NOISE_SAFETY * self.noise_level(h) / math.sqrt(self.y.size)
+        return np.hypot(self.atol, floor)
 
     def _initial_step(self) -> float:
         """SciPy's heuristic (Hairer–Nørsett–Wanner II.4) on N alone: −A needs no resolving."""
@@ -602,8 +660,27 @@ class ExpRK:
             self.status = "finished"
         return message
 
+    def _refactor(self) -> None:
+        """Ask ``relinearize(t, y, h)`` for a new linear part ``−A_n`` at the step's start;
+        if it gives one, recompute the start's coordinates (and A_n·y) in it: one jvp,
+        one vjp (full_rhs). A step's linear part is fixed during the step (its rejected
+        attempts included) and kept by its dense output."""
+        assert self._relinearize is not None
+        lp = self._relinearize(self.t, self.y, min(self.step_size, self.max_step))
+        if lp is None:
+            return
+        self._lp = lp
+        self.n_refactor += 1
+        u = self._coords(self.y)
+        self._point = (
+            self._combine(0.0, [(0, 1.0, self.y, u)]) if self.full_rhs else _Point(self.y, u)
+        )
+        self._G1 = None
+
     def _step_impl(self) -> str | None:
         t = self.t
+        if self._relinearize is not None and self.n_accepted > 0:
+            self._refactor()
         min_step = 10 * abs(np.nextafter(t, np.inf) - t)
         h_abs = min(self.step_size, self.max_step)
         rejected = False
@@ -617,7 +694,8 @@ class ExpRK:
             if self._G1 is None:
                 self._G1 = self._nonlinear(t, self._point)
             new, delta, G, UG = self._attempt(h)
-            err = _rms(delta / self._scale(self.y, new.y))
+            atol_h = self._atol_at(h)
+            err = _rms(delta / self._scale(self.y, new.y, atol_h))
             self.error_norm, self.error_estimate = err, delta
             if not self.adaptive:
                 h_abs = self.step_size
@@ -631,7 +709,8 @@ class ExpRK:
             h_abs *= max(MIN_FACTOR, SAFETY * err**-0.25) if math.isfinite(err) else MIN_FACTOR
             rejected = True
             self.n_rejected += 1
-        self._last = _StepRecord(t, h, self._point, G, UG, new.y)
+        self.atol_sum += float(np.linalg.norm(np.broadcast_to(atol_h, self.y.shape)))
+        self._last = _StepRecord(t, h, self._point, G, UG, new.y, self._lp)
         self.t_old, self.t, self.y, self._point = t, t_new, new.y, new
         self._G1 = None
         self.step_size = h_abs
@@ -671,6 +750,7 @@ class _StepRecord(NamedTuple):
     G: Array
     UG: Array
     y1: Array
+    lp: LinearPart
 
 
 class ExpRKDenseOutput:
@@ -716,7 +796,7 @@ class ExpRKDenseOutput:
                 pending.append(i)
         if columns:
             self._solver.nvjp += 1
-            out[:, pending] = self._solver._lp.combine(rec.h, columns).y
+            out[:, pending] = rec.lp.combine(rec.h, columns).y
         return out[:, 0] if ta.ndim == 0 else out
 
     def _terms(self, theta: float) -> list[PhiTerm]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,10 +39,14 @@ FLOOR_SAFETY = 10.0
 #: (rtol, atol_rel) of the first pass, and of the rerun that resolves small gaps.
 DEFAULT_TOLERANCE = (1e-8, 1e-11)
 TIGHT_TOLERANCE = (1e-10, 1e-13)
-#: A rerun is tried when REFINE_COST × the first pass's time is under REFINE_BUDGET seconds
-#: (measured: 100× tighter tolerances cost 2–3× the evaluations).
+#: The tighter rerun is made only when the whole integration (first pass and rerun) is
+#: predicted to stay within REFINE_BUDGET seconds, the rerun taking REFINE_COST × the first
+#: pass (measured: 100× tighter tolerances cost 2–3× the evaluations); it is stopped at the
+#: budget (the first pass is then reported).
 REFINE_COST = 3.0
 REFINE_BUDGET = 10.0
+#: A run predicted to take longer than this (seconds) says so before it starts.
+ANNOUNCE_SECONDS = 30.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,6 +77,7 @@ class Simulation:
     error_floor_theta: float = 0.0  # the floor on ‖θ_t − θ0‖ (its own units)
     method: str = "expint"
     n_linear: int = 0  # products with J0 or J0ᵀ made by the exponential integrator
+    n_refactor: int = 0  # eigendecompositions of the Gram at the current θ (re-linearizations)
     timing: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
@@ -84,25 +89,62 @@ class Simulation:
 
 #: ``auto`` integrates with the exponential integrator from this stiffness κ² = λ_max/λ_min.
 STIFF_KAPPA2 = 25.0
+#: … and, where no certificate holds, from this λ_max·τ_T (DOP853, held by stability at
+#: h ≈ 5/λ_max, would need λ_max·τ_T/5 = 2,000 steps, 24,000 right-hand sides).
+STIFF_HORIZON = 1e4
 
 
-def choose_method(sigma_min: float, sigma_max: float, lazy: bool) -> str:
-    """``expint`` when the flow is stiff and lazy (certified), else ``dop853``.
+def choose_method(
+    sigma_min: float, sigma_max: float, lazy: bool, stiffness: float = 0.0
+) -> tuple[str, bool]:
+    """(method, re-linearize): ``expint`` when the flow is stiff, else ``dop853``.
 
+    ``stiffness`` = λ_max·τ_T, the horizon in units of the fastest time scale.
     DOP853 is held by stability: about 11·κ² steps to the auto horizon (measured: 153
     steps at κ² = 13.8, 359 at κ² = 50), each of 12 right-hand sides; the exponential
     integrator is held only by accuracy (61 steps at κ² = 50), each of 5 right-hand
     sides and 10 products with J0 or J0ᵀ, but as a 4th-order method it needs more
     steps than DOP853 at tight tolerances on a mildly stiff flow (485 vs 153 at
     κ² = 13.8, rtol 1e-10). Where no certificate holds the remainder is not small (the
-    feature regime) and its own fast variation holds both methods: DOP853 is cheaper
-    per step there (a narrow network: 7,598 right-hand sides in 1.8 s against 8,484
-    and 2.6 s).
+    feature regime): DOP853 is cheaper per step there while the flow is not stiff (a
+    narrow network: 7,598 right-hand sides in 1.8 s against 8,484 and 2.6 s), and
+    ``expint`` re-linearizes (the kernel moves: ``Relinearizer``) where it is,
+    ``stiffness ≥ STIFF_HORIZON`` (σ_min = 0 included: the rank-deficient example at
+    ``--horizon 1e-3``, λ_max·τ_T = 3.1e5, took 901,634 right-hand sides with DOP853).
     """
-    if sigma_min <= 0 or not lazy:
-        return "dop853"
-    kappa2 = (sigma_max / sigma_min) ** 2
-    return "expint" if kappa2 >= STIFF_KAPPA2 else "dop853"
+    if lazy and sigma_min > 0 and (sigma_max / sigma_min) ** 2 >= STIFF_KAPPA2:
+        return "expint", False
+    if not lazy and stiffness >= STIFF_HORIZON:
+        return "expint", True
+    return "dop853", False
+
+
+#: Predicted steps of ``expint``: EXPINT_STEPS[0] + EXPINT_STEPS[1]·ln(1 + λ_max·τ_T)
+#: (measured: 59 steps at λ_max·τ_T = 1.9e3, the built-in example; 68 at 1.6e7, diabetes;
+#: 17 at 3.1e5, rank-deficient at --horizon 1e-3), and the cost of one of its steps in
+#: right-hand sides (5, and 10 products with J0 or J0ᵀ, each about half a right-hand side).
+EXPINT_STEPS = (10.0, 6.0)
+EXPINT_STEP_COST = 10.0
+
+
+def predict_seconds(
+    method: str, relinearize: bool, stiffness: float, points: int, t_rhs: float, t_gram: float
+) -> tuple[float, int]:
+    """(seconds, right-hand sides) that the first pass and the measures are predicted to take.
+
+    ``t_rhs``: one right-hand side; ``t_gram``: forming K0 (each checkpoint's measures
+    form two Grams and two spectra, about 4·t_gram; a re-linearizing step one Gram).
+    DOP853: max(λ_max·τ_T/5, 100) steps of 12 right-hand sides (stability, see
+    ``choose_method``).
+    """
+    if method == "expint":
+        steps = EXPINT_STEPS[0] + EXPINT_STEPS[1] * math.log1p(max(stiffness, 0.0))
+        seconds = steps * (EXPINT_STEP_COST * t_rhs + (t_gram if relinearize else 0.0))
+        n_rhs = 5 * steps
+    else:
+        n_rhs = 12 * max(stiffness / 5.0, 100.0)
+        seconds = n_rhs * t_rhs
+    return seconds + 4 * points * t_gram, int(n_rhs)
 
 
 def auto_horizon(gamma: float, sigma_min: float, loss_tol: float) -> float:
@@ -125,9 +167,9 @@ def _error_floor(
     integration error, the gap reached 2.7× the unscaled sum). ‖r‖ is off by ‖J‖·δe
     (δr = J δe) and ‖θ − θ0‖ by δe/γ: each in its own units."""
     state = float(np.max(np.linalg.norm(flow.states, axis=1)))
-    step_tol = flow.rtol * state + flow.atol * math.sqrt(n_params)
+    atol_sum = max(flow.atol_sum, max(flow.n_steps, 1) * flow.atol * math.sqrt(n_params))
     j_max = float(np.max(m["jacobian_norm_t"])) if len(m["t"]) else sigma_max
-    err_e = FLOOR_SAFETY * max(flow.n_steps, 1) * step_tol
+    err_e = FLOOR_SAFETY * (max(flow.n_steps, 1) * flow.rtol * state + atol_sum)
     return Floors(r=err_e * j_max, theta=err_e / gamma)
 
 
@@ -182,6 +224,7 @@ def simulate(
     atol_rel: float | None = None,
     progress: Progress | None = None,
     method: str = "auto",
+    notice: Callable[[str], None] | None = None,
 ) -> Simulation:
     """Integrate the true flow, evaluate the linearized one, measure and check C1–C5.
 
@@ -209,23 +252,44 @@ def simulate(
     rhs_threads = threads_for("rhs", problem.n * model.n_params)
     timing["threads"] = float(rhs_threads)
     lin0 = model.linearize(problem.X)
+    t0 = time.perf_counter()
     K0 = lin0.gram()
+    t_gram = time.perf_counter() - t0
     r0 = problem.residual0()
     flow = Deviation(problem, lin0, LinearizedFlow.from_gram(K0, r0, gamma))
     scale = float(np.linalg.norm(r0)) / sigma_min if sigma_min > 0 else 1.0
     theta0_norm = float(np.linalg.norm(model.theta0))
+    lazy = any(g is not None for g in guarantees.values())
+    stiffness = float(flow.lin.eigenvalues[-1]) * float(tau[-1]) if problem.n else 0.0
     if method == "auto":
-        lazy = any(g is not None for g in guarantees.values())
-        method = choose_method(sigma_min, sigma_max, lazy)
+        method, relinearize = choose_method(sigma_min, sigma_max, lazy, stiffness)
+    else:
+        relinearize = method == "expint" and not lazy
     noise = rounding_noise(gamma, theta0_norm)
     timing["linearized"] = time.perf_counter() - start
+    if notice is not None:
+        zero, t_rhs = np.zeros(model.n_params), math.inf
+        with blas_threads(rhs_threads):
+            for when in tau[-4:]:  # the least of a few: the first calls are cold
+                t0 = time.perf_counter()
+                flow.rhs(float(when), zero)
+                t_rhs = min(t_rhs, time.perf_counter() - t0)
+        seconds, n_rhs = predict_seconds(method, relinearize, stiffness, points, t_rhs, t_gram)
+        if seconds > ANNOUNCE_SECONDS:
+            notice(
+                f"this simulation is predicted to take about {seconds:.0f} s ({method}, "
+                f"≈{n_rhs:,} right-hand sides of {1e3 * t_rhs:.1f} ms, {points} checkpoints)"
+            )
     if rtol is None and atol_rel is None:
         levels = [DEFAULT_TOLERANCE, TIGHT_TOLERANCE]
     else:
         levels = [(rtol or DEFAULT_TOLERANCE[0], atol_rel or DEFAULT_TOLERANCE[1])]
     note = ""
+    integrating = 0.0  # seconds spent integrating, all passes
+    previous: tuple[FlowResult, dict[str, np.ndarray], Floors] | None = None
     for level, (rt, at) in enumerate(levels):
         t0 = time.perf_counter()
+        deadline = None if level == 0 else t0 + (REFINE_BUDGET - integrating)
         with blas_threads(rhs_threads):
             result = integrate(
                 flow,
@@ -236,9 +300,19 @@ def simulate(
                 atol_rel=at,
                 progress=progress,
                 method=method,
+                relinearize=relinearize,
+                deadline=deadline,
             )
         elapsed = time.perf_counter() - t0
-        timing["integrate"] = timing.get("integrate", 0.0) + elapsed
+        integrating += elapsed
+        timing["integrate"] = integrating
+        if result.status == "over_budget" and previous is not None:
+            result, m, floors = previous
+            note = (
+                f"; the gap is within 1000× of the error floor; a tighter rerun was stopped "
+                f"at the {REFINE_BUDGET:.0f} s integration budget ({integrating:.1f} s spent)"
+            )
+            break
         t0 = time.perf_counter()
         with blas_threads(threads_for("eigen", problem.n)):
             m = measure(flow, result, K0)
@@ -247,12 +321,20 @@ def simulate(
         gap_resolved = len(m["gap"]) < 2 or float(np.max(m["gap"][1:])) >= 1e3 * floors.r
         if level + 1 == len(levels) or not result.completed or gap_resolved:
             break
-        if REFINE_COST * elapsed > REFINE_BUDGET:
+        if not _tighter_helps(result, levels[level + 1], scale, noise, model.n_params):
             note = (
-                f"; the gap is within 1000× of the error floor, but a tighter rerun "
-                f"(≈{REFINE_COST * elapsed:.0f} s) exceeds the {REFINE_BUDGET:.0f} s budget"
+                "; the gap is within 1000× of the error floor, which is float64's rounding "
+                "noise here: a tighter rerun would not lower it"
             )
             break
+        if integrating + REFINE_COST * elapsed > REFINE_BUDGET:
+            note = (
+                f"; the gap is within 1000× of the error floor; a tighter rerun "
+                f"(≈{REFINE_COST * elapsed:.0f} s more) would take the integration past its "
+                f"{REFINE_BUDGET:.0f} s budget ({integrating:.1f} s spent)"
+            )
+            break
+        previous = (result, m, floors)
         note = f"; tightened to rtol {levels[level + 1][0]:g} to resolve the linearization gap"
     order = [theorem, *(t for t in guarantees if t != theorem)]  # the deciding theorem first
     checks = tuple(
@@ -284,5 +366,22 @@ def simulate(
         error_floor_theta=floors.theta,
         method=result.method,
         n_linear=result.n_linear,
+        n_refactor=result.n_refactor,
         timing=timing,
     )
+
+
+def _tighter_helps(
+    result: FlowResult, tighter: tuple[float, float], scale: float, noise: float, n_params: int
+) -> bool:
+    """Whether a rerun at ``tighter`` (rtol, atol_rel) would lower the error floor 10×.
+
+    The floor sums each step's tolerance, rtol·‖e‖ + atol·√P (``_error_floor``); a
+    step's atol never goes below the rounding noise (``noise``, and for ``expint`` the
+    noise of its own estimate, in ``atol_sum``), which no tolerance lowers."""
+    state = max((float(np.linalg.norm(e)) for e in result.states), default=0.0)
+    steps = max(result.n_steps, 1)
+    now = result.rtol * state + result.atol_sum / steps
+    noise_part = max(result.atol_sum / steps - result.atol * math.sqrt(n_params), 0.0)
+    atol_tight = max(tighter[1] * max(scale, np.finfo(float).tiny), noise)
+    return now >= 10.0 * (tighter[0] * state + atol_tight + noise_part)

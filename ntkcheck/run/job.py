@@ -58,6 +58,7 @@ def simulate_at(
     *,
     progress: Progress | None = None,
     horizon_hint: str = "give a time instead, e.g. --horizon 1e-3",
+    notice: Callable[[str], None] | None = None,
 ) -> Simulation:
     """The flow for a certified (or not) problem: ``simulate`` with the spec's ``simulate:``."""
     if sp.horizon == "auto" and not est.full_rank.holds:
@@ -79,6 +80,7 @@ def simulate_at(
         loss_tol=sp.loss_tol,
         progress=progress,
         method=sp.method,
+        notice=notice,
     )
 
 
@@ -98,14 +100,18 @@ def simulate_spec(
     progress: Progress | None = None,
     with_local_beta: bool = False,
     spectrum: str = "auto",
+    notice: Callable[[str], None] | None = None,
 ) -> CertifyResult:
-    """Certify, then integrate the true and the linearized flow and check C1–C5 (§5)."""
+    """Certify, then integrate the true and the linearized flow and check C1–C5 (§5).
+
+    ``notice`` receives one sentence before a run predicted to take long starts."""
     return _run(
         loaded,
         simulate_flow=True,
         progress=progress,
         with_local_beta=with_local_beta,
         spectrum=spectrum,
+        notice=notice,
     )
 
 
@@ -144,6 +150,7 @@ def run_at(
     simulate_flow: bool,
     progress: Progress | None = None,
     horizon_hint: str | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> tuple[CertifyResult, Simulation | None]:
     """The spec's γ on a measured problem: L0, both certificates (and the flow), timed."""
     timing = dict(shared.timing)
@@ -161,8 +168,9 @@ def run_at(
         t = time.perf_counter()
         hint = {} if horizon_hint is None else {"horizon_hint": horizon_hint}
         sim = simulate_at(
-            problem, est, certificates, theorem, loaded.spec.simulate, progress=progress, **hint
-        )
+            problem, est, certificates, theorem, loaded.spec.simulate, progress=progress,
+            notice=notice, **hint,
+        )  # fmt: skip
         timing["simulate"] = time.perf_counter() - t
     timing["total"] = sum(timing.values())
     return result_of(loaded, problem, est, certificates, timing, sim), sim
@@ -175,9 +183,10 @@ def _run(
     progress: Progress | None = None,
     with_local_beta: bool = False,
     spectrum: str = "auto",
+    notice: Callable[[str], None] | None = None,
 ) -> CertifyResult:
     shared = measure_spec(loaded, with_local_beta=with_local_beta, spectrum=spectrum)
-    return run_at(loaded, shared, simulate_flow=simulate_flow, progress=progress)[0]
+    return run_at(loaded, shared, simulate_flow=simulate_flow, progress=progress, notice=notice)[0]
 
 
 def result_of(
