@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -281,6 +281,12 @@ def simulate(
     beta_local: BetaLocalOption = False,
     spectrum: SpectrumOption = SpectrumMethod.auto,
     theorem: TheoremOption = None,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="No progress on stderr (the bar, or a line every few seconds)."
+        ),
+    ] = False,
     debug: DebugOption = False,
 ) -> int:
     """Certify, then train the true and the linearized network by gradient flow; check C1–C5."""
@@ -309,7 +315,7 @@ def simulate(
             )
         loaded = load(spec, overrides)
         result = _simulate_with_progress(
-            loaded, with_local_beta=beta_local, spectrum=spectrum.value
+            loaded, label=label, with_local_beta=beta_local, spectrum=spectrum.value, quiet=quiet
         )
     except NtkcheckError as exc:
         say_error(labelled(label, exc))
@@ -329,20 +335,35 @@ def simulate(
     return EXIT_OK if result.certificate.certified and sim.all_hold else EXIT_FAIL
 
 
+#: Seconds between two progress lines when stderr is not a terminal.
+PROGRESS_SECONDS = 5.0
+
+
 def _simulate_with_progress(
-    loaded: LoadedSpec, *, with_local_beta: bool, spectrum: str
+    loaded: LoadedSpec, *, label: str, with_local_beta: bool, spectrum: str, quiet: bool = False
 ) -> CertifyResult:
-    """Run ``simulate_spec`` with a progress bar on stderr when it is a terminal."""
+    """Run ``simulate_spec`` with progress on stderr: a bar on a terminal, else one line
+    every ``PROGRESS_SECONDS``; none with ``quiet``. A run predicted to take long says so
+    first (one line, also with ``quiet``)."""
     from rich.console import Console
 
     from ..run.job import simulate_spec
 
+    def notice(text: str) -> None:
+        print(f"ntkcheck: {label}: {text}", file=sys.stderr, flush=True)
+
     console = Console(stderr=True)
-    if not console.is_terminal:
-        return simulate_spec(loaded, with_local_beta=with_local_beta, spectrum=spectrum)
+    points = loaded.spec.simulate.points
+    if quiet or not console.is_terminal:
+        return simulate_spec(
+            loaded,
+            progress=None if quiet else _progress_lines(label, points),
+            with_local_beta=with_local_beta,
+            spectrum=spectrum,
+            notice=notice,
+        )
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    points = loaded.spec.simulate.points
     with Progress(
         TextColumn("integrating gradient flow"),
         BarColumn(),
@@ -357,7 +378,29 @@ def _simulate_with_progress(
             progress=lambda k, tau: bar.update(task, completed=k, tau=f"{tau:.3g}"),
             with_local_beta=with_local_beta,
             spectrum=spectrum,
+            notice=lambda text: console.print(f"ntkcheck: {label}: {text}", markup=False),
         )
+
+
+def _progress_lines(label: str, points: int) -> Callable[[int, float], None]:
+    """A progress callback printing one line to stderr at most every PROGRESS_SECONDS."""
+    import time
+
+    start = time.monotonic()
+    last = [start]
+
+    def progress(k: int, tau: float) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_SECONDS:
+            last[0] = now
+            print(
+                f"ntkcheck: {label}: integrating: {k}/{points - 1} checkpoints, "
+                f"τ = γ²t = {tau:.3g}, {now - start:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    return progress
 
 
 class SweepFormat(StrEnum):

@@ -59,6 +59,7 @@ def simulation_dict(sim: Simulation) -> dict[str, Any]:
         "method": sim.method,
         "n_rhs": sim.n_rhs,
         "n_linear": sim.n_linear,
+        "n_refactor": sim.n_refactor,
         "n_steps": sim.n_steps,
         "rtol": sim.rtol,
         "atol": sim.atol,
