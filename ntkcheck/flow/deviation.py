@@ -214,6 +214,9 @@ def rounding_noise(gamma: float, theta0_norm: float) -> float:
 
 
 METHODS = ("expint", "dop853")
+#: A run with a deadline is stopped early once this share of its time is spent and its
+#: pace says it cannot finish in time (see ``integrate``).
+OVERRUN_AFTER = 0.25
 
 
 def _solver(
@@ -276,7 +279,10 @@ def integrate(
 
     ``progress(k, τ)`` is called at each checkpoint k reached and after each step (k the
     last checkpoint reached, τ the step's end). Past ``deadline`` (a
-    ``time.perf_counter()`` value) the run stops with status ``over_budget``.
+    ``time.perf_counter()`` value) the run stops with status ``over_budget``; so it does
+    once a quarter of the time to the deadline is spent and the steps at the present
+    step size and pace would not reach the horizon before it (the time is then not
+    spent in vain: a pass held by noise stalls at small steps).
     """
     count = [0]
     n_steps = 0
@@ -300,6 +306,7 @@ def integrate(
                      noise=noise_model, relinearize=relin)  # fmt: skip
     states = [zero]
     status, message = "completed", "integrated to the horizon"
+    started = time.perf_counter()
     try:
         while len(states) < len(tau):
             message_step = solver.step()
@@ -322,9 +329,17 @@ def integrate(
             n_steps += 1
             if progress is not None:
                 progress(len(states) - 1, float(solver.t))
-            if deadline is not None and len(states) < len(tau) and time.perf_counter() > deadline:
-                status, message = "over_budget", f"stopped at τ = γ²t = {solver.t:.3g}: over budget"
-                break
+            if deadline is not None and len(states) < len(tau):
+                now = time.perf_counter()
+                pace = (now - started) / n_steps  # seconds per step
+                h = max(float(getattr(solver, "step_size", 0.0) or 0.0), np.finfo(float).tiny)
+                late = now - started >= OVERRUN_AFTER * (deadline - started) and (
+                    now + pace * (float(tau[-1]) - solver.t) / h > deadline
+                )
+                if now > deadline or late:
+                    status = "over_budget"
+                    message = f"stopped at τ = γ²t = {solver.t:.3g}: over budget"
+                    break
     except _Diverged:
         status = "diverged"
         message = (

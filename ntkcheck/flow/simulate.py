@@ -309,8 +309,9 @@ def simulate(
         if result.status == "over_budget" and previous is not None:
             result, m, floors = previous
             note = (
-                f"; the gap is within 1000× of the error floor; a tighter rerun was stopped "
-                f"at the {REFINE_BUDGET:.0f} s integration budget ({integrating:.1f} s spent)"
+                f"; the gap is within 1000× of the error floor; a tighter rerun was stopped, "
+                f"as it would not finish within the {REFINE_BUDGET:.0f} s integration budget "
+                f"({integrating:.1f} s spent)"
             )
             break
         t0 = time.perf_counter()
