@@ -464,10 +464,26 @@ class ExpRK:
 
     Tolerances. Δ is the error of the order-3 solution while the order-4 one is
     propagated, so the achieved error is usually far below rtol (on the ntkcheck-like
-    tests, 100–1000× below DOP853's at equal rtol/atol). Δ also contains h × the
-    rounding noise of N; steps are long, so an atol below ~h·noise(N) cannot be met
+    tests, 100–1000× below DOP853's at equal rtol/atol). Δ also carries the rounding
+    noise of the stage evaluations; steps are long, so an atol below it cannot be met
     and the solver shrinks steps and rejects (measured on a λ_max = 1e4 problem whose
-    N has noise ~1e-15: fine at atol 1.6e-13, 1120 rejections at 1.6e-15).
+    N has noise ~1e-15: fine at atol 1.6e-13, 1120 rejections at 1.6e-15). With
+    ``noise = (ρ, ν⊥)`` — F's rounding is −Jᵀξ with ξ of ρ per component (ρσ_k along
+    the k-th eigen-direction of A) plus ν⊥ (ℓ²) outside A's range — a step's noise
+    level is ``ν(h) = h·√(ρ²Σ_k λ_k w(−hλ_k)² + ν⊥² w(0)²)`` (``noise_level``,
+    ``estimate_weights``), and its atol is ``√(atol² + (NOISE_SAFETY·ν(h))²/P)`` per
+    component: the tolerance, or the estimate's own noise where that is larger.
+    ν(h) grows like √h while hλ_k ≲ 1 for many modes: without it, the steps of a
+    stiff flow stop where ν(h) meets atol (specs/diabetes.yaml: h ≈ 2e-3·λ_min⁻¹,
+    10,993 steps; with it, 68). ``atol_sum`` adds up each accepted step's ℓ² atol.
+
+    Re-linearization. With ``relinearize(t, y, h)`` the solver asks at each step's
+    start (but the first) for a new linear part at (t, y); None keeps the present
+    one. The RK43ZB step is exact in its linear part whatever A is, and its order
+    conditions hold for any A, so a step's A may differ from the last one's (an
+    exponential Runge–Kutta method with a per-step linearization; the remainder
+    ``N = F + A_n y`` then contains ``−(A_θ − A_n)y``, small while θ stays near θ_n).
+    ``n_refactor`` counts the new linear parts taken.
 
     Forward integration only (t_bound ≥ t0: backward, −A is unstable). With
     ``adaptive=False`` every step has length ``first_step`` (the last one is cut at

@@ -161,7 +161,9 @@ def _error_floor(
     flow: FlowResult, m: dict[str, np.ndarray], n_params: int, sigma_max: float, gamma: float
 ) -> Floors:
     """Error floors: the local error tolerances on the state e = γ(θ − θ̃) summed over
-    the steps (the flow of r is contractive, so errors do not grow), times a safety
+    the steps — rtol·max‖e‖ + each step's ℓ² atol (for ``expint``, raised to the
+    step's rounding noise: ``FlowResult.atol_sum``) — (the flow of r is contractive,
+    so errors do not grow), times a safety
     factor (DOP853's error estimate is asymptotic and the dense output at the
     checkpoints adds its own error; on the identity activation, where the gap is pure
     integration error, the gap reached 2.7× the unscaled sum). ‖r‖ is off by ‖J‖·δe
@@ -232,9 +234,13 @@ def simulate(
     ``atol_rel`` is relative to the whole displacement ‖r0‖/σ_min. Left at None,
     the run starts at ``DEFAULT_TOLERANCE`` — the loss and ‖θ_t − θ0‖ to ~2e-8
     relative on the built-in example — and, when the linearization gap came out
-    within 1000× of the error floor and a rerun is predicted to take under
-    ``REFINE_BUDGET`` seconds, repeats at ``TIGHT_TOLERANCE``, which resolves
-    gaps down to float64's rounding of r (~1e-12·‖r0‖ on small problems).
+    within 1000× of the error floor, a tighter pass can lower the floor 10×
+    (``_tighter_helps``: not when the tolerance is at float64's rounding noise) and
+    the whole integration is predicted to stay within ``REFINE_BUDGET`` seconds,
+    repeats at ``TIGHT_TOLERANCE``, which resolves gaps down to float64's rounding
+    of r (~1e-12·‖r0‖ on small problems); that pass is stopped at the budget (the
+    first is then reported). ``notice`` receives one sentence before a run predicted
+    to take over ``ANNOUNCE_SECONDS`` starts (``predict_seconds``).
     """
     model = problem.model
     require(
@@ -267,6 +273,7 @@ def simulate(
         relinearize = method == "expint" and not lazy
     noise = rounding_noise(gamma, theta0_norm)
     timing["linearized"] = time.perf_counter() - start
+    announced = False
     if notice is not None:
         zero, t_rhs = np.zeros(model.n_params), math.inf
         with blas_threads(rhs_threads):
@@ -276,10 +283,14 @@ def simulate(
                 t_rhs = min(t_rhs, time.perf_counter() - t0)
         seconds, n_rhs = predict_seconds(method, relinearize, stiffness, points, t_rhs, t_gram)
         if seconds > ANNOUNCE_SECONDS:
+            announced = True
             notice(
                 f"this simulation is predicted to take about {seconds:.0f} s ({method}, "
                 f"≈{n_rhs:,} right-hand sides of {1e3 * t_rhs:.1f} ms, {points} checkpoints)"
             )
+    watch = progress
+    if notice is not None and not announced:
+        watch = _pace_watch(notice, progress, float(tau[-1]), time.perf_counter())
     if rtol is None and atol_rel is None:
         levels = [DEFAULT_TOLERANCE, TIGHT_TOLERANCE]
     else:
@@ -298,7 +309,7 @@ def simulate(
                 noise=noise,
                 rtol=rt,
                 atol_rel=at,
-                progress=progress,
+                progress=watch if level == 0 else progress,
                 method=method,
                 relinearize=relinearize,
                 deadline=deadline,
@@ -370,6 +381,38 @@ def simulate(
         n_refactor=result.n_refactor,
         timing=timing,
     )
+
+
+#: … or, when the prediction was short, after this many seconds of integration if its
+#: pace says the whole run will take over ANNOUNCE_SECONDS.
+PACE_CHECK_SECONDS = 10.0
+
+
+def _pace_watch(
+    notice: Callable[[str], None], progress: Progress | None, tau_end: float, start: float
+) -> Progress:
+    """A progress callback that, once, after PACE_CHECK_SECONDS of integration, announces a
+    run whose pace (τ reached per second, extrapolated linearly: an overestimate while the
+    steps still grow) says it will take over ANNOUNCE_SECONDS; forwards to ``progress``."""
+    done = [False]
+
+    def watch(k: int, tau_now: float) -> None:
+        if progress is not None:
+            progress(k, tau_now)
+        if done[0] or tau_now <= 0:
+            return
+        spent = time.perf_counter() - start
+        if spent >= PACE_CHECK_SECONDS:
+            done[0] = True
+            total = spent * tau_end / tau_now
+            if total > ANNOUNCE_SECONDS:
+                notice(
+                    f"slower than predicted: at its pace (τ = γ²t = {tau_now:.3g} of "
+                    f"{tau_end:.3g} after {spent:.0f} s) the integration will take about "
+                    f"{total:.0f} s"
+                )
+
+    return watch
 
 
 def _tighter_helps(

@@ -151,8 +151,9 @@ class SimulateSpec(_Block):
     method: SimulateMethodName = Field(  # type: ignore[valid-type]
         default="auto",
         description="auto: expint when a certificate holds and κ² ≥ 25 (the flow is lazy and "
-        "stiff), else dop853; expint: exponential Runge–Kutta with the frozen-kernel flow exact; "
-        "dop853: SciPy's explicit DOP853",
+        "stiff) or when none holds and λ_max·τ_T ≥ 1e4 (stiff; it then re-linearizes where "
+        "the kernel moves), else dop853; expint: exponential Runge–Kutta with the kernel flow "
+        "exact; dop853: SciPy's explicit DOP853",
     )
 
     @field_validator("horizon")
