@@ -602,3 +602,24 @@ def test_cli_progress_lines_quiet_and_the_announcement(tmp_path, capsys, monkeyp
     assert main(["simulate", str(spec), "-f", "json", "--quiet"]) == 0
     err = capsys.readouterr().err
     assert "integrating:" not in err and "predicted to take about" in err
+
+
+def test_builtin_example_agrees_with_dop853_to_the_floors():
+    """Issue 18 made expint's atol follow its estimate's rounding noise and dropped the
+    built-in example's tighter rerun (its tolerance is at that noise): the path must still
+    agree with an independent integrator, DOP853 (8th order, no noise model, 4,886
+    right-hand sides), within the sum of the two runs' error floors, and every check
+    must hold with both."""
+    from ntkcheck import example_spec
+
+    fast = simulate_spec(example_spec({"simulate.points": 12})).simulation
+    slow = simulate_spec(
+        example_spec({"simulate.points": 12, "simulate.method": "dop853"})
+    ).simulation
+    assert fast.method == "expint" and slow.method == "dop853" and fast.all_hold and slow.all_hold
+    floor = fast.error_floor + slow.error_floor
+    assert np.max(np.abs(np.sqrt(2 * fast.loss) - np.sqrt(2 * slow.loss))) <= floor
+    assert np.max(np.abs(fast.gap - slow.gap)) <= floor
+    theta_floor = fast.error_floor_theta + slow.error_floor_theta
+    assert np.max(np.abs(fast.param_dist - slow.param_dist)) <= theta_floor
+    assert fast.n_rhs <= 318  # today's count (main at b464229), no slower

@@ -66,7 +66,8 @@ def simulation_lines(r: CertifyResult) -> list[Line]:
             f"gradient flow to T = {num(sim.horizon)} ({horizon}), {len(sim.t)} points reached; "
             f"{METHOD_NAME.get(sim.method, sim.method)} rtol {sim.rtol:g}, {sim.n_rhs:,} "
             f"right-hand sides, {sim.n_steps:,} steps"
-            + (f", {sim.n_linear:,} products with J0/J0ᵀ" if sim.n_linear else ""),
+            + (f", {sim.n_linear:,} products with J0/J0ᵀ" if sim.n_linear else "")
+            + (f", {sim.n_refactor:,} re-linearizations" if sim.n_refactor else ""),
         ),
         Line("", f"error floor on ‖r_t‖ ≈ {num(sim.error_floor)}; {sim.message}"),
     ]
