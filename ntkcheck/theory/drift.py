@@ -26,6 +26,16 @@ class Drift(Protocol):
 
     def safe_radius(self, target: float) -> float: ...
 
+    def lipschitz(self, rho: float) -> float | None:
+        """β(ρ): a Lipschitz constant of J on the ball of radius ρ (THEORY.md §13 (L)), or
+        None when J is not Lipschitz there."""
+        ...
+
+    def pair(self, rho: float) -> float:
+        """h_pair(ρ) ≥ sup ‖J_θ − J_θ'‖ over θ, θ' in the ball (THEORY.md §13 (G)); 2h(ρ)
+        always holds."""
+        ...
+
 
 @dataclass(frozen=True)
 class LipschitzDrift:
@@ -43,6 +53,12 @@ class LipschitzDrift:
             return math.inf
         return 0.0 if not math.isfinite(self.beta) else target / self.beta
 
+    def lipschitz(self, rho: float) -> float | None:
+        return self.beta
+
+    def pair(self, rho: float) -> float:
+        return 2.0 * self.h(rho)
+
 
 @dataclass(frozen=True)
 class NoDrift:
@@ -57,3 +73,9 @@ class NoDrift:
 
     def safe_radius(self, target: float) -> float:
         return 0.0
+
+    def lipschitz(self, rho: float) -> float | None:
+        return None
+
+    def pair(self, rho: float) -> float:
+        return math.inf

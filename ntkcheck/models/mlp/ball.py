@@ -141,6 +141,15 @@ class BallDrift:
             return 0.0
         return rho * self.bound.beta(rho) * _OUT
 
+    def lipschitz(self, rho: float) -> float | None:
+        """β(ρ) rounded up: J is β(ρ)-Lipschitz on the ball (THEORY.md §10, §13 (L))."""
+        if self.bound.vanishes:
+            return 0.0
+        return self.bound.beta(max(rho, 0.0)) * _OUT
+
+    def pair(self, rho: float) -> float:
+        return 2.0 * self.h(rho)
+
     def safe_radius(self, target: float) -> float:
         """ρ* = sup{ρ : h(ρ) ≤ target}, from below to relative ``RADIUS_RTOL``; cached
         per target (both theorems, and every γ of a sweep, ask for the same ρ*)."""

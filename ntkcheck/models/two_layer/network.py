@@ -128,6 +128,14 @@ class FlipDrift:
     def safe_radius(self, target: float) -> float:
         return self.bound.safe_radius(target)
 
+    def lipschitz(self, rho: float) -> float | None:
+        return None  # σ' jumps: J is not Lipschitz
+
+    def pair(self, rho: float) -> float:
+        """min(2h(ρ), h(√2ρ)) (THEORY.md §13 (G)): a pair's differing blocks lie in the
+        union of the two flip sets, which costs at most 2ρ² of budget (nested margins)."""
+        return min(2.0 * self.h(rho), self.h(math.sqrt(2.0) * rho))
+
 
 @dataclass(frozen=True, eq=False)
 class TwoLayerNetwork:
