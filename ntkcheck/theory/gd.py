@@ -67,7 +67,7 @@ def loss_factor(loss: LossConvention | str, m: int) -> float:
 
 @dataclass(frozen=True)
 class BallAt:
-    """The §13 quantities at radius ρ for one (η, γ); ``radius`` is R_gd(ρ) rounded up
+    """The §13 quantities at radius ρ for one (η, γ); ``descent`` is §13's a, ``radius`` R_gd(ρ) rounded up
     (∞ when α ≤ 0 or a ≤ 0), ``lipschitz`` says whether c2 came from (L)."""
 
     rho: float
@@ -76,7 +76,7 @@ class BallAt:
     Sigma: float
     c1: float
     c2: float
-    a: float
+    descent: float
     radius: float
     lipschitz: bool
 
@@ -291,7 +291,7 @@ def gamma_interval(bounds: BallBounds, eta: float, q: Quantities) -> tuple[Inter
         def phi(t: float) -> float:  # on log γ
             gamma = math.exp(t)
             ball = bounds.ball(rho, eta, gamma, residual_norm(q, gamma))
-            if not (ball.alpha > 0.0 and ball.a > 0.0):
+            if not (ball.alpha > 0.0 and ball.descent > 0.0):
                 return -1.0
             return (ball.rho - ball.radius) / ball.rho
 
@@ -391,6 +391,7 @@ def geometric_sum(q: float, lam: float, k: int) -> float:
 class GdGuarantees:
     """What a GD certificate promises for every k ≥ 0 (THEORY.md §13, G1–G5).
 
+    ``descent`` is §13's a.
     G1 ``‖r_{k+1}‖² ≤ ‖r_k‖² − (a/η)‖Δ_k‖²``, hence ``L_k ≤ rate^k·L0``,
        rate = 1 − aηγ²α²;
     G2 ``Σ_{j<k}‖Δ_j‖ ≤ 2(‖r0‖ − ‖r_k‖)/(aγα) ≤ R_gd ≤ radius_R``;
@@ -402,7 +403,7 @@ class GdGuarantees:
     loss0: float
     eta: float
     gamma: float
-    a: float
+    descent: float
     alpha: float
     Sigma: float
     rate: float
@@ -419,7 +420,7 @@ class GdGuarantees:
 
     def path_bound(self, r0_norm: float, r_norm: float) -> float:
         """G2: 2(‖r0‖ − ‖r_k‖)/(aγα)."""
-        return 2.0 * (r0_norm - r_norm) / (self.a * self.gamma * self.alpha)
+        return 2.0 * (r0_norm - r_norm) / (self.descent * self.gamma * self.alpha)
 
     def deviation_bound(self, k: int) -> float:
         """G5 at step k."""
@@ -441,7 +442,7 @@ class GdCertificate:
 
     ``eta`` = c·lr is the step on ½‖r‖²; ``stability`` = ηγ²σ_max² (proven σ_max);
     ``radius_R`` the smallest ρ with R_gd(ρ) ≤ ρ (∞ when none), ``radius_B`` ρ* (§8);
-    ``a``, ``alpha``, ``Sigma``, ``rate`` at radius_R (None when not certified);
+    ``descent`` (§13's a, JSON ``a``), ``alpha``, ``Sigma``, ``rate`` at radius_R (None when not certified);
     ``lr_max`` the largest certified lr at this γ (the user's units), ``gamma_interval``
     the certified γ set at this lr; ``loss_bound`` = L0·rate^K and
     ``deviation_bound`` G5's bound at step K.
@@ -458,7 +459,7 @@ class GdCertificate:
     radius_R: float
     radius_B: float
     stability: float
-    a: float | None
+    descent: float | None
     alpha: float | None
     Sigma: float | None
     rate: float | None
@@ -527,7 +528,7 @@ def certify_gd(
             lo, hi = interval[0]
             reason = GdReason.too_small if gamma <= math.sqrt(lo * hi) else GdReason.too_large
         return verdict(Status.not_certified, reason, lr_max, interval)
-    rate = max(1.0 - ball.a * eta * gamma * gamma * ball.alpha * ball.alpha, 0.0)
+    rate = max(1.0 - ball.descent * eta * gamma * gamma * ball.alpha * ball.alpha, 0.0)
     R = min(ball.radius, ball.rho)
     h_R = drift.h(R)
     e2 = eta * gamma * gamma
@@ -537,7 +538,7 @@ def certify_gd(
         loss0=q.loss0,
         eta=eta,
         gamma=gamma,
-        a=ball.a,
+        descent=ball.descent,
         alpha=ball.alpha,
         Sigma=ball.Sigma,
         rate=rate,
@@ -560,7 +561,7 @@ def certify_gd(
         radius_R=ball.rho,
         radius_B=B,
         stability=stability,
-        a=ball.a,
+        descent=ball.descent,
         alpha=ball.alpha,
         Sigma=ball.Sigma,
         rate=rate,
