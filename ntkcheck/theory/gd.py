@@ -67,8 +67,8 @@ def loss_factor(loss: LossConvention | str, m: int) -> float:
 
 @dataclass(frozen=True)
 class BallAt:
-    """The §13 quantities at radius ρ for one (η, γ); ``descent`` is §13's a, ``radius`` R_gd(ρ) rounded up
-    (∞ when α ≤ 0 or a ≤ 0), ``lipschitz`` says whether c2 came from (L)."""
+    """The §13 quantities at radius ρ for one (η, γ): ``descent`` is §13's a, ``radius``
+    R_gd(ρ) rounded up (∞ when α ≤ 0 or a ≤ 0), ``lipschitz``: c2 came from (L)."""
 
     rho: float
     h: float
@@ -442,7 +442,8 @@ class GdCertificate:
 
     ``eta`` = c·lr is the step on ½‖r‖²; ``stability`` = ηγ²σ_max² (proven σ_max);
     ``radius_R`` the smallest ρ with R_gd(ρ) ≤ ρ (∞ when none), ``radius_B`` ρ* (§8);
-    ``descent`` (§13's a, JSON ``a``), ``alpha``, ``Sigma``, ``rate`` at radius_R (None when not certified);
+    ``descent`` (§13's a, JSON ``a``), ``alpha``, ``Sigma``, ``rate`` at radius_R (None
+    when not certified);
     ``lr_max`` the largest certified lr at this γ (the user's units), ``gamma_interval``
     the certified γ set at this lr; ``loss_bound`` = L0·rate^K and
     ``deviation_bound`` G5's bound at step K.
