@@ -64,6 +64,13 @@ FORMAT_HELP = "rich (terminal default), text, json, markdown, github, junit or s
 FORMAT_HELP += "default from NTKCHECK_FORMAT"
 
 GammaOption = Annotated[float | None, typer.Option("--gamma", help="Override the spec's γ.")]
+LrOption = Annotated[
+    float | None,
+    typer.Option("--lr", help="Override train.lr (needs train.method: gd, THEORY.md §13)."),
+]
+StepsOption = Annotated[
+    int | None, typer.Option("--steps", help="Override train.steps (gradient-descent steps K).")
+]
 SeedOption = Annotated[int | None, typer.Option("--seed", help="Override the spec's seed.")]
 SetOption = Annotated[
     list[str] | None,
@@ -160,6 +167,8 @@ def certify(
         ),
     ] = None,
     gamma: GammaOption = None,
+    lr: LrOption = None,
+    steps: StepsOption = None,
     fmt: FormatOption = None,
     output_file: OutputOption = None,
     seed: SeedOption = None,
@@ -182,6 +191,8 @@ def certify(
     fmt = _choose_format(fmt, output_file)
     overrides = {
         "gamma": gamma,
+        "train.lr": lr,
+        "train.steps": steps,
         "seed": seed,
         "certify.theorem": theorem.value if theorem else None,
         **parse_sets(sets),
@@ -265,6 +276,8 @@ def simulate(
         typer.Argument(help="Spec file (YAML); none: the built-in example.", show_default=False),
     ] = None,
     gamma: GammaOption = None,
+    lr: LrOption = None,
+    steps: StepsOption = None,
     horizon: Annotated[
         str | None, typer.Option("--horizon", help="Time T, or auto (simulate.horizon).")
     ] = None,
@@ -295,6 +308,8 @@ def simulate(
             raise NtkcheckError(f"{source}{fmt.value} is for `certify`; use json for simulate")
         overrides = {
             "gamma": gamma,
+            "train.lr": lr,
+            "train.steps": steps,
             "seed": seed,
             "simulate.horizon": _horizon(horizon),
             "simulate.points": points,
@@ -326,7 +341,7 @@ def simulate(
     if sim.status != "completed":
         say_error(f"{label}: {sim.message}")
         return EXIT_FAIL
-    return EXIT_OK if result.certificate.certified and sim.all_hold else EXIT_FAIL
+    return EXIT_OK if result.verdict.certified and sim.all_hold else EXIT_FAIL
 
 
 def _simulate_with_progress(

@@ -29,7 +29,7 @@ from pydantic import (
     field_validator,
 )
 
-from ..choices import BetaMethod, SimulateMethod
+from ..choices import BetaMethod, LossConvention, SimulateMethod, TrainMethod
 from ..errors import SpecError
 from ..models.names import ACTIVATION_NAMES, NONSMOOTH_ACTIVATIONS
 from ..theory.certificate import Theorem
@@ -43,6 +43,10 @@ ActivationName = Literal[ACTIVATION_NAMES]  # type: ignore[valid-type]
 TheoremName = Literal[tuple(t.value for t in Theorem)]  # type: ignore[valid-type]
 BetaName = Literal[tuple(b.value for b in BetaMethod)]  # type: ignore[valid-type]
 SimulateMethodName = Literal[tuple(m.value for m in SimulateMethod)]  # type: ignore[valid-type]
+TrainMethodName = Literal[tuple(m.value for m in TrainMethod)]  # type: ignore[valid-type]
+LossName = Literal[tuple(m.value for m in LossConvention)]  # type: ignore[valid-type]
+#: Most GD steps a spec may ask for.
+MAX_STEPS = 10**9
 
 
 class _Block(BaseModel):
@@ -165,6 +169,27 @@ class SimulateSpec(_Block):
         return float(value)
 
 
+class TrainSpec(_Block):
+    """``train:`` — the training the certificate is about (THEORY.md §9, §13)."""
+
+    method: TrainMethodName = Field(  # type: ignore[valid-type]
+        default="flow",
+        description="flow: gradient flow, the η → 0 limit (§9); gd: gradient descent with "
+        "learning rate lr for `steps` full-batch steps (§13)",
+    )
+    lr: PositiveFloat | None = Field(
+        default=None, description="gd: the learning rate as your framework takes it (see loss)"
+    )
+    steps: int | None = Field(
+        default=None, ge=1, le=MAX_STEPS, description="gd: the number of steps K"
+    )
+    loss: LossName = Field(  # type: ignore[valid-type]
+        default="half_sum",
+        description="the loss lr applies to: half_sum ½‖r‖² (the lecture's); sum ‖r‖² "
+        "(PyTorch MSELoss(reduction='sum')); mse ‖r‖²/m (PyTorch MSELoss()); half_mean ½‖r‖²/m",
+    )
+
+
 class SweepSpec(_Block):
     """``sweep:`` — run by ``ntkcheck sweep`` (docs/sweep.md); other commands validate it."""
 
@@ -189,6 +214,7 @@ class Spec(_Block):
     model: ModelBlock
     certify: CertifySpec = Field(default_factory=CertifySpec)
     simulate: SimulateSpec = Field(default_factory=SimulateSpec)
+    train: TrainSpec = Field(default_factory=TrainSpec)
     sweep: SweepSpec = Field(default_factory=SweepSpec)
 
 
@@ -372,7 +398,41 @@ def _check_semantics(loaded: LoadedSpec) -> None:
             "certify",
             "beta",
         )
+    _check_train(loaded)
     sweep_axes(loaded)
+
+
+def _check_train(loaded: LoadedSpec) -> None:
+    """``train:``: lr and steps go with method: gd, and gd needs both (THEORY.md §13)."""
+    train = loaded.spec.train
+    given = train.model_fields_set
+
+    def where(key: str) -> tuple[str, ...]:
+        return ("train", key)
+
+    def flag(key: str) -> str | None:
+        dotted = f"train.{key}"
+        return OVERRIDE_FLAGS.get(dotted) if dotted in loaded.overrides else None
+
+    if train.method == "flow":
+        for key in ("lr", "steps", "loss"):
+            if key in given:
+                used = flag(key)
+                text = (
+                    f"is only used with `train.method: gd` (gradient descent); the spec trains "
+                    f"by gradient flow (method: flow). Set `method: gd` to certify {key} "
+                    "as written, or remove it"
+                )
+                if used:
+                    raise SpecError(f"{used}: {text.replace('is only', 'only')}")
+                raise loaded.error(text, *where(key))
+        return
+    examples = {"lr": "lr: 0.05", "steps": "steps: 2000"}
+    for key in ("lr", "steps"):
+        if getattr(train, key) is None:
+            raise loaded.error(
+                f"required for method: gd; add `{examples[key]}` under train:", *where(key)
+            )
 
 
 def _blocks(model: type[BaseModel], prefix: str = "") -> dict[str, Any]:
@@ -452,7 +512,10 @@ def sweep_axes(loaded: LoadedSpec) -> list[Axis]:
 
 def spec_hash(spec: Spec) -> str:
     """A short hash of the resolved spec (every key but ``sweep``): a sweep row's identity."""
-    data = spec.model_dump(mode="json", exclude={"sweep"})
+    exclude: set[str] = {"sweep"}
+    if spec.train == TrainSpec():  # specs without a train block keep their hash
+        exclude.add("train")
+    data = spec.model_dump(mode="json", exclude=exclude)
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
@@ -493,6 +556,8 @@ OVERRIDE_FLAGS = {
     "certify.theorem": "--theorem",
     "gamma": "--gamma",
     "seed": "--seed",
+    "train.lr": "--lr",
+    "train.steps": "--steps",
     "simulate.horizon": "--horizon",
     "simulate.points": "--points",
 }

@@ -13,7 +13,8 @@ from .._version import __version__
 from ..flow import SIMULATION_ARRAYS
 from ..run.result import CertifyResult, Entry, SpecFailure
 from ..theory.certificate import Certificate, Theorem
-from .words import certificate_message, full_rank_reason
+from ..theory.gd import GdCertificate
+from .words import certificate_message, full_rank_reason, gd_message
 
 if TYPE_CHECKING:
     from ..flow.simulate import Simulation
@@ -87,6 +88,38 @@ def certificate_dict(r: CertifyResult, cert: Certificate) -> dict[str, Any]:
     }
 
 
+def gd_dict(r: CertifyResult, cert: GdCertificate) -> dict[str, Any]:
+    """JSON ``certificates.gd`` (THEORY.md §13): the other certificates' keys and GD's own."""
+    g = cert.guarantees
+    return {
+        "theorem": cert.theorem.value,
+        "gamma": cert.gamma,
+        "certified": cert.certified,
+        "rigorous": cert.rigorous,
+        "status": cert.status.value,
+        "reason": cert.reason.value or None,
+        "gamma_interval": [list(iv) for iv in cert.gamma_interval],
+        "radius_R": cert.radius_R,
+        "radius_B": cert.radius_B,
+        "message": gd_message(cert, r.problem.activation, r.estimate, r.certificate),
+        "lr": cert.lr,
+        "loss": cert.loss,
+        "eta": cert.eta,
+        "steps": cert.steps,
+        "stability": cert.stability,
+        "a": cert.descent,
+        "alpha": cert.alpha,
+        "Sigma": cert.Sigma,
+        "rate": cert.rate,
+        "loss_bound": cert.loss_bound,
+        "lr_max": cert.lr_max,
+        "deviation_bound": cert.deviation_bound,
+        "guarantees": None
+        if g is None
+        else {**{k: v for k, v in asdict(g).items() if k != "descent"}, "a": g.descent},
+    }
+
+
 def result_dict(r: CertifyResult) -> dict[str, Any]:
     """JSON for one result: ``spec``, ``name``, ``problem``, ``estimate``, ``certificate``, …"""
     est, m = r.estimate, r.estimate.measurement
@@ -130,13 +163,15 @@ def result_dict(r: CertifyResult) -> dict[str, Any]:
     problem.pop("head")
     problem.pop("tail")
     certificates = {t.value: certificate_dict(r, c) for t, c in r.certificates.items()}
+    if r.gd is not None:
+        certificates["gd"] = gd_dict(r, r.gd)
     out: dict[str, Any] = {
         "spec": r.spec,
         "name": r.name,
         "overrides": r.overrides,
         "problem": problem,
         "estimate": estimate_d,
-        "certificate": certificates[r.certificate.theorem.value],
+        "certificate": certificates[r.verdict.theorem.value],
         "certificates": certificates,
     }
     if r.simulation is not None:
@@ -245,7 +280,7 @@ def sweep_row(outcome: Outcome, grid_keys: tuple[str, ...], flow: bool) -> dict[
     est = e.estimate
     row.update(
         {
-            "status": e.certificate.status.value,
+            "status": e.status.value,
             "gamma": e.certificate.gamma,
             "gamma_star.lecture": lec.gamma_star,
             "gamma_star.path": path.gamma_star,

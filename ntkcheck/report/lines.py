@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 from .._version import __version__
 from ..run.result import CertifyResult
 from ..theory.certificate import Certificate, Status, Theorem
+from ..theory.gd import GdCertificate
 from .words import (
     FLIP_ASSUMPTION,
+    LOSS_NAMES,
     STAR,
     THEOREM_NAME,
     VERDICT,
@@ -21,6 +23,8 @@ from .words import (
     certificate_message,
     describe_interval,
     full_rank_reason,
+    gd_advice,
+    gd_verdict,
     num,
     unproved,
 )
@@ -135,18 +139,23 @@ def report_lines(r: CertifyResult) -> list[Line]:
         )
     lecture = r.certificates.get(Theorem.lecture, c)
     verdict = VERDICT[c.status]
+    if r.gd is not None:
+        out += gd_lines(r.gd, e)
     if c.status is Status.not_applicable:
-        out.append(Line("verdict", verdict, "verdict"))
+        if r.gd is None:
+            out.append(Line("verdict", verdict, "verdict"))
         out.append(Line("", certificate_message(c, p.activation, e)))
         return out
     relation = ">" if c.certified else "≤"
     tag = "" if c.rigorous else "   (estimate: " + (unproved(e) or "not proven") + ")"
+    label, kind = ("flow", "") if r.gd is not None else ("verdict", "verdict")
+    limit = " (gradient flow, the η → 0 limit)" if r.gd is not None else ""
     out.append(
         Line(
-            "verdict",
+            label,
             f"{verdict}   γ = {c.gamma:g} {relation} {STAR[c.theorem]} = {num(c.gamma_star)}   "
-            f"margin {num(c.margin)}×   by the {THEOREM_NAME[c.theorem]}{tag}",
-            "verdict",
+            f"margin {num(c.margin)}×   by the {THEOREM_NAME[c.theorem]}{limit}{tag}",
+            kind,
         )
     )
     out.append(Line("", _formula(c, m.drift.kind)))
@@ -205,6 +214,67 @@ def report_lines(r: CertifyResult) -> list[Line]:
                 "",
                 f"C5 ‖γf_t − γf_t^lin‖ ≤ {num(g.gap_D)}·exp(−{num(g.gap_rate)}·t) "
                 "on the training set",
+                "guarantee",
+            ),
+        ]
+    return out
+
+
+def gd_lines(c: GdCertificate, e: Estimate) -> list[Line]:
+    """The GD certificate (THEORY.md §13): verdict in the user's units, the step's
+    constants, the certified γ set at this lr and G1–G5 when certified."""
+    tag = "" if c.rigorous else "   (estimate: " + (unproved(e) or "not proven") + ")"
+    out = [
+        Line(
+            "verdict",
+            f"{VERDICT[c.status]}   {gd_verdict(c)}   by the GD path-length theorem "
+            f"(THEORY.md §13){tag}",
+            "verdict",
+        )
+    ]
+    if c.status is Status.not_applicable:
+        return out
+    out.append(
+        Line(
+            "gd",
+            f"η = {num(c.eta)} on ½‖r‖² ({LOSS_NAMES[c.loss]}: η = c·lr), {c.steps:,} steps; "
+            f"stability ηγ²σ_max² = {num(c.stability)} (< 2 needed)",
+        )
+    )
+    if c.certified:
+        out.append(
+            Line(
+                "",
+                f"ball ρ = {num(c.radius_R)} (smallest ρ with R_gd(ρ) = 2‖r0‖/(aγα) ≤ ρ; ρ* = "
+                f"{num(c.radius_B)}): a = {num(c.descent)}, α = {num(c.alpha)}, Σ = "
+                f"{num(c.Sigma)}, rate 1 − aηγ²α² = {num(c.rate, 6)} per step",
+            )
+        )
+    else:
+        out.append(Line("", gd_advice(c)))
+    out.append(Line("γ set", f"at this lr certified for γ ∈ {describe_interval(c.gamma_interval)}"))
+    g = c.guarantees
+    if g is not None:
+        out += [
+            Line("guarantees", "for every step k ≥ 0 (THEORY.md §13)"),
+            Line(
+                "",
+                f"G1 ‖r_(k+1)‖² ≤ ‖r_k‖² − (a/η)‖Δ_k‖², so loss ≤ {num(g.loss0)}·"
+                f"{num(g.rate, 6)}^k ({num(c.loss_bound)} after {c.steps:,} steps)",
+                "guarantee",
+            ),
+            Line(
+                "",
+                f"G2 parameters move at most 2(‖r0‖ − ‖r_k‖)/(aγα) ≤ R_gd = {num(g.radius_gd)}",
+                "guarantee",
+            ),
+            Line(
+                "", f"G3 σ_min(J_k) ≥ α = {num(g.alpha)}, ‖J_k‖ ≤ Σ = {num(g.Sigma)}", "guarantee"
+            ),
+            Line(
+                "",
+                f"G5 ‖r_k − s_k‖ ≤ {num(c.deviation_bound)} at step {c.steps:,} against GD on "
+                f"the linearized network (q = {num(g.q, 6)}, λ = {num(g.lam, 6)})",
                 "guarantee",
             ),
         ]

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..choices import TrainMethod
 from ..errors import EstimationError, NtkcheckError
 from ..io.build import build_problem
 from ..io.example import example_spec
 from ..io.spec import LoadedSpec, load_spec
 from ..problem import Problem
 from ..theory.certificate import Certificate, Quantities, Theorem, certify_both
+from ..theory.gd import GdCertificate, certify_gd
 from .measure import Estimate, Measurement, estimate_at, measure
 from .result import CertifyResult, Entry, ProblemInfo, SpecFailure
 from .specs import labelled
@@ -24,6 +26,21 @@ from .specs import labelled
 if TYPE_CHECKING:
     from ..flow.deviation import Progress
     from ..flow.simulate import Simulation
+
+
+def quantities_for(problem: Problem, est: Estimate) -> Quantities:
+    """What a theorem reads: the proven σ bounds (THEORY.md §11), L0 and the γ-dependence."""
+    m = est.measurement
+    return Quantities(
+        sigma_min=est.sigma_min_lower,
+        sigma_max=est.sigma_max_upper,
+        loss0=est.loss0,
+        f0_sq=m.f0_norm * m.f0_norm,
+        f0_dot_y=m.f0_dot_y,
+        y_sq=m.y_norm * m.y_norm,
+        full_rank=m.full_rank.holds,
+        loss_depends_on_gamma=problem.loss_depends_on_gamma,
+    )
 
 
 def certificates_for(
@@ -36,17 +53,25 @@ def certificates_for(
     """
     gamma = problem.gamma if gamma is None else gamma
     m = est.measurement
-    q = Quantities(
-        sigma_min=est.sigma_min_lower,
-        sigma_max=est.sigma_max_upper,
-        loss0=est.loss0,
-        f0_sq=m.f0_norm * m.f0_norm,
-        f0_dot_y=m.f0_dot_y,
-        y_sq=m.y_norm * m.y_norm,
-        full_rank=m.full_rank.holds,
-        loss_depends_on_gamma=problem.loss_depends_on_gamma,
-    )
+    q = quantities_for(problem, est)
     return certify_both(gamma, q, m.drift, rigorous=m.drift.rigorous and m.bounds.rigorous)
+
+
+def gd_certificate_for(problem: Problem, est: Estimate, train: Any) -> GdCertificate | None:
+    """The GD certificate (THEORY.md §13) for the spec's ``train:`` block; None for flow."""
+    if train.method != TrainMethod.gd:
+        return None
+    m = est.measurement
+    return certify_gd(
+        problem.gamma,
+        train.lr,
+        train.loss,
+        train.steps,
+        problem.n,
+        quantities_for(problem, est),
+        m.drift,
+        rigorous=m.drift.rigorous and m.bounds.rigorous,
+    )
 
 
 def simulate_at(
@@ -154,6 +179,7 @@ def run_at(
     timing["estimate"] += time.perf_counter() - t
     t = time.perf_counter()
     certificates = certificates_for(problem, est)
+    gd = gd_certificate_for(problem, est, loaded.spec.train)
     theorem = Theorem(loaded.spec.certify.theorem)
     timing["certify"] = time.perf_counter() - t
     sim = None
@@ -165,7 +191,7 @@ def run_at(
         )
         timing["simulate"] = time.perf_counter() - t
     timing["total"] = sum(timing.values())
-    return result_of(loaded, problem, est, certificates, timing, sim), sim
+    return result_of(loaded, problem, est, certificates, timing, sim, gd), sim
 
 
 def _run(
@@ -187,8 +213,10 @@ def result_of(
     certificates: dict[Theorem, Certificate],
     timing: dict[str, float],
     sim: Simulation | None,
+    gd: GdCertificate | None = None,
 ) -> CertifyResult:
-    """The result of one spec: the deciding theorem's certificate is ``certify.theorem``'s."""
+    """The result of one spec: the flow certificate is ``certify.theorem``'s; with
+    ``train.method: gd`` the GD certificate decides (``CertifyResult.verdict``)."""
     return CertifyResult(
         spec=loaded.source,
         name=loaded.name,
@@ -199,6 +227,7 @@ def result_of(
         certificates=certificates,
         timing=timing,
         simulation=sim,
+        gd=gd,
         gamma_line=loaded.line_of("gamma"),
         overrides=dict(loaded.overrides),
     )

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # types only: SpecFailure and the CLI gate load no numerics
     from ..flow.simulate import Simulation
     from ..problem import Problem
-    from ..theory.certificate import Certificate, Theorem
+    from ..theory.certificate import Certificate, Status, Theorem
+    from ..theory.gd import GdCertificate
     from .measure import Estimate
 
 
@@ -70,6 +71,18 @@ class CertifyResult:
     simulation: Simulation | None = None
     gamma_line: int | None = None  # where CI annotations point (the spec's `gamma:`)
     overrides: dict[str, Any] = field(default_factory=dict)
+    gd: GdCertificate | None = None  # train.method: gd (THEORY.md §13): it decides
+
+    @property
+    def verdict(self) -> Certificate | GdCertificate:
+        """The deciding certificate: the GD one when the spec trains by GD, else
+        ``certificate`` (``certify.theorem``'s flow certificate)."""
+        return self.gd if self.gd is not None else self.certificate
+
+    @property
+    def status(self) -> Status:
+        """The deciding certificate's status (what the CI gate reads)."""
+        return self.verdict.status
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,12 @@ GRID_POINTS = 161
 SOLVE_RTOL = 1e-12
 
 
+class GdTheorem(StrEnum):
+    """The GD certificate's name in ``certificate.theorem`` and ``certificates``."""
+
+    gd = "gd"
+
+
 class GdReason(StrEnum):
     """Why a GD certificate does not hold: the flow certificates' ``Reason`` codes, or
     ``unstable`` (ηγ²σ_max² ≥ 2: GD on the linearized network diverges whatever γ does),
@@ -469,7 +475,7 @@ class GdCertificate:
     gamma_interval: tuple[Interval, ...]
     deviation_bound: float | None
     guarantees: GdGuarantees | None
-    theorem: str = "gd"
+    theorem: GdTheorem = GdTheorem.gd
 
     @property
     def certified(self) -> bool:
