@@ -216,9 +216,14 @@ SWEEP_FLOW_KEYS = (
     "flow.kernel_change_max", "flow.weight_change_max", "flow.gap_max", "flow.final_loss",
     "flow.time_to_tol",
 )  # fmt: skip
+#: With ``train.method: gd`` (THEORY.md §13; null for gradient-flow points).
+SWEEP_GD_KEYS = ("gd.certified", "gd.lr_max", "gd.stability", "gd.rate", "gd.loss_bound")
 SWEEP_TIMING = ("problem", "estimate", "certify")
 #: Row keys that are text or integers (every other non-grid key is a float or null).
-_TEXT_KEYS = {"status": "str", "error": "str", "spec_hash": "str", "ntkcheck_version": "str"}
+_TEXT_KEYS = {
+    "status": "str", "error": "str", "spec_hash": "str", "ntkcheck_version": "str",
+    "gd.certified": "bool",
+}  # fmt: skip
 
 
 def sweep_columns(grid_keys: tuple[str, ...], flow: bool) -> tuple[str, ...]:
@@ -229,6 +234,7 @@ def sweep_columns(grid_keys: tuple[str, ...], flow: bool) -> tuple[str, ...]:
     return (
         *grid,
         *SWEEP_KEYS,
+        *SWEEP_GD_KEYS,
         *(SWEEP_FLOW_KEYS if flow else ()),
         "error",
         *(f"timing.{t}" for t in timing),
@@ -292,6 +298,16 @@ def sweep_row(outcome: Outcome, grid_keys: tuple[str, ...], flow: bool) -> dict[
             "loss0": est.loss0,
         }
     )
+    if e.gd is not None:
+        row.update(
+            {
+                "gd.certified": e.gd.certified,
+                "gd.lr_max": e.gd.lr_max,
+                "gd.stability": e.gd.stability,
+                "gd.rate": e.gd.rate,
+                "gd.loss_bound": e.gd.loss_bound,
+            }
+        )
     if flow and outcome.flow is not None:
         row.update({f"flow.{k}": v for k, v in asdict(outcome.flow).items()})
     for key, value in e.timing.items():
