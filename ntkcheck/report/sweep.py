@@ -89,7 +89,10 @@ def _cell(value: Any) -> str:
 
 def _table_columns(rows: Sequence[Row], grid_keys: Sequence[str]) -> list[str]:
     grid = [k for k in grid_keys if k not in ("seed", "gamma")]
-    return [*grid, *(k for k in _SHOWN if rows and k in rows[0])]
+    shown = [k for k in _SHOWN if rows and k in rows[0]]
+    if all(r.get("gd.lr_max") is None for r in rows):  # no point trains by GD
+        shown = [k for k in shown if not k.startswith("gd.")]
+    return [*grid, *shown]
 
 
 def _header(key: str) -> str:

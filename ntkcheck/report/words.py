@@ -206,6 +206,11 @@ def gd_advice(c: GdCertificate) -> str:
             + (f", or keep lr and take γ ∈ {interval}" if c.gamma_interval else "")
         )
     if c.reason is GdReason.too_small:
+        if not c.gamma_interval:
+            return (
+                "no lr is certified at this γ (not even the η → 0 limit, gradient flow): "
+                "raise γ or widen the network"
+            )
         lo = c.gamma_interval[0][0]
         return f"γ is below the certified set {interval} at this lr: raise γ above {lo:.4g}"
     if c.reason is GdReason.too_large:

@@ -44,8 +44,9 @@ class GdTheorem(StrEnum):
 class GdReason(StrEnum):
     """Why a GD certificate does not hold: the flow certificates' ``Reason`` codes, or
     ``unstable`` (ηγ²σ_max² ≥ 2: GD on the linearized network diverges whatever γ does),
-    ``too_small``/``too_large`` (γ below/above the certified set at this lr) and
-    ``lr_too_large`` (no γ is certified at this lr)."""
+    ``too_small``/``too_large`` (γ below/above the certified set at this lr; too_small
+    also when no lr is certified at this γ) and ``lr_too_large`` (no γ is certified at
+    this lr, but a smaller lr is at this γ)."""
 
     none = ""
     no_drift_bound = "no_drift_bound"
@@ -529,8 +530,8 @@ def certify_gd(
     if ball is None:
         if stability >= 2.0:
             reason = GdReason.unstable
-        elif not interval:
-            reason = GdReason.lr_too_large
+        elif not interval:  # no γ at this lr: γ too small for every lr, or lr too large
+            reason = GdReason.too_small if lr_max == 0.0 else GdReason.lr_too_large
         else:
             lo, hi = interval[0]
             reason = GdReason.too_small if gamma <= math.sqrt(lo * hi) else GdReason.too_large
