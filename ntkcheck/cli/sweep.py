@@ -83,7 +83,7 @@ def run_sweep(r: SweepRequest) -> int:
         rows_file = None
         if output_file is not None:
             types = sweep_column_types(plan, flow)
-            rows_file = open_rows(output_file, sweep_columns(plan.grid_keys, flow), types)
+            rows_file = open_rows(output_file, sweep_columns(plan.grid_keys, flow, plan.gd), types)
     except NtkcheckError as exc:
         say_error(str(exc))
         return EXIT_ERROR
@@ -107,7 +107,7 @@ def run_sweep(r: SweepRequest) -> int:
         outcomes = execute(tasks(plan, todo, options), jobs=workers, scheduler=scheduler)
         with outcomes, _sweep_progress(len(todo), plan.grid_keys) as tick:
             for outcome in outcomes:
-                row = sweep_row(outcome, plan.grid_keys, flow)
+                row = sweep_row(outcome, plan.grid_keys, flow, plan.gd)
                 if rows_file is not None and not outcome.lost:
                     rows_file.append(row)
                 lost += outcome.lost

@@ -226,7 +226,7 @@ _TEXT_KEYS = {
 }  # fmt: skip
 
 
-def sweep_columns(grid_keys: tuple[str, ...], flow: bool) -> tuple[str, ...]:
+def sweep_columns(grid_keys: tuple[str, ...], flow: bool, gd: bool = False) -> tuple[str, ...]:
     """The keys of every row, in order: the grid's keys (but seed and γ, which have
     their own places), the results, ``error``, ``timing.*``, the identity."""
     grid = tuple(k for k in grid_keys if k not in ("seed", "gamma"))
@@ -234,7 +234,7 @@ def sweep_columns(grid_keys: tuple[str, ...], flow: bool) -> tuple[str, ...]:
     return (
         *grid,
         *SWEEP_KEYS,
-        *SWEEP_GD_KEYS,
+        *(SWEEP_GD_KEYS if gd else ()),
         *(SWEEP_FLOW_KEYS if flow else ()),
         "error",
         *(f"timing.{t}" for t in timing),
@@ -261,7 +261,7 @@ def sweep_column_types(plan: Plan, flow: bool) -> dict[str, str]:
         for i, key in enumerate(axis.keys):
             grid[key] = _kind_of_values([v[i] for v in axis.values])
     types = {}
-    for col in sweep_columns(plan.grid_keys, flow):
+    for col in sweep_columns(plan.grid_keys, flow, plan.gd):
         if col in grid and col not in ("seed", "gamma"):
             types[col] = grid[col]
         else:
@@ -273,10 +273,12 @@ def _one_line(text: str) -> str:
     return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
-def sweep_row(outcome: Outcome, grid_keys: tuple[str, ...], flow: bool) -> dict[str, Any]:
-    """One flat row of a sweep (docs/sweep.md): ∞ and NaN are null."""
+def sweep_row(
+    outcome: Outcome, grid_keys: tuple[str, ...], flow: bool, gd: bool = False
+) -> dict[str, Any]:
+    """One flat row of a sweep (docs/sweep.md): ∞ and NaN are null; ``gd.*`` when ``gd``."""
     p, e = outcome.point, outcome.entry
-    row: dict[str, Any] = dict.fromkeys(sweep_columns(grid_keys, flow))
+    row: dict[str, Any] = dict.fromkeys(sweep_columns(grid_keys, flow, gd))
     row.update((k, v) for k, v in p.values if k not in ("seed", "gamma"))
     row.update(seed=p.seed, gamma=p.gamma, spec_hash=p.spec_hash, ntkcheck_version=__version__)
     if isinstance(e, SpecFailure):
@@ -298,7 +300,7 @@ def sweep_row(outcome: Outcome, grid_keys: tuple[str, ...], flow: bool) -> dict[
             "loss0": est.loss0,
         }
     )
-    if e.gd is not None:
+    if gd and e.gd is not None:
         row.update(
             {
                 "gd.certified": e.gd.certified,

@@ -112,6 +112,7 @@ class Plan:
     source: SpecSource
     axes: tuple[Axis, ...]
     points: tuple[Point, ...]
+    gd: bool = False  # some point trains by gradient descent: the rows carry gd.* columns
 
     @property
     def grid_keys(self) -> tuple[str, ...]:
@@ -245,6 +246,7 @@ def plan_sweep(source: SpecSource, sets: dict[str, Any], axes: Sequence[Axis]) -
     base = source.parse(sets)
     check_axes(source, sets, axes)
     points: list[Point] = []
+    gd = base.spec.train.method == "gd"
     for index, combo in enumerate(itertools.product(*(a.values for a in axes))):
         values = tuple(
             pair
@@ -268,6 +270,7 @@ def plan_sweep(source: SpecSource, sets: dict[str, Any], axes: Sequence[Axis]) -
             )
             continue
         s = loaded.spec
+        gd = gd or s.train.method == "gd"
         points.append(Point(index, values, tuple(overrides.items()), s.seed, s.gamma, spec_hash(s)))
     first: dict[tuple[str, Any], Point] = {}
     for p in points:
@@ -277,7 +280,7 @@ def plan_sweep(source: SpecSource, sets: dict[str, Any], axes: Sequence[Axis]) -
                 f"the points {other.describe()} and {p.describe()} give the same spec; "
                 "remove one of the values"
             )
-    return Plan(source, tuple(axes), tuple(points))
+    return Plan(source, tuple(axes), tuple(points), gd)
 
 
 def tasks(plan: Plan, points: Sequence[Point], options: Options) -> list[Task]:
