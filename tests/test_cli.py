@@ -22,6 +22,7 @@ EXPECTED = {
     "gaussian-interval.yaml": ("certified", 0),
     "from-file.yaml": ("certified", 0),
     "mlp.yaml": ("certified", 0),
+    "gd.yaml": ("certified", 0),
 }
 
 

@@ -54,7 +54,8 @@ def analyse(
     axis) the empirical lazy threshold at each point of the other axes."""
     good = [r for r in rows if r["status"] != "error"]
     quantities = FIT_QUANTITIES + (FLOW_FIT_QUANTITIES if flow else ())
-    fits = [f for q in quantities for f in fit_power_law(good, q, grid_keys)]
+    present = [q for q in quantities if good and q in good[0]]  # gd.*: GD sweeps only
+    fits = [f for q in present for f in fit_power_law(good, q, grid_keys)]
     thresholds: list[Threshold] = []
     if flow and "gamma" in grid_keys:
         thresholds = lazy_thresholds(
