@@ -247,3 +247,46 @@ def test_silu_derivatives_do_not_lose_z_ulps_to_one_minus_p():
             for zi, c in zip(z, fn(z), strict=True):
                 err = abs(mp.mpf(float(c)) - ref(mp.mpf(float(zi)))) / _U
                 assert err <= bound, (fn.__name__, float(zi), float(err))
+
+
+def _sup_silu_prime_mp():
+    root = mp.findroot(lambda z: 2 + z * (1 - 2 * _logistic_mp(z)), 2.4)
+    return _MP["silu"][1](root)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "exact"),
+    [
+        ("erf", "sup_prime", lambda: 2 / mp.sqrt(mp.pi)),
+        ("gelu", "sup_prime", lambda: mp.ncdf(mp.sqrt(2)) + mp.exp(-1) / mp.sqrt(mp.pi)),
+        ("silu", "sup_prime", _sup_silu_prime_mp),
+        ("tanh", "lip", lambda: 4 / (3 * mp.sqrt(3))),
+        ("sigmoid", "lip", lambda: 1 / (6 * mp.sqrt(3))),
+        ("erf", "lip", lambda: 4 / mp.sqrt(2 * mp.pi) * mp.exp(mp.mpf(-0.5))),
+        ("gelu", "lip", lambda: 2 / mp.sqrt(2 * mp.pi)),
+    ],
+)
+def test_irrational_constants_are_rounded_up(name, kind, exact):
+    """sup|σ'| and sup|σ''| enter the bounds as upper bounds: each stored double is at or
+    above the exact value (40 digits) and within 1e-11 of it (fl(2/√π) was below)."""
+    from ntkcheck.models.activations import SUP_PRIME
+
+    act = get_activation(name)
+    stored = SUP_PRIME[name] if kind == "sup_prime" else act.lipschitz_derivative
+    with mp.workdps(40):
+        value = exact()
+        assert mp.mpf(stored) >= value
+        assert mp.mpf(stored) <= value * (1 + mp.mpf(1e-11))
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_every_exact_constant_is_exact(name):
+    """The rational entries (1, 0.25, 0.5, …) and the infinite ones need no rounding."""
+    from ntkcheck.models.activations import SUP_PRIME
+
+    irrational_sup = {"erf", "gelu", "silu"}
+    irrational_lip = {"tanh", "sigmoid", "erf", "gelu"}
+    if name not in irrational_sup:
+        assert SUP_PRIME[name] in (0.25, 1.0, math.inf)
+    if name not in irrational_lip:
+        assert ACTIVATIONS[name].lipschitz_derivative in (0.0, 0.25, 0.5, 1.0, math.inf)
