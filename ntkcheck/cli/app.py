@@ -521,19 +521,19 @@ def init(
     ] = Path("ntkcheck.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> int:
-    """Write a commented example spec, and the JSON Schema beside it for editors."""
-    from ..io.example import EXAMPLE_YAML, SCHEMA_FILE
+    """Write a commented example spec named after PATH, and the JSON Schema beside it."""
+    from ..io.example import SCHEMA_FILE, example_yaml
     from ..io.schema import spec_json_schema
 
-    if str(path) == "-":
-        sys.stdout.write(EXAMPLE_YAML)
+    if str(path) == "-":  # no name: a spec saved from it is named after its file
+        sys.stdout.write(example_yaml(None))
         return EXIT_OK
     if path.exists() and not force:
         say_error(f"{path} exists; use --force to overwrite it or give another PATH")
         return EXIT_ERROR
     schema_path = path.parent / SCHEMA_FILE
     try:
-        path.write_text(EXAMPLE_YAML, encoding="utf-8")
+        path.write_text(example_yaml(path.stem), encoding="utf-8")
         if not schema_path.exists() or force:
             text = json.dumps(spec_json_schema(), indent=2, ensure_ascii=False) + "\n"
             schema_path.write_text(text, encoding="utf-8")
