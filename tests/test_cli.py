@@ -50,6 +50,11 @@ def test_gaussian_init_shows_bounded_interval(capsys):
     spec = str(SPECS / "gaussian-interval.yaml")
     assert main(["certify", spec, "--theorem", "lecture", "--gamma", str(1.01 * hi)]) == 1
     assert main(["certify", spec, "--gamma", str(1.01 * hi)]) == 0
+    # the spec's comment says what the default theorem does (it said "not certified")
+    lines = (SPECS / "gaussian-interval.yaml").read_text().splitlines()
+    words = " ".join(line.lstrip("# ") for line in lines if line.startswith("#"))
+    assert f"γ ∈ ({lo_p:.3f}, ∞)" in words and f"≈ ({lo:.2f}, {hi:.2f})" in words
+    assert "not certified" not in words
 
 
 def test_json_key_paths_follow_design(capsys):
