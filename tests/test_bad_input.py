@@ -129,12 +129,29 @@ def _bad_file_case(tmp_path, filename, writer, fragment, capsys):
 @pytest.mark.parametrize(
     "filename,writer,fragment",
     [
+        # CSV positions are the file's own line and column, 1-based, header counted
         (
             "t.csv",
             lambda p: p.write_text("x,y\n1,2\n3,abc\n"),
-            "row 2, column 2: 'abc' is not a number",
+            "'t.csv': line 3, column 2: 'abc' is not a number",
         ),
-        ("t.csv", lambda p: p.write_text("1,2\n3\n"), "row 2 has 1 columns"),
+        (
+            "t.csv",
+            lambda p: p.write_text("x,y\n\n1,2\n\n3,abc\n"),
+            "line 5, column 2: 'abc' is not a number",
+        ),
+        (
+            "t.csv",
+            lambda p: p.write_text('x,y\n"1\n",2\n3,abc\n'),  # a quoted field over two lines
+            "line 4, column 2: 'abc' is not a number",
+        ),
+        (
+            "t.csv",
+            lambda p: p.write_text("1,2\n3\n"),
+            "line 2 has 1 columns, line 1 (the first data row) has 2",
+        ),
+        ("t.csv", lambda p: p.write_text("x,y\n1,2\n3,nan\n"), "line 3, column 2: 'nan'; values"),
+        ("t.csv", lambda p: p.write_text("a,b,y\n1,2,3\n-inf,1,1\n"), "line 3, column 1: '-inf'"),
         ("t.csv", lambda p: p.write_text("x,y\n"), "no data rows"),
         ("t.csv", lambda p: p.write_text("1\n2\n"), "at least 2 columns"),
         ("t.csv", lambda p: p.write_bytes(b"\xff\xfe\x00bin"), "not a readable CSV"),
@@ -161,6 +178,51 @@ def _bad_file_case(tmp_path, filename, writer, fragment, capsys):
 )
 def test_bad_data_files(tmp_path, capsys, filename, writer, fragment):
     _bad_file_case(tmp_path, filename, writer, fragment, capsys)
+
+
+@pytest.mark.parametrize(
+    "filename,writer,normalize,fragment",
+    [
+        (
+            "t.csv",
+            lambda p: p.write_text("a,b,y\n1,5,1\n2,5,2\n3,5,3\n"),
+            "standardize",
+            "standardize: column 2 of 't.csv' is constant",
+        ),
+        (
+            "t.csv",
+            lambda p: p.write_text("a,b,y\n1,5,1\n\n0,0,2\n3,5,3\n"),
+            "sphere",
+            "sphere: line 4 of 't.csv' is zero",
+        ),
+        (
+            "t.npz",
+            lambda p: np.savez(p, X=np.array([[1.0, 5.0], [2.0, 5.0]]), y=np.ones(2)),
+            "standardize",
+            "standardize: X[:, 1] of 't.npz' is constant",
+        ),
+        (
+            "t.npz",
+            lambda p: np.savez(p, X=np.array([[1.0, 5.0], [0.0, 0.0]]), y=np.ones(2)),
+            "sphere",
+            "sphere: X[1] of 't.npz' is zero",
+        ),
+    ],
+)
+def test_normalize_errors_name_the_file_position(
+    tmp_path, capsys, filename, writer, normalize, fragment
+):
+    """A CSV's rows and columns by its own line and column (they were X's 0-based row
+    and column, off by the header); an .npz's by NumPy's indices, like ``X[0, 1]``."""
+    writer(tmp_path / filename)
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        f"gamma: 1\ndata: {{source: file, path: {filename}, normalize: {normalize}}}\n"
+        "model: {width: 64}\n"
+    )
+    assert main(["certify", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and fragment in err, err
 
 
 @pytest.mark.parametrize(
