@@ -400,3 +400,61 @@ def test_bad_environment_is_a_usage_error_before_anything_runs(capsys, monkeypat
         assert main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith(f"ntkcheck: error: {name}={value!r} is not")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "missing"),
+    [
+        (
+            "gamma: 1\ndata:\n  source: file\n  path: data/nope.csv\nmodel: {width: 8}\n",
+            4,
+            "data.path",
+            "data/nope.csv",
+        ),
+        (
+            "gamma: 1\ndata: {n: 5, d: 2}\nmodel: {init: file, init_path: w0.npz}\n",
+            3,
+            "model.init_path",
+            "w0.npz",
+        ),
+        (
+            "gamma: 1\ndata: {n: 5, d: 2}\nmodel:\n  architecture: mlp\n  widths: [4]\n"
+            "  init: file\n  init_path: deep.npz\n",
+            7,
+            "model.init_path",
+            "deep.npz",
+        ),
+    ],
+    ids=["data", "two-layer init", "mlp init"],
+)
+def test_validate_checks_that_named_files_exist(tmp_path, capsys, text, line, key, missing):
+    """`validate` said ok for a spec whose data file does not exist: exit 2, one line
+    naming the key, the path looked at and the fix, as `certify` does."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(text)
+    for command in ("validate", "certify"):
+        assert main([command, str(spec)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, err
+        assert f"{spec}:{line}: {key}: file not found: {tmp_path / missing}" in err[0]
+        assert "correct the path" in err[0] and "or create the file" in err[0]
+    (tmp_path / missing).parent.mkdir(exist_ok=True)
+    (tmp_path / missing).write_bytes(b"not read by validate")
+    assert main(["validate", str(spec)]) == 0
+    capsys.readouterr()
+    (tmp_path / missing).unlink()
+    (tmp_path / missing).mkdir()
+    assert main(["validate", str(spec)]) == 2
+    assert "is not a regular file" in capsys.readouterr().err
+
+
+def test_validate_reads_no_referenced_file(tmp_path, capsys):
+    """A FIFO named as the data file would block a reader: validate refuses it without
+    opening it (a regular file's contents are not read: see the test above)."""
+    import os
+
+    os.mkfifo(tmp_path / "fifo.csv")
+    spec = tmp_path / "s.yaml"
+    spec.write_text("gamma: 1\ndata: {source: file, path: fifo.csv}\nmodel: {width: 8}\n")
+    assert main(["validate", str(spec)]) == 2
+    assert "fifo.csv is not a regular file" in capsys.readouterr().err

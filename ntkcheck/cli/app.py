@@ -471,8 +471,9 @@ def validate(
     ] = None,
     sets: SetOption = None,
 ) -> int:
-    """Check specs against the schema only (no data is read, nothing is computed)."""
-    from ..io.spec import load_spec
+    """Check specs against the schema, and that the files they name exist (nothing is
+    read from those files, nothing is computed)."""
+    from ..io.spec import check_referenced_files, load_spec
 
     fmt = fmt or Format.text
     if fmt not in (Format.text, Format.json, Format.github):
@@ -485,7 +486,7 @@ def validate(
             rows.append((target.spec, target.message, None))
             continue
         try:
-            load_spec(target, overrides)
+            check_referenced_files(load_spec(target, overrides))
             rows.append((str(target), None, None))
         except NtkcheckError as exc:
             rows.append((str(target), labelled(str(target), exc), exc.line))

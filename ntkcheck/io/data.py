@@ -13,7 +13,7 @@ import numpy as np
 from ..arrays import require_finite, require_real
 from ..errors import DataError, EstimationError
 from ..linalg.memory import require
-from .spec import LoadedSpec
+from .spec import LoadedSpec, check_file
 
 
 @dataclass(frozen=True, eq=False)
@@ -223,14 +223,6 @@ def normalize_inputs(
             )
         return X * (math.sqrt(X.shape[1]) / norms)
     return X
-
-
-def check_file(loaded: LoadedSpec, path: Path, *key: str) -> None:
-    """A clear error unless ``path`` is a regular file (never block on a FIFO or device)."""
-    if not path.exists():
-        raise loaded.error(f"file not found: {path}; check the path", *key)
-    if not path.is_file():
-        raise loaded.error(f"{path} is not a regular file (a folder or a device)", *key)
 
 
 def load_data(loaded: LoadedSpec, rng: np.random.Generator) -> Dataset:

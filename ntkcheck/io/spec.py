@@ -488,6 +488,36 @@ def _check_mlp(loaded: LoadedSpec, model: MlpSpec) -> None:
         )
 
 
+def referenced_files(loaded: LoadedSpec) -> list[tuple[tuple[str, str], str]]:
+    """The files the spec names, as ``(key path, the path as written)``: ``data.path``
+    with ``source: file``, ``model.init_path`` with ``init: file``."""
+    s = loaded.spec
+    out: list[tuple[tuple[str, str], str]] = []
+    if s.data.source == "file" and s.data.path is not None:
+        out.append((("data", "path"), s.data.path))
+    if s.model.init == "file" and s.model.init_path is not None:
+        out.append((("model", "init_path"), s.model.init_path))
+    return out
+
+
+def check_file(loaded: LoadedSpec, path: Path, *key: str) -> None:
+    """A clear error unless ``path`` is a regular file (never block on a FIFO or device)."""
+    if not path.exists():
+        raise loaded.error(
+            f"file not found: {path}; correct the path (a relative one starts at the spec's "
+            "folder) or create the file",
+            *key,
+        )
+    if not path.is_file():
+        raise loaded.error(f"{path} is not a regular file (a folder or a device)", *key)
+
+
+def check_referenced_files(loaded: LoadedSpec) -> None:
+    """Every file the spec names exists and is a regular file (its contents are not read)."""
+    for key, written in referenced_files(loaded):
+        check_file(loaded, loaded.resolve(written), *key)
+
+
 #: Command-line flags that set a spec key (for error messages).
 OVERRIDE_FLAGS = {
     "certify.theorem": "--theorem",
