@@ -458,3 +458,43 @@ def test_validate_reads_no_referenced_file(tmp_path, capsys):
     spec.write_text("gamma: 1\ndata: {source: file, path: fifo.csv}\nmodel: {width: 8}\n")
     assert main(["validate", str(spec)]) == 2
     assert "fifo.csv is not a regular file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        ({"gama": 3.0}, "overrides['gama']: unknown key; did you mean 'gamma'?"),
+        ({"model.widht": 8}, "overrides['model.widht']: unknown key; did you mean 'width'?"),
+        ({"gamma": -1.0}, "overrides['gamma']: must be greater than 0"),
+        ({"seed": "x"}, "overrides['seed']: must be a valid integer"),
+    ],
+)
+def test_python_override_errors_name_the_overrides_argument(overrides, fragment):
+    """From Python there is no `--set` flag (nor `--gamma`): the message names the key of
+    the caller's ``overrides`` dict, after the spec it was applied to."""
+    from ntkcheck import SpecError, example_spec, load_spec, parse_spec
+    from ntkcheck.run.sweep import SpecSource
+
+    from .conftest import SPECS
+
+    spec = SPECS / "lecture-example.yaml"
+    calls = [
+        (str(spec), lambda: load_spec(spec, overrides)),
+        ("<built-in example>", lambda: example_spec(overrides)),
+        (
+            "mine",
+            lambda: parse_spec(
+                spec.read_text(), source="mine", base_dir=SPECS, overrides=overrides
+            ),
+        ),
+        (str(spec), lambda: SpecSource.read(spec).parse(overrides)),
+    ]
+    for source, call in calls:
+        with pytest.raises(SpecError) as info:
+            call()
+        message = str(info.value)
+        assert message.startswith(f"{source}: {fragment}"), message
+        assert "--" not in message
+    # the command line still names its flags
+    with pytest.raises(SpecError, match=r"^(--set |--gamma|--seed)"):
+        load_spec(spec, overrides, command_line=True)

@@ -199,7 +199,7 @@ def certify(
         label = BUILTIN if target is None else str(target)
 
         def job(target: Path | None = target) -> CertifyResult:
-            loaded = load(target, overrides)
+            loaded = load(target, overrides, command_line=True)
             return certify_spec(loaded, with_local_beta=beta_local, spectrum=spectrum.value)
 
         if spinner:
@@ -307,7 +307,7 @@ def simulate(
             print(
                 "ntkcheck: no SPEC given: simulating the built-in lecture example", file=sys.stderr
             )
-        loaded = load(spec, overrides)
+        loaded = load(spec, overrides, command_line=True)
         result = _simulate_with_progress(
             loaded, with_local_beta=beta_local, spectrum=spectrum.value
         )
@@ -486,7 +486,7 @@ def validate(
             rows.append((target.spec, target.message, None))
             continue
         try:
-            check_referenced_files(load_spec(target, overrides))
+            check_referenced_files(load_spec(target, overrides, command_line=True))
             rows.append((str(target), None, None))
         except NtkcheckError as exc:
             rows.append((str(target), labelled(str(target), exc), exc.line))

@@ -89,8 +89,11 @@ EXAMPLE_YAML = example_yaml()
 BUILTIN = "<built-in example>"
 
 
-def example_spec(overrides: dict[str, Any] | None = None) -> LoadedSpec:
-    """The built-in example as a validated spec (paths resolve against the cwd)."""
+def example_spec(
+    overrides: dict[str, Any] | None = None, *, command_line: bool = False
+) -> LoadedSpec:
+    """The built-in example as a validated spec (paths resolve against the cwd);
+    ``command_line``: the overrides came from the CLI's flags, and errors name those."""
     from .spec import parse_spec  # pydantic: not for the commands that only name the example
 
     return parse_spec(
@@ -99,4 +102,5 @@ def example_spec(overrides: dict[str, Any] | None = None) -> LoadedSpec:
         base_dir=Path.cwd(),
         builtin=True,
         overrides=overrides,
+        command_line=command_line,
     )

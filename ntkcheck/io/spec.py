@@ -518,7 +518,7 @@ def check_referenced_files(loaded: LoadedSpec) -> None:
         check_file(loaded, loaded.resolve(written), *key)
 
 
-#: Command-line flags that set a spec key (for error messages).
+#: Command-line flags that set a spec key (for error messages about the CLI's overrides).
 OVERRIDE_FLAGS = {
     "certify.theorem": "--theorem",
     "gamma": "--gamma",
@@ -563,11 +563,13 @@ def parse_spec(
     builtin: bool = False,
     overrides: dict[str, Any] | None = None,
     flags: Mapping[str, str] | None = None,
+    command_line: bool = False,
 ) -> LoadedSpec:
     """Validate a YAML text; ``overrides`` maps dotted key paths (``simulate.points``) to values.
 
-    An override that does not validate is reported under its flag: ``flags[key]``
-    if given (``--grid data.n``), else ``OVERRIDE_FLAGS`` or ``--set key``.
+    An override that does not validate is named ``flags[key]`` if given (``--grid
+    data.n``); else, with ``command_line`` (the CLI's flags), by ``OVERRIDE_FLAGS`` or
+    ``--set key``; else as the Python caller passed it, ``overrides['key']``.
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     try:
@@ -594,8 +596,10 @@ def parse_spec(
         if len(errors) > 1:
             message += f" (+{len(errors) - 1} more)"
         if dotted in overrides:
-            flag = (flags or {}).get(dotted) or OVERRIDE_FLAGS.get(dotted, f"--set {dotted}")
-            raise SpecError(f"{flag}: {message}") from None
+            if (flags or {}).get(dotted) or command_line:
+                flag = (flags or {}).get(dotted) or OVERRIDE_FLAGS.get(dotted, f"--set {dotted}")
+                raise SpecError(f"{flag}: {message}") from None
+            raise SpecError(f"{source}: overrides[{dotted!r}]: {message}") from None
         line = None
         for k in range(len(loc), -1, -1):
             if loc[:k] in lines:
@@ -614,11 +618,20 @@ def parse_spec(
     return loaded
 
 
-def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedSpec:
-    """Read and validate the spec file at ``path``."""
+def load_spec(
+    path: str | Path, overrides: dict[str, Any] | None = None, *, command_line: bool = False
+) -> LoadedSpec:
+    """Read and validate the spec file at ``path``, with ``overrides`` (dotted key → value);
+    ``command_line``: they came from the CLI's flags, and errors name those."""
     p = Path(path)
     text = read_spec_text(p)
-    return parse_spec(text, source=str(path), base_dir=p.resolve().parent, overrides=overrides)
+    return parse_spec(
+        text,
+        source=str(path),
+        base_dir=p.resolve().parent,
+        overrides=overrides,
+        command_line=command_line,
+    )
 
 
 def read_spec_text(path: str | Path) -> str:
