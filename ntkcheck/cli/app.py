@@ -210,7 +210,7 @@ def certify(
         label = BUILTIN if target is None else str(target)
 
         def job(target: Path | None = target) -> CertifyResult:
-            loaded = load(target, overrides)
+            loaded = load(target, overrides, command_line=True)
             return certify_spec(loaded, with_local_beta=beta_local, spectrum=spectrum.value)
 
         if spinner:
@@ -322,7 +322,7 @@ def simulate(
             print(
                 "ntkcheck: no SPEC given: simulating the built-in lecture example", file=sys.stderr
             )
-        loaded = load(spec, overrides)
+        loaded = load(spec, overrides, command_line=True)
         result = _simulate_with_progress(
             loaded, with_local_beta=beta_local, spectrum=spectrum.value
         )
@@ -486,8 +486,9 @@ def validate(
     ] = None,
     sets: SetOption = None,
 ) -> int:
-    """Check specs against the schema only (no data is read, nothing is computed)."""
-    from ..io.spec import load_spec
+    """Check specs against the schema, and that the files they name exist (nothing is
+    read from those files, nothing is computed)."""
+    from ..io.spec import check_referenced_files, load_spec
 
     fmt = fmt or Format.text
     if fmt not in (Format.text, Format.json, Format.github):
@@ -500,7 +501,7 @@ def validate(
             rows.append((target.spec, target.message, None))
             continue
         try:
-            load_spec(target, overrides)
+            check_referenced_files(load_spec(target, overrides, command_line=True))
             rows.append((str(target), None, None))
         except NtkcheckError as exc:
             rows.append((str(target), labelled(str(target), exc), exc.line))
@@ -536,19 +537,19 @@ def init(
     ] = Path("ntkcheck.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> int:
-    """Write a commented example spec, and the JSON Schema beside it for editors."""
-    from ..io.example import EXAMPLE_YAML, SCHEMA_FILE
+    """Write a commented example spec named after PATH, and the JSON Schema beside it."""
+    from ..io.example import SCHEMA_FILE, example_yaml
     from ..io.schema import spec_json_schema
 
-    if str(path) == "-":
-        sys.stdout.write(EXAMPLE_YAML)
+    if str(path) == "-":  # no name: a spec saved from it is named after its file
+        sys.stdout.write(example_yaml(None))
         return EXIT_OK
     if path.exists() and not force:
         say_error(f"{path} exists; use --force to overwrite it or give another PATH")
         return EXIT_ERROR
     schema_path = path.parent / SCHEMA_FILE
     try:
-        path.write_text(EXAMPLE_YAML, encoding="utf-8")
+        path.write_text(example_yaml(path.stem), encoding="utf-8")
         if not schema_path.exists() or force:
             text = json.dumps(spec_json_schema(), indent=2, ensure_ascii=False) + "\n"
             schema_path.write_text(text, encoding="utf-8")

@@ -69,7 +69,7 @@ def run_sweep(r: SweepRequest) -> int:
             raise NtkcheckError("--jobs is for local workers; with --scheduler the cluster runs")
         if plot is not None:
             check_sweep_plot(plot)
-        source = SpecSource.read(r.spec)
+        source = SpecSource.read(r.spec, command_line=True)
         overrides = dict(r.overrides or {})
         axes = resolve_axes(source.parse(overrides), list(r.grid), seeds)
         plan = plan_sweep(source, overrides, axes)

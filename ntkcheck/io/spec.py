@@ -551,7 +551,37 @@ def _check_mlp(loaded: LoadedSpec, model: MlpSpec) -> None:
         )
 
 
-#: Command-line flags that set a spec key (for error messages).
+def referenced_files(loaded: LoadedSpec) -> list[tuple[tuple[str, str], str]]:
+    """The files the spec names, as ``(key path, the path as written)``: ``data.path``
+    with ``source: file``, ``model.init_path`` with ``init: file``."""
+    s = loaded.spec
+    out: list[tuple[tuple[str, str], str]] = []
+    if s.data.source == "file" and s.data.path is not None:
+        out.append((("data", "path"), s.data.path))
+    if s.model.init == "file" and s.model.init_path is not None:
+        out.append((("model", "init_path"), s.model.init_path))
+    return out
+
+
+def check_file(loaded: LoadedSpec, path: Path, *key: str) -> None:
+    """A clear error unless ``path`` is a regular file (never block on a FIFO or device)."""
+    if not path.exists():
+        raise loaded.error(
+            f"file not found: {path}; correct the path (a relative one starts at the spec's "
+            "folder) or create the file",
+            *key,
+        )
+    if not path.is_file():
+        raise loaded.error(f"{path} is not a regular file (a folder or a device)", *key)
+
+
+def check_referenced_files(loaded: LoadedSpec) -> None:
+    """Every file the spec names exists and is a regular file (its contents are not read)."""
+    for key, written in referenced_files(loaded):
+        check_file(loaded, loaded.resolve(written), *key)
+
+
+#: Command-line flags that set a spec key (for error messages about the CLI's overrides).
 OVERRIDE_FLAGS = {
     "certify.theorem": "--theorem",
     "gamma": "--gamma",
@@ -598,11 +628,13 @@ def parse_spec(
     builtin: bool = False,
     overrides: dict[str, Any] | None = None,
     flags: Mapping[str, str] | None = None,
+    command_line: bool = False,
 ) -> LoadedSpec:
     """Validate a YAML text; ``overrides`` maps dotted key paths (``simulate.points``) to values.
 
-    An override that does not validate is reported under its flag: ``flags[key]``
-    if given (``--grid data.n``), else ``OVERRIDE_FLAGS`` or ``--set key``.
+    An override that does not validate is named ``flags[key]`` if given (``--grid
+    data.n``); else, with ``command_line`` (the CLI's flags), by ``OVERRIDE_FLAGS`` or
+    ``--set key``; else as the Python caller passed it, ``overrides['key']``.
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     try:
@@ -629,8 +661,10 @@ def parse_spec(
         if len(errors) > 1:
             message += f" (+{len(errors) - 1} more)"
         if dotted in overrides:
-            flag = (flags or {}).get(dotted) or OVERRIDE_FLAGS.get(dotted, f"--set {dotted}")
-            raise SpecError(f"{flag}: {message}") from None
+            if (flags or {}).get(dotted) or command_line:
+                flag = (flags or {}).get(dotted) or OVERRIDE_FLAGS.get(dotted, f"--set {dotted}")
+                raise SpecError(f"{flag}: {message}") from None
+            raise SpecError(f"{source}: overrides[{dotted!r}]: {message}") from None
         line = None
         for k in range(len(loc), -1, -1):
             if loc[:k] in lines:
@@ -649,11 +683,20 @@ def parse_spec(
     return loaded
 
 
-def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedSpec:
-    """Read and validate the spec file at ``path``."""
+def load_spec(
+    path: str | Path, overrides: dict[str, Any] | None = None, *, command_line: bool = False
+) -> LoadedSpec:
+    """Read and validate the spec file at ``path``, with ``overrides`` (dotted key → value);
+    ``command_line``: they came from the CLI's flags, and errors name those."""
     p = Path(path)
     text = read_spec_text(p)
-    return parse_spec(text, source=str(path), base_dir=p.resolve().parent, overrides=overrides)
+    return parse_spec(
+        text,
+        source=str(path),
+        base_dir=p.resolve().parent,
+        overrides=overrides,
+        command_line=command_line,
+    )
 
 
 def read_spec_text(path: str | Path) -> str:

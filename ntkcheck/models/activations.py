@@ -5,6 +5,13 @@ Lipschitz constant of σ' that enters every analytic β bound. It is ``inf`` for
 relu, leaky_relu and abs, whose σ' jumps: hypothesis (H1) fails for them.
 At a kink σ'(0) is a convention (relu 0, abs 0, leaky_relu its slope); it
 changes nothing almost surely.
+
+Evaluation models (u = 2⁻⁵³; the rigorous bounds assume the first two): σ to
+16u·(|σ̂| + 1) (docs/theory-mlp.md §5), σ' to 16u·max(1, sup|σ'|) absolute
+(``linalg.rigorous``), σ'' — read only by the local-β estimates — to
+16u·max(1, sup|σ''|) absolute. tests/test_activations.py checks every
+activation's three, by every evaluation path, against mpmath on [−45, 45] and
+tails to ±700; the worst case today is about 4u (tanh's σ'').
 """
 
 from __future__ import annotations
@@ -84,14 +91,27 @@ def _normal_pdf(z: Array) -> Array:
     return np.exp(-0.5 * z * z) / SQRT_2PI
 
 
+def _logistic_pair(z: Array) -> tuple[Array, Array]:
+    """``(p, q) = (logistic(z), logistic(−z))`` from one exponential, both to a few ulps
+    *relative*: q = 1 − p without the cancellation of ``1.0 − p`` (for z ≳ 1, 1.0 − fl(p)
+    is off by up to u absolute, all of q once q < u)."""
+    e = np.exp(-np.abs(z))
+    big = 1.0 / (1.0 + e)
+    small = e * big
+    positive = z >= 0
+    return np.where(positive, big, small), np.where(positive, small, big)
+
+
 def _silu_prime(z: Array) -> Array:
-    p = _logistic(z)
-    return p + z * p * (1.0 - p)
+    """p + z·p·q: z·p·(1.0 − p) lost up to |z|·u (36 u at z = 36.73) to 1.0 − p."""
+    p, q = _logistic_pair(z)
+    return p + z * p * q
 
 
 def _silu_second(z: Array) -> Array:
-    p = _logistic(z)
-    return p * (1.0 - p) * (2.0 + z * (1.0 - 2.0 * p))
+    """p·q·(2 + z(1 − 2p)): with 1.0 − p for q it lost up to |z|·u, like σ'."""
+    p, q = _logistic_pair(z)
+    return p * q * (2.0 + z * (1.0 - 2.0 * p))
 
 
 def _tanh_fused(z: Array) -> tuple[Array, Array]:
@@ -128,7 +148,7 @@ _TABLE: tuple[Activation, ...] = (
         np.tanh,
         lambda z: 1.0 - np.tanh(z) ** 2,
         lambda z: -2.0 * np.tanh(z) * (1.0 - np.tanh(z) ** 2),
-        4.0 / (3.0 * math.sqrt(3.0)),
+        0.769800358919501,  # 4/(3√3) = 0.76980035891950101934…, the double above
         _tanh_fused,
         _tanh_prime_inplace,
     ),
@@ -137,7 +157,7 @@ _TABLE: tuple[Activation, ...] = (
         _logistic,
         lambda z: _logistic(z) * (1.0 - _logistic(z)),
         lambda z: _logistic(z) * (1.0 - _logistic(z)) * (1.0 - 2.0 * _logistic(z)),
-        1.0 / (6.0 * math.sqrt(3.0)),
+        0.09622504486493763,  # 1/(6√3) = 0.096225044864937627418…, the double above
         _logistic_fused,
     ),
     Activation(
@@ -152,14 +172,14 @@ _TABLE: tuple[Activation, ...] = (
         _erf,
         lambda z: 2.0 / math.sqrt(math.pi) * np.exp(-z * z),
         lambda z: -4.0 / math.sqrt(math.pi) * z * np.exp(-z * z),
-        4.0 / SQRT_2PI * math.exp(-0.5),
+        0.9678828980765735,  # 4e^{−1/2}/√(2π) = 0.96788289807657339919…, the double above
     ),
     Activation(
         "gelu",
         lambda z: z * _ndtr(z),
         lambda z: _ndtr(z) + z * _normal_pdf(z),
         lambda z: _normal_pdf(z) * (2.0 - z * z),
-        2.0 / SQRT_2PI,
+        0.7978845608028654,  # 2/√(2π) = 0.79788456080286535587…, the double above
     ),
     Activation("silu", lambda z: z * _logistic(z), _silu_prime, _silu_second, 0.5),
     Activation("sin", np.sin, np.cos, lambda z: -np.sin(z), 1.0),
@@ -185,16 +205,19 @@ _TABLE: tuple[Activation, ...] = (
 
 ACTIVATIONS: dict[str, Activation] = {a.name: a for a in _TABLE}
 
-#: sup_z |σ'(z)| (THEORY.md §10). gelu: σ'' = φ(z)(2 − z²) vanishes at z = √2, so the
-#: sup is Φ(√2) + √2 φ(√2) = Φ(√2) + e^{−1}/√π; silu: at the root z* ≈ 2.3994 of
-#: 2 + z(1 − 2p(z)) = 0 (both checked against a fine grid and a bounded optimizer).
+#: sup_z |σ'(z)| (THEORY.md §10), rounded up: every irrational entry here and every
+#: irrational ``lipschitz_derivative`` above is a literal, the double at or above the
+#: exact value (tests/test_activations.py checks each against mpmath), so no libm's
+#: rounding can put a bound below its constant. gelu: σ'' = φ(z)(2 − z²) vanishes at
+#: z = √2, so the sup is Φ(√2) + √2 φ(√2) = Φ(√2) + e^{−1}/√π; silu: at the root
+#: z* ≈ 2.3994 of 2 + z(1 − 2p(z)) = 0.
 SUP_PRIME: dict[str, float] = {
     "identity": 1.0,
     "tanh": 1.0,
     "sigmoid": 0.25,
     "softplus": 1.0,
-    "erf": 2.0 / math.sqrt(math.pi),
-    "gelu": 0.5 * (1.0 + math.erf(1.0)) + math.exp(-1.0) / math.sqrt(math.pi),
+    "erf": 1.1283791670955128,  # 2/√π = 1.12837916709551257…; fl(2/√π) = …126 is below
+    "gelu": 1.128904145185155,  # Φ(√2) + e^{−1}/√π = 1.12890414518515478…, the double above
     "silu": 1.09983932013,  # upper-rounded at the 12th digit
     "sin": 1.0,
     "cos": 1.0,

@@ -233,9 +233,12 @@ def result_of(
     )
 
 
-def load(spec: Path | None, overrides: dict[str, Any]) -> LoadedSpec:
-    """The spec at ``spec``, or the built-in example when None."""
-    return example_spec(overrides) if spec is None else load_spec(spec, overrides)
+def load(spec: Path | None, overrides: dict[str, Any], *, command_line: bool = False) -> LoadedSpec:
+    """The spec at ``spec``, or the built-in example when None (``command_line``: the
+    overrides came from the CLI's flags, and errors name those)."""
+    if spec is None:
+        return example_spec(overrides, command_line=command_line)
+    return load_spec(spec, overrides, command_line=command_line)
 
 
 def guarded(label: str, job: Callable[[], CertifyResult], *, debug: bool = False) -> Entry:

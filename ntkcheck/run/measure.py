@@ -211,7 +211,13 @@ class Measurement:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A measurement and L0 at one γ: everything a certificate reads (JSON ``estimate``)."""
+    """A measurement and L0 at one γ: everything a certificate reads (JSON ``estimate``).
+
+    Every key of JSON ``estimate`` is an attribute of the same name here, holding the
+    same value (∞ where the JSON writes null), except: ``full_rank`` is the
+    :class:`FullRank` whose ``holds`` the JSON writes, and ``full_rank_reason`` is the
+    sentence ``report/`` makes of its ``code`` (tests/test_api.py checks the names).
+    """
 
     measurement: Measurement
     loss0: float
@@ -271,6 +277,42 @@ class Estimate:
     def condition_number(self) -> float:
         """κ = σ_max / σ_min (∞ when σ_min = 0)."""
         return self.sigma_max / self.sigma_min if self.sigma_min > 0 else math.inf
+
+    @property
+    def sigma_bounds(self) -> SpectrumBounds:
+        """How σ_min_lower, σ_max_upper were proved (``method``, ``rigorous``, ``gram_error``)."""
+        return self.measurement.bounds
+
+    @property
+    def spectrum_method(self) -> str:
+        return self.measurement.spectrum.method
+
+    @property
+    def eig_min(self) -> float:
+        return self.measurement.spectrum.eig_min
+
+    @property
+    def eig_max(self) -> float:
+        return self.measurement.spectrum.eig_max
+
+    @property
+    def beta_bounds(self) -> dict[str, float]:
+        """The analytic β bounds by name (``frobenius``, ``operator``, ``lecture``, …)."""
+        return dict(self.measurement.beta.bounds)
+
+    @property
+    def lipschitz_derivative(self) -> float:
+        """sup|σ''| (∞ where σ' jumps)."""
+        return self.measurement.beta.lipschitz_derivative
+
+    @property
+    def drift_bound(self) -> str:
+        """Which drift bound h(ρ) the certificate uses (``lipschitz``, ``flip_count``, …)."""
+        return self.measurement.drift.kind
+
+    @property
+    def beta_local_info(self) -> LocalBeta | None:
+        return self.measurement.beta_local_info
 
 
 def measure(

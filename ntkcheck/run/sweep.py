@@ -60,13 +60,14 @@ class SpecSource:
     source: str
     base_dir: str
     builtin: bool = False
+    command_line: bool = False  # the overrides come from the CLI's flags (error wording)
 
     @classmethod
-    def read(cls, path: Path | None) -> SpecSource:
+    def read(cls, path: Path | None, *, command_line: bool = False) -> SpecSource:
         """The spec file at ``path``, or the built-in example when None."""
         if path is None:
-            return cls(EXAMPLE_YAML, BUILTIN, str(Path.cwd()), builtin=True)
-        return cls(read_spec_text(path), str(path), str(path.resolve().parent))
+            return cls(EXAMPLE_YAML, BUILTIN, str(Path.cwd()), True, command_line)
+        return cls(read_spec_text(path), str(path), str(path.resolve().parent), False, command_line)
 
     def parse(self, overrides: dict[str, Any], flags: dict[str, str] | None = None) -> LoadedSpec:
         return parse_spec(
@@ -76,6 +77,7 @@ class SpecSource:
             builtin=self.builtin,
             overrides=overrides,
             flags=flags,
+            command_line=self.command_line,
         )
 
 

@@ -71,6 +71,13 @@ class Certificate:
     ``radius_R`` is the theorem's path radius, ``radius_B`` the safe radius ρ*
     (B = σ_min/(2β) for a Lipschitz drift bound), ``lecture_lambda`` the
     lecture's Λ (with β_eff = σ_min/(2ρ*) when the drift bound is not Lipschitz).
+
+    The fields and ``certified`` carry the JSON's names and values (∞ where it writes
+    null). Not in the JSON: ``reason``, a code (why the theorem does not apply), and
+    the two flags after it. Not here: JSON ``message``, the sentence ``report/`` makes
+    of ``reason`` and the numbers (this layer has no words; from Python,
+    ``ntkcheck.result_dict(result)`` is the JSON), and ``heuristic_gamma``, which is
+    ``CertifyResult.problem.heuristic_gamma``.
     """
 
     theorem: Theorem
