@@ -78,3 +78,21 @@ def test_the_message_of_the_json_is_one_call_away():
     result = certify_spec(load_spec(SPECS / "rank-deficient.yaml"))
     assert result.certificate.reason == "not_full_rank"
     assert result_dict(result)["certificate"]["message"].startswith("(H2) fails: ")
+
+
+def test_gd_results_use_the_json_names():
+    """``certificates.gd`` is ``result.gd`` key by key; with ``train.method: gd`` the
+    JSON ``certificate`` is the deciding one, ``result.verdict``."""
+    result = certify_spec(load_spec(SPECS / "gd.yaml"))
+    doc = json.loads(json.dumps(result_dict(result)))
+    written = doc["certificates"]["gd"]
+    assert doc["certificate"] == written and result.verdict is result.gd
+    for key, value in written.items():
+        if key == "message":  # a sentence, made in report/
+            assert not hasattr(result.gd, key)
+            continue
+        attr = getattr(result.gd, key)
+        if key == "reason":  # a code; none is null in the JSON
+            attr = attr.value or None
+        nested = value.keys() if isinstance(value, dict) else None
+        assert _plain(attr, nested) == value, f"certificates.gd.{key}"

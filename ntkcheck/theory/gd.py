@@ -421,6 +421,11 @@ class GdGuarantees:
     lam: float
     deviation_coef: float
 
+    @property
+    def a(self) -> float:
+        """§13's a (the JSON's name)."""
+        return self.descent
+
     def loss_bound(self, k: int) -> float:
         """G1: L0·rate^k."""
         return self.loss0 * self.rate**k
@@ -481,6 +486,11 @@ class GdCertificate:
     @property
     def certified(self) -> bool:
         return self.status is Status.certified
+
+    @property
+    def a(self) -> float | None:
+        """§13's a (the JSON's name)."""
+        return self.descent
 
 
 def _safe_radius_B(drift: Drift, sigma_min: float) -> float:
