@@ -165,13 +165,19 @@ def result_dict(r: CertifyResult) -> dict[str, Any]:
     certificates = {t.value: certificate_dict(r, c) for t, c in r.certificates.items()}
     if r.gd is not None:
         certificates["gd"] = gd_dict(r, r.gd)
+    w = r.would_certify
+    advice = (
+        None
+        if w is None
+        else {"gamma": w.gamma, "width": w.width, "lr": w.lr, "confirmed": w.confirmed}
+    )
     out: dict[str, Any] = {
         "spec": r.spec,
         "name": r.name,
         "overrides": r.overrides,
         "problem": problem,
         "estimate": estimate_d,
-        "certificate": certificates[r.verdict.theorem.value],
+        "certificate": {**certificates[r.verdict.theorem.value], "would_certify": advice},
         "certificates": certificates,
     }
     if r.simulation is not None:

@@ -27,6 +27,7 @@ from .words import (
     gd_verdict,
     num,
     unproved,
+    would_certify_text,
 )
 
 if TYPE_CHECKING:
@@ -181,6 +182,8 @@ def report_lines(r: CertifyResult) -> list[Line]:
     advice = certificate_advice(c)
     if advice:
         out.append(Line("", "; ".join(advice)))
+    if r.would_certify is not None:
+        out.append(Line("to certify", would_certify_text(r.would_certify, p.width)))
     if m.drift.kind == "flip_count":
         out.append(Line("", FLIP_ASSUMPTION))
     g = c.guarantees

@@ -13,6 +13,7 @@ from ..theory.certificate import Certificate, Interval, Reason, Status, Theorem
 from ..theory.gd import GdCertificate, GdReason
 
 if TYPE_CHECKING:
+    from ..run.advice import WouldCertify
     from ..run.measure import Estimate, FullRank
 
 EPS = 2.0**-52  # float64 machine epsilon (the rank tolerance n·ε·λ_max)
@@ -233,3 +234,20 @@ def gd_message(c: GdCertificate, activation: str, est: Estimate, flow: Certifica
         text += f" — an estimate: {unproved(est) or 'a bound is not proven'}"
     advice = gd_advice(c)
     return f"{text}; {advice}" if advice else text
+
+
+def would_certify_text(w: WouldCertify, width0: int) -> str:
+    """``γ = 726.9; or model.width = 131,072 (certified there, not at 65,536); or lr …``."""
+    parts = []
+    if w.gamma is not None:
+        parts.append(f"γ = {w.gamma:.4g} (the nearest end of the certified set)")
+    if w.width is not None:
+        failed = [x for x, ok in w.runs if not ok and x < w.width]
+        below = max(failed, default=width0)
+        check = f"certified there, not at {below:,}" if w.confirmed else "predicted, unchecked"
+        parts.append(f"model.width = {w.width:,} (about; {check})")
+    if w.lr is not None:
+        parts.append(f"lr up to {num(w.lr)}")
+    if not parts:
+        return "nothing found with everything else fixed"
+    return "each alone, everything else fixed: " + "; or ".join(parts)

@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +18,9 @@ from ..io.build import build_problem
 from ..io.example import example_spec
 from ..io.spec import LoadedSpec, load_spec
 from ..problem import Problem
-from ..theory.certificate import Certificate, Quantities, Theorem, certify_both
+from ..theory.certificate import Certificate, Quantities, Status, Theorem, certify_both
 from ..theory.gd import GdCertificate, certify_gd
+from .advice import WouldCertify, nearest_gamma, search_width, width_of
 from .measure import Estimate, Measurement, estimate_at, measure
 from .result import CertifyResult, Entry, ProblemInfo, SpecFailure
 from .specs import labelled
@@ -108,13 +110,65 @@ def simulate_at(
 
 
 def certify_spec(
-    loaded: LoadedSpec, *, with_local_beta: bool = False, spectrum: str = "auto"
+    loaded: LoadedSpec,
+    *,
+    with_local_beta: bool = False,
+    spectrum: str = "auto",
+    advise: bool = True,
 ) -> CertifyResult:
     """Build the problem, measure at θ0, certify at the spec's γ; time each stage.
 
     ``spectrum``: ``auto`` | ``dense`` | ``iterative`` (see ``measure_spectrum``).
+    ``advise``: when not certified, find what would certify (``run.advice``; for the
+    width this certifies the spec again at a few widths).
     """
-    return _run(loaded, simulate_flow=False, with_local_beta=with_local_beta, spectrum=spectrum)
+    result = _run(loaded, simulate_flow=False, with_local_beta=with_local_beta, spectrum=spectrum)
+    if advise and result.verdict.status is Status.not_certified:
+        t = time.perf_counter()
+        advice = would_certify(loaded, result, with_local_beta=with_local_beta, spectrum=spectrum)
+        timing = {**result.timing, "advice": time.perf_counter() - t}
+        timing["total"] = sum(v for k, v in timing.items() if k != "total")
+        result = replace(result, would_certify=advice, timing=timing)
+    return result
+
+
+def would_certify(
+    loaded: LoadedSpec, result: CertifyResult, *, with_local_beta: bool, spectrum: str
+) -> WouldCertify:
+    """The nearest certified γ, a width that certifies (half of it does not) and the
+    largest certified lr, everything else fixed (``run.advice``)."""
+    c = result.verdict
+    lr = result.gd.lr_max if result.gd is not None and result.gd.lr_max > 0 else None
+    width0 = width_of(loaded)
+    if width0 is None:
+        return WouldCertify(nearest_gamma(c), None, lr, False)
+    gamma = c.gamma
+    lo = nearest_gamma(c)
+    if lo is not None and gamma < lo:
+        ratio = lo / gamma
+    else:
+        path = result.certificates.get(Theorem.path)
+        ratio = path.gamma_star / gamma if path is not None else math.inf
+    even = getattr(loaded.spec.model, "init", "") == "symmetric"
+
+    def certifies(width: int) -> bool:
+        other = reload(loaded, {"model.width": width})
+        again = _run(other, simulate_flow=False, with_local_beta=with_local_beta, spectrum=spectrum)
+        return again.verdict.certified
+
+    try:
+        width, runs = search_width(width0, ratio, certifies, even=even)
+    except (NtkcheckError, MemoryError):  # a width too large for this machine: no advice
+        width, runs = None, ()
+    return WouldCertify(nearest_gamma(c), width, lr, width is not None, runs)
+
+
+def reload(loaded: LoadedSpec, extra: dict[str, Any]) -> LoadedSpec:
+    """The same spec with more overrides (a file is read again)."""
+    overrides = {**loaded.overrides, **extra}
+    if loaded.builtin:
+        return example_spec(overrides)
+    return load_spec(Path(loaded.source), overrides)
 
 
 def simulate_spec(

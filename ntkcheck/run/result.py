@@ -10,6 +10,7 @@ if TYPE_CHECKING:  # types only: SpecFailure and the CLI gate load no numerics
     from ..problem import Problem
     from ..theory.certificate import Certificate, Status, Theorem
     from ..theory.gd import GdCertificate
+    from .advice import WouldCertify
     from .measure import Estimate
 
 
@@ -72,6 +73,7 @@ class CertifyResult:
     gamma_line: int | None = None  # where CI annotations point (the spec's `gamma:`)
     overrides: dict[str, Any] = field(default_factory=dict)
     gd: GdCertificate | None = None  # train.method: gd (THEORY.md §13): it decides
+    would_certify: WouldCertify | None = None  # not certified: what would (run.advice)
 
     @property
     def verdict(self) -> Certificate | GdCertificate:
