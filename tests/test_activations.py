@@ -292,3 +292,15 @@ def test_every_exact_constant_is_exact(name):
         assert SUP_PRIME[name] in (0.25, 1.0, math.inf)
     if name not in irrational_lip:
         assert ACTIVATIONS[name].lipschitz_derivative in (0.0, 0.25, 0.5, 1.0, math.inf)
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_reduce_then_derivative_equals_sigma_and_sigma_prime(name):
+    """The in-place path (tanh, relu) gives σ' and reduce(σ) exactly as the plain one,
+    kinks included (relu'(0) = 0)."""
+    act = get_activation(name)
+    z = np.concatenate([np.linspace(-6.0, 6.0, 41), [0.0, -0.0]])
+    w = np.linspace(-1.0, 1.0, z.size)
+    out, prime = act.reduce_then_derivative(z.copy(), lambda v: v @ w)
+    assert out == pytest.approx(float(act.sigma(z) @ w), rel=1e-15, abs=1e-15)
+    np.testing.assert_array_equal(prime, act.sigma_prime(z))

@@ -42,6 +42,9 @@ class Activation:
     lipschitz_derivative: float
     fused: Callable[[Array], tuple[Array, Array]] | None = None
     prime_inplace: Callable[[Array], Array] | None = None
+    #: σ in z's memory, and σ' from σ in σ's memory (both or neither)
+    value_inplace: Callable[[Array], Array] | None = None
+    prime_of_value_inplace: Callable[[Array], Array] | None = None
 
     def derivative_overwrite(self, z: Array) -> Array:
         """σ'(z), reusing z's memory where the activation allows (z is then overwritten)."""
@@ -52,6 +55,19 @@ class Activation:
         if self.fused is not None:
             return self.fused(z)
         return self.sigma(z), self.sigma_prime(z)
+
+    def reduce_then_derivative(
+        self, z: Array, reduce: Callable[[Array], Array]
+    ) -> tuple[Array, Array]:
+        """``(reduce(σ(z)), σ'(z))``, with σ and then σ' in z's memory where the activation
+        allows (z is then overwritten): one array of z's size instead of three (tanh,
+        relu), for a forward pass that needs σ only through ``reduce``."""
+        if self.value_inplace is not None and self.prime_of_value_inplace is not None:
+            value = self.value_inplace(z)
+            out = reduce(value)
+            return out, self.prime_of_value_inplace(value)
+        sigma, prime = self.value_and_derivative(z)
+        return reduce(sigma), prime
 
     def __reduce__(self) -> tuple[object, tuple[str]]:
         """Pickle by name (the table holds lambdas): ``get_activation(name)`` rebuilds it."""
@@ -121,6 +137,26 @@ def _tanh_fused(z: Array) -> tuple[Array, Array]:
     return t, d
 
 
+def _tanh_inplace(z: Array) -> Array:
+    return np.tanh(z, out=z)
+
+
+def _one_minus_square_inplace(t: Array) -> Array:
+    """tanh' = 1 − tanh², from t = tanh z, in t's memory."""
+    np.square(t, out=t)
+    np.subtract(1.0, t, out=t)
+    return t
+
+
+def _relu_inplace(z: Array) -> Array:
+    return np.maximum(z, 0.0, out=z)
+
+
+def _relu_prime_of_value_inplace(v: Array) -> Array:
+    """relu' = 1[z > 0] = sign(relu z) (0 at the kink, as ``_positive``), in v's memory."""
+    return np.sign(v, out=v)
+
+
 def _tanh_prime_inplace(z: Array) -> Array:
     np.tanh(z, out=z)
     np.square(z, out=z)
@@ -151,6 +187,8 @@ _TABLE: tuple[Activation, ...] = (
         0.769800358919501,  # 4/(3√3) = 0.76980035891950101934…, the double above
         _tanh_fused,
         _tanh_prime_inplace,
+        _tanh_inplace,
+        _one_minus_square_inplace,
     ),
     Activation(
         "sigmoid",
@@ -192,7 +230,15 @@ _TABLE: tuple[Activation, ...] = (
         1.0,
     ),
     Activation("quadratic", lambda z: 0.5 * z * z, lambda z: z, np.ones_like, 1.0),
-    Activation("relu", lambda z: np.maximum(z, 0.0), _positive, _zeros, math.inf),
+    Activation(
+        "relu",
+        lambda z: np.maximum(z, 0.0),
+        _positive,
+        _zeros,
+        math.inf,
+        value_inplace=_relu_inplace,
+        prime_of_value_inplace=_relu_prime_of_value_inplace,
+    ),
     Activation(
         "leaky_relu",
         lambda z: np.where(z > 0, z, LEAKY_RELU_SLOPE * z),

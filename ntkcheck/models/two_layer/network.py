@@ -198,9 +198,11 @@ class TwoLayerNetwork:
         return S
 
     def linearize(self, X: np.ndarray, theta: np.ndarray | None = None) -> Linearization:
-        """``f_W(X)`` and the full factor ``S = s σ'(X Wᵀ) diag(a)`` from one product X Wᵀ."""
-        sigma, S = self.activation.value_and_derivative(X @ self._w(theta).T)
-        f = self.s * (sigma @ self.a)
+        """``f_W(X)`` and the full factor ``S = s σ'(X Wᵀ) diag(a)`` from one product X Wᵀ
+        (σ and σ' in its memory where the activation allows: one n×N array per step of GD)."""
+        f, S = self.activation.reduce_then_derivative(
+            X @ self._w(theta).T, lambda sigma: self.s * (sigma @ self.a)
+        )
         S *= self.s * self.a
         return Linearization(X=X, f=f, S=S)
 
