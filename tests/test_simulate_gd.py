@@ -383,3 +383,19 @@ def test_progress_reports_steps_and_loss():
     sim = _simulate(p, est, 0.5 * _lr_max(p, q, drift), 50, None,
                     progress=lambda k, loss: calls.append((k, loss)))  # fmt: skip
     assert calls[-1][0] == 50 and calls[-1][1] == pytest.approx(sim.loss[-1], rel=1e-15)
+
+
+def test_an_interrupt_keeps_the_checkpoints_reached():
+    """Ctrl-C (here raised by the progress callback at the last step): status
+    ``interrupted``, the checkpoints reached kept, the checks not applicable."""
+    p, est, q, drift = _case(TANH)
+    cert = _certificate(p, q, drift, 0.5 * _lr_max(p, q, drift), 30)
+
+    def stop(k, _loss):
+        if k == 30:
+            raise KeyboardInterrupt
+
+    sim = _simulate(p, est, cert.eta, 30, cert.guarantees, progress=stop)
+    assert sim.status == "interrupted" and sim.steps_done == 30
+    assert 0 < len(sim.step) < 12 and sim.step[-1] < 30
+    assert all(not c.applicable for c in sim.checks)

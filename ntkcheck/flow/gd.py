@@ -217,7 +217,8 @@ class GdSimulation:
     ``kernel_change`` ‖K_k − K0‖_F/‖K0‖_F, ``weight_change`` ‖θ_k − θ0‖/‖θ0‖.
     ``status``: ``completed``, ``diverged`` (stopped at ``steps_done``: a non-finite
     loss or one above 1e6·L0) or ``interrupted``; ``stability`` = ηγ²σ_max² with the
-    σ_max given, ``contraction`` = max|μ| of the linearized GD; ``error_floor`` the
+    σ_max given, ``contraction`` = max(|1 − ηγ²σ_min²|, |ηγ²σ_max² − 1|) (> 1: the
+    linearized GD diverges); ``error_floor`` the
     largest per-step rounding of r (``step_noise``).
     """
 
@@ -358,8 +359,9 @@ def simulate_gd(
     run still happens, the checks are not applicable).
 
     ``eta`` is the step on ½‖r‖² (the certificate's, ``loss_factor``·lr); ``sigma_min``,
-    ``sigma_max`` the pipeline's σ's of J0 (σ_max: ``stability`` and the rounding floor
-    where no certificate gives Σ; σ_min: the linear rate in the message). The residual
+    ``sigma_max`` the pipeline's σ's of J0: ``stability`` = ηγ²σ_max², ``contraction`` =
+    max(|1 − ηγ²σ_min²|, |ηγ²σ_max² − 1|) (the linearized GD's factor per step, §13's
+    q), and σ_max bounds ‖J‖ in the rounding floor where no certificate gives Σ. The residual
     is ``r = γ(f_θ − f̂_θ0) + r0`` with f̂_θ0 from the same routine as f_θ (as the flow's
     ``Deviation.residual``): equal to ``problem.residual`` in exact arithmetic, and
     exactly ``problem.residual0()`` at θ0, where s_0 starts.
@@ -391,7 +393,8 @@ def simulate_gd(
     lam_max = float(linear.eigenvalues[-1]) if n else 0.0
     gram_error = model.gram_error(X, float(np.trace(K0))) + 4.0 * n * UNIT * lam_max
     stability = eta * gamma * gamma * sigma_max * sigma_max
-    contraction = float(np.max(np.abs(linear.multipliers))) if n else 0.0
+    e2 = eta * gamma * gamma
+    contraction = max(abs(1.0 - e2 * sigma_min * sigma_min), abs(e2 * sigma_max * sigma_max - 1.0))
     jacobian = max(sigma_max, guarantees.Sigma if guarantees is not None else 0.0)
     timing["linearized"] = time.perf_counter() - start
 
