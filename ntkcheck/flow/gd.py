@@ -28,6 +28,7 @@ import numpy as np
 from ..linalg import dense
 from ..linalg.memory import require
 from ..linalg.threads import blas_threads, threads_for
+from ..models.protocol import Linearization
 from ..problem import Problem
 from ..theory.gd import STATEMENTS, GdGuarantees
 from . import GD_SIMULATION_ARRAYS
@@ -341,6 +342,56 @@ class _Checks:
         )
 
 
+@dataclass(frozen=True, eq=False)
+class _Origin:
+    """What the checkpoints compare with: θ0, K0 and the linearized GD."""
+
+    theta0: np.ndarray
+    theta0_norm: float
+    K0: np.ndarray
+    K0_fro: float
+    linear: LinearizedGd
+
+    def measure(
+        self,
+        out: dict[str, list[float]],
+        k: int,
+        state: Linearization,
+        theta: np.ndarray,
+        r: np.ndarray,
+        path: float,
+    ) -> tuple[float, float, float]:
+        """Append step k's measures to ``out``; return σ_min(J_k), ‖J_k‖ and the error
+        ε_K = 4n·u·tr K_k of the Gram's eigenvalues (G3's floor)."""
+        n = r.shape[0]
+        with blas_threads(threads_for("eigen", n)):
+            K = state.gram()
+            ev = dense.eigvalsh(K)
+        s_min = math.sqrt(max(float(ev[0]), 0.0)) if n else 0.0
+        s_max = math.sqrt(max(float(ev[-1]), 0.0)) if n else 0.0
+        dist = float(np.linalg.norm(theta - self.theta0))
+        r_norm = _norm(r)
+        lin = self.linear
+        row = {
+            "step": k,
+            "loss": 0.5 * r_norm * r_norm,
+            "loss_lin": lin.loss(k),
+            "param_dist": dist,
+            "param_dist_lin": lin.param_dist(k),
+            "path_length": path,
+            "gap": _norm(r - lin.residual(k)),
+            "sigma_min_t": s_min,
+            "jacobian_norm_t": s_max,
+            "kernel_change": float(np.linalg.norm(K - self.K0)) / self.K0_fro
+            if self.K0_fro
+            else 0.0,
+            "weight_change": dist / self.theta0_norm if self.theta0_norm else math.inf,
+        }
+        for key in GD_SIMULATION_ARRAYS:
+            out[key].append(row[key])
+        return s_min, s_max, 4.0 * n * UNIT * float(np.sum(np.maximum(ev, 0.0)))
+
+
 def simulate_gd(
     problem: Problem,
     *,
@@ -387,7 +438,6 @@ def simulate_gd(
     loss0 = 0.5 * r0_norm * r0_norm
     with blas_threads(threads_for("gram", model.gram_flops(n))):
         K0 = model.gram(X)
-    K0_fro = float(np.linalg.norm(K0))
     with blas_threads(threads_for("eigen", n)):
         linear = LinearizedGd.from_gram(K0, r0, eta, gamma)
     lam_max = float(linear.eigenvalues[-1]) if n else 0.0
@@ -396,6 +446,7 @@ def simulate_gd(
     e2 = eta * gamma * gamma
     contraction = max(abs(1.0 - e2 * sigma_min * sigma_min), abs(e2 * sigma_max * sigma_max - 1.0))
     jacobian = max(sigma_max, guarantees.Sigma if guarantees is not None else 0.0)
+    at0 = _Origin(theta0, theta0_norm, K0, float(np.linalg.norm(K0)), linear)
     timing["linearized"] = time.perf_counter() - start
 
     marks = checkpoint_steps(steps, points)
@@ -426,29 +477,9 @@ def simulate_gd(
                 noise_max = max(noise_max, noise)
                 if i < len(marks) and marks[i] == k:
                     t0 = time.perf_counter()
-                    with blas_threads(threads_for("eigen", n)):
-                        K = state.gram()
-                        ev = dense.eigvalsh(K)
-                    s_min = math.sqrt(max(float(ev[0]), 0.0)) if n else 0.0
-                    s_max = math.sqrt(max(float(ev[-1]), 0.0)) if n else 0.0
-                    dist = float(np.linalg.norm(theta - theta0))
-                    out["step"].append(k)
-                    out["loss"].append(0.5 * r_norm * r_norm)
-                    out["loss_lin"].append(linear.loss(k))
-                    out["param_dist"].append(dist)
-                    out["param_dist_lin"].append(linear.param_dist(k))
-                    out["path_length"].append(path)
-                    out["gap"].append(_norm(r - linear.residual(k)))
-                    out["sigma_min_t"].append(s_min)
-                    out["jacobian_norm_t"].append(s_max)
-                    out["kernel_change"].append(
-                        float(np.linalg.norm(K - K0)) / K0_fro if K0_fro else 0.0
-                    )
-                    out["weight_change"].append(dist / theta0_norm if theta0_norm else math.inf)
+                    s_min, s_max, eps = at0.measure(out, k, state, theta, r, path)
                     if checks is not None:
-                        eps = 4.0 * n * UNIT * float(np.sum(np.maximum(ev, 0.0)))
                         checks.at_checkpoint(k, s_min, s_max, eps)
-                    del K
                     i += 1
                     t_checkpoints += time.perf_counter() - t0
                 if checks is not None:
