@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
 from pathlib import Path
 
@@ -36,14 +37,12 @@ DEEP = {"data.n": 8, "data.d": 4, "model.widths": [16, 16], "gamma": 10.0}
 
 def _case(overrides, seed=0):
     """(problem, estimate, Quantities, drift) through the spec pipeline (as run.job does)."""
-    return _cached_case(tuple(sorted((k, str(v)) for k, v in overrides.items())), seed)
+    return _cached_case(json.dumps(overrides, sort_keys=True), seed)
 
 
 @functools.cache
-def _cached_case(items, seed):
-    import yaml
-
-    over = {k: yaml.safe_load(v) for k, v in items} | {"seed": seed}
+def _cached_case(key, seed):
+    over = json.loads(key) | {"seed": seed}
     spec = ROOT / "specs" / "mlp.yaml" if "model.widths" in over else None
     measured = measure_spec(load(spec, over))
     p = measured.problem
