@@ -212,3 +212,41 @@ def test_sweep_rows_carry_gd_and_fit_lr_max_against_gamma(capsys, tmp_path):
     assert all(r["gd.lr_max"] > 0 and r["gd.certified"] for r in rows)
     fit = next(f for f in doc["fits"] if f["quantity"] == "gd.lr_max" and f["axis"] == "gamma")
     assert fit["exponent"] == pytest.approx(-2.0, abs=0.1)  # THEORY.md §13: lr_max ∝ γ⁻²
+
+
+# ------------------------------------------------------------------------ simulate
+
+
+def test_simulate_runs_the_configured_gd(capsys, tmp_path):
+    spec = str(SPECS / "gd.yaml")
+    plot = tmp_path / "gd.png"
+    code, out, _ = _run(
+        capsys, "simulate", spec, "--steps", "300", "--points", "12", "-f", "json",
+        "--plot", str(plot),
+    )  # fmt: skip
+    sim = json.loads(out)["results"][0]["simulation"]
+    assert code == 0 and sim["method"] == "gd" and sim["status"] == "completed"
+    assert sim["step"][0] == 0 and sim["step"][-1] == 300 and len(sim["step"]) == 12
+    assert len(sim["loss"]) == len(sim["loss_lin"]) == len(sim["gap"]) == 12
+    assert sim["steps"] == sim["steps_done"] == 300
+    checks = {c["id"]: c for c in sim["checks"]}
+    assert set(checks) == {"G1", "G2", "G3", "G5"}
+    assert all(c["holds"] and c["theorem"] == "gd" for c in checks.values())
+    assert plot.stat().st_size > 10_000
+
+
+def test_simulate_reports_a_divergence(capsys):
+    code, out, err = _run(
+        capsys, "simulate", str(SPECS / "gd.yaml"), "--lr", "0.05", "--steps", "400",
+        "-f", "json",
+    )  # fmt: skip
+    doc = json.loads(out)["results"][0]
+    assert code == 1 and doc["certificate"]["reason"] == "unstable"
+    assert doc["simulation"]["status"] == "diverged"
+    assert doc["simulation"]["steps_done"] < 400 and "diverged at step" in err
+
+
+def test_simulate_text_names_the_steps(capsys):
+    code, out, _ = _run(capsys, "simulate", str(SPECS / "gd.yaml"), "--steps", "100", "-f", "text")
+    assert code == 0
+    assert "gradient descent, 100 of 100 steps" in out and "G5 holds" in out

@@ -357,6 +357,23 @@ def _simulate_with_progress(
         return simulate_spec(loaded, with_local_beta=with_local_beta, spectrum=spectrum)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    train = loaded.spec.train
+    if train.method == "gd":  # progress(k, L_k): steps done and ½‖r_k‖² (THEORY.md §13)
+        with Progress(
+            TextColumn("gradient descent"),
+            BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,} steps · ½‖r‖² = {task.fields[loss]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("gd", total=train.steps, loss="—")
+            return simulate_spec(
+                loaded,
+                progress=lambda k, loss: bar.update(task, completed=k, loss=f"{loss:.3g}"),
+                with_local_beta=with_local_beta,
+                spectrum=spectrum,
+            )
     points = loaded.spec.simulate.points
     with Progress(
         TextColumn("integrating gradient flow"),

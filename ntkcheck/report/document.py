@@ -10,13 +10,14 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..flow import SIMULATION_ARRAYS
+from ..flow import GD_SIMULATION_ARRAYS, SIMULATION_ARRAYS
 from ..run.result import CertifyResult, Entry, SpecFailure
 from ..theory.certificate import Certificate, Theorem
 from ..theory.gd import GdCertificate
 from .words import certificate_message, full_rank_reason, gd_message
 
 if TYPE_CHECKING:
+    from ..flow.gd import GdSimulation
     from ..flow.simulate import Simulation
     from ..run.sweep import Outcome, Plan
 
@@ -34,25 +35,52 @@ def finite_or_none(obj: Any) -> Any:
     return obj
 
 
-def simulation_dict(sim: Simulation) -> dict[str, Any]:
+def _checks(sim: Simulation | GdSimulation) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": c.id,
+            "applicable": c.applicable,
+            "holds": c.holds,
+            "worst_ratio": c.worst_ratio,
+            "worst_t": c.worst_t,
+            "estimate": c.estimate,
+            "final_ratio": c.final_ratio,
+            "statement": c.statement,
+            "theorem": c.theorem,
+        }
+        for c in sim.checks
+    ]
+
+
+def gd_simulation_dict(sim: GdSimulation) -> dict[str, Any]:
+    """JSON ``simulation`` of gradient descent (THEORY.md §13): ``step`` (each checkpoint's
+    step index) beside ``loss`` (½‖r_k‖²) and the other arrays, checks G1–G5 (``worst_t``
+    is a step), the status and the step's constants."""
+    return {
+        "method": "gd",
+        **{k: getattr(sim, k).tolist() for k in GD_SIMULATION_ARRAYS},
+        "checks": _checks(sim),
+        "status": sim.status,
+        "message": sim.message,
+        "eta": sim.eta,
+        "steps": sim.steps,
+        "steps_done": sim.steps_done,
+        "stability": sim.stability,
+        "contraction": sim.contraction,
+        "error_floor": sim.error_floor,
+    }
+
+
+def simulation_dict(sim: Simulation | GdSimulation) -> dict[str, Any]:
     """JSON ``simulation``: the arrays at the checkpoints, the checks and the run's counters."""
+    from ..flow import gd  # numpy: loaded already, the simulation ran
+
+    if isinstance(sim, gd.GdSimulation):
+        return gd_simulation_dict(sim)
     return {
         **{k: getattr(sim, k).tolist() for k in SIMULATION_ARRAYS},
         "beta_path": sim.beta_path,
-        "checks": [
-            {
-                "id": c.id,
-                "applicable": c.applicable,
-                "holds": c.holds,
-                "worst_ratio": c.worst_ratio,
-                "worst_t": c.worst_t,
-                "estimate": c.estimate,
-                "final_ratio": c.final_ratio,
-                "statement": c.statement,
-                "theorem": c.theorem,
-            }
-            for c in sim.checks
-        ],
+        "checks": _checks(sim),
         "horizon": sim.horizon,
         "horizon_auto": sim.horizon_auto,
         "status": sim.status,

@@ -27,6 +27,7 @@ from .specs import labelled
 
 if TYPE_CHECKING:
     from ..flow.deviation import Progress
+    from ..flow.gd import GdSimulation
     from ..flow.simulate import Simulation
 
 
@@ -85,12 +86,28 @@ def simulate_at(
     *,
     progress: Progress | None = None,
     horizon_hint: str = "give a time instead, e.g. --horizon 1e-3",
-) -> Simulation:
-    """The flow for a certified (or not) problem: ``simulate`` with the spec's ``simulate:``."""
-    if sp.horizon == "auto" and not est.full_rank.holds:
+    gd: GdCertificate | None = None,
+) -> Simulation | GdSimulation:
+    """The flow for a certified (or not) problem: ``simulate`` with the spec's ``simulate:``;
+    with ``gd`` (``train.method: gd``) gradient descent with its step, for its steps."""
+    if gd is None and sp.horizon == "auto" and not est.full_rank.holds:
         code = est.full_rank.code.replace("_", " ")
         raise EstimationError(
             f"simulate.horizon: auto needs σ_min > 0, but (H2) fails ({code}); {horizon_hint}"
+        )
+    if gd is not None:  # train.method: gd: the configured steps, exactly (THEORY.md §13)
+        from ..flow.gd import simulate_gd
+
+        return simulate_gd(
+            problem,
+            eta=gd.eta,
+            steps=gd.steps,
+            points=sp.points,
+            sigma_min=est.sigma_min_lower,
+            sigma_max=est.sigma_max_upper,
+            guarantees=gd.guarantees,
+            rigorous=gd.rigorous,
+            progress=progress,
         )
     from ..flow.simulate import simulate  # scipy.integrate: only when simulating
 
@@ -223,7 +240,7 @@ def run_at(
     simulate_flow: bool,
     progress: Progress | None = None,
     horizon_hint: str | None = None,
-) -> tuple[CertifyResult, Simulation | None]:
+) -> tuple[CertifyResult, Simulation | GdSimulation | None]:
     """The spec's γ on a measured problem: L0, both certificates (and the flow), timed."""
     timing = dict(shared.timing)
     gamma = loaded.spec.gamma
@@ -241,7 +258,14 @@ def run_at(
         t = time.perf_counter()
         hint = {} if horizon_hint is None else {"horizon_hint": horizon_hint}
         sim = simulate_at(
-            problem, est, certificates, theorem, loaded.spec.simulate, progress=progress, **hint
+            problem,
+            est,
+            certificates,
+            theorem,
+            loaded.spec.simulate,
+            progress=progress,
+            gd=gd,
+            **hint,
         )
         timing["simulate"] = time.perf_counter() - t
     timing["total"] = sum(timing.values())
@@ -266,7 +290,7 @@ def result_of(
     est: Estimate,
     certificates: dict[Theorem, Certificate],
     timing: dict[str, float],
-    sim: Simulation | None,
+    sim: Simulation | GdSimulation | None,
     gd: GdCertificate | None = None,
 ) -> CertifyResult:
     """The result of one spec: the flow certificate is ``certify.theorem``'s; with

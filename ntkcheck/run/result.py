@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # types only: SpecFailure and the CLI gate load no numerics
+    from ..flow.gd import GdSimulation
     from ..flow.simulate import Simulation
     from ..problem import Problem
     from ..theory.certificate import Certificate, Status, Theorem
@@ -69,7 +70,7 @@ class CertifyResult:
     certificate: Certificate  # the deciding theorem's (``certify.theorem``)
     certificates: dict[Theorem, Certificate] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=dict, compare=False)
-    simulation: Simulation | None = None
+    simulation: Simulation | GdSimulation | None = None
     gamma_line: int | None = None  # where CI annotations point (the spec's `gamma:`)
     overrides: dict[str, Any] = field(default_factory=dict)
     gd: GdCertificate | None = None  # train.method: gd (THEORY.md §13): it decides

@@ -40,6 +40,7 @@ from .result import CertifyResult, Entry, SpecFailure
 from .specs import BUILTIN
 
 if TYPE_CHECKING:
+    from ..flow.gd import GdSimulation
     from ..flow.simulate import Simulation
 
 #: Caps every BLAS/LAPACK operation of ntkcheck (``linalg.threads``), and the
@@ -297,10 +298,14 @@ def tasks(plan: Plan, points: Sequence[Point], options: Options) -> list[Task]:
 # --------------------------------------------------------------------------- computing
 
 
-def flow_summary(sim: Simulation, loss0: float, loss_tol: float) -> FlowSummary:
+def flow_summary(sim: Simulation | GdSimulation, loss0: float, loss_tol: float) -> FlowSummary:
     """Maxima of the laziness measures over the checkpoints, the final loss, and the first
-    time the loss reaches ``loss_tol``·L0 (log-linear between the checkpoints around it)."""
-    loss, t = sim.loss, sim.t
+    time the loss reaches ``loss_tol``·L0 (log-linear between the checkpoints around it;
+    for gradient descent the step, THEORY.md §13)."""
+    from ..flow.gd import GdSimulation  # loaded already when a GD simulation ran
+
+    loss = sim.loss
+    t = sim.step.astype(float) if isinstance(sim, GdSimulation) else sim.t
     target = loss_tol * loss0
     below = np.flatnonzero(loss <= target)
     when: float | None = None
