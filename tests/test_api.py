@@ -16,7 +16,8 @@ from .conftest import SPECS
 #: JSON keys with no attribute of that name, and why (documented on the classes).
 NOT_ATTRIBUTES = {
     # sentences: made in report/ from a code the Python object holds (layering)
-    "certificate": {"message", "heuristic_gamma"},  # heuristic_gamma: result.problem's
+    # heuristic_gamma: result.problem's; would_certify: result.would_certify (run.advice)
+    "certificate": {"message", "heuristic_gamma", "would_certify"},
     "estimate": {"full_rank_reason"},
 }
 
@@ -71,6 +72,9 @@ def test_python_results_use_the_json_names(spec, overrides):
             nested = value.keys() if isinstance(value, dict) else None
             assert _plain(attr, nested) == value, f"{block}.{key}"
     assert doc["certificate"]["heuristic_gamma"] == result.problem.heuristic_gamma
+    w = result.would_certify
+    keys = ("gamma", "width", "lr", "confirmed")
+    assert doc["certificate"]["would_certify"] == (None if w is None else _plain(w, keys))
 
 
 def test_the_message_of_the_json_is_one_call_away():
@@ -86,7 +90,8 @@ def test_gd_results_use_the_json_names():
     result = certify_spec(load_spec(SPECS / "gd.yaml"))
     doc = json.loads(json.dumps(result_dict(result)))
     written = doc["certificates"]["gd"]
-    assert doc["certificate"] == written and result.verdict is result.gd
+    assert doc["certificate"] == {**written, "would_certify": None}
+    assert result.verdict is result.gd
     for key, value in written.items():
         if key == "message":  # a sentence, made in report/
             assert not hasattr(result.gd, key)

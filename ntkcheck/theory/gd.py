@@ -25,6 +25,7 @@ from ..choices import LossConvention
 from .certificate import Quantities, Status
 from .drift import Drift, LipschitzDrift
 from .gamma_set import Interval
+from .solve import brent_root, golden_max
 
 #: Relative rounding margins of the few operations in α, a and R_gd: the σ's and h
 #: are rigorous bounds already; these cover the arithmetic here (≤ 6 roundings each).
@@ -164,28 +165,19 @@ def _maximize(f: Callable[[float], float], grid: list[float]) -> tuple[float, fl
     if len(grid) < 3 or not math.isfinite(best_v):
         return best_x, best_v
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-    from scipy.optimize import minimize_scalar
-
-    res = minimize_scalar(
-        lambda t: -f(math.exp(t)),
-        bounds=(math.log(lo), math.log(hi)),
-        method="bounded",
-        options={"xatol": 1e-10},
-    )
-    x = math.exp(float(res.x))
+    t, _ = golden_max(lambda t: f(math.exp(t)), math.log(lo), math.log(hi), xtol=1e-10)
+    x = math.exp(t)
     v = f(x)
     return (x, v) if v > best_v else (best_x, best_v)
 
 
 def _crossing(g: Callable[[float], float], lo: float, hi: float) -> float:
     """The point where g turns ≥ 0 in [lo, hi] (g(lo) < 0 ≤ g(hi)), from above: g ≥ 0 there."""
-    from scipy.optimize import brentq
-
     if hi <= lo:
         return hi
-    root = brentq(g, lo, hi, xtol=1e-300, rtol=SOLVE_RTOL)
+    root = brent_root(g, lo, hi, rtol=SOLVE_RTOL)
     x = root
-    for _ in range(60):  # move up until the check holds (brentq's root is within rtol)
+    for _ in range(60):  # move up until the check holds (the root is within rtol)
         if g(x) >= 0.0:
             return min(x, hi)
         x = x + max(x, lo) * SOLVE_RTOL
@@ -277,10 +269,11 @@ def gamma_interval(bounds: BallBounds, eta: float, q: Quantities) -> tuple[Inter
     smallest left end and the largest right end over ρ (the per-ρ intervals overlap
     along the continuous path of their peaks). Empty when no ρ certifies any γ.
     """
-    from scipy.optimize import brentq
-
     top = bounds.alpha_radius()
     smin = bounds.sigma_min
+    r0_min = math.sqrt(q.y_sq)  # min over γ of ‖γf0 − y‖: y's distance to the line of f0
+    if q.loss_depends_on_gamma and q.f0_sq > 0.0:
+        r0_min = math.sqrt(max(q.y_sq - q.f0_dot_y * q.f0_dot_y / q.f0_sq, 0.0))
 
     memo: dict[float, tuple[float, float] | None] = {}
 
@@ -302,28 +295,28 @@ def gamma_interval(bounds: BallBounds, eta: float, q: Quantities) -> tuple[Inter
                 return -1.0
             return (ball.rho - ball.radius) / ball.rho
 
-        lo_t, hi_t = math.log(scale) - 60.0, math.log(scale)
-        ts = [lo_t + (hi_t - lo_t) * i / 240 for i in range(241)]
+        # φ ≥ 0 needs γ ≥ ‖r0(γ)‖/(αρ) (a ≤ 2): start below the smallest ‖r0‖ over γ
+        hi_t = math.log(scale)
+        lo_t = min(hi_t - 60.0, math.log(max(r0_min, 1e-300) / (smin * rho)) - 2.0)
+        count = max(240, math.ceil((hi_t - lo_t) / 0.25))
+        ts = [lo_t + (hi_t - lo_t) * i / count for i in range(count + 1)]
         vals = _phi_grid(bounds, rho, eta, ts, q)
         i = max(range(len(ts)), key=lambda j: vals[j])
         if vals[i] < -0.5:  # phi moves by less than this between grid points near its peak
             return None
         if vals[i] < 0.0:
-            from scipy.optimize import minimize_scalar
-
             a, b = ts[max(i - 1, 0)], ts[min(i + 1, len(ts) - 1)]
-            res = minimize_scalar(lambda t: -phi(t), bounds=(a, b), method="bounded")
-            if phi(float(res.x)) < 0.0:
+            peak, best = golden_max(phi, a, b, xtol=1e-12)
+            if best < 0.0:
                 return None
-            peak = float(res.x)
         else:
             peak = ts[i]
         left = ts[0]
         right = ts[-1]
         if phi(left) < 0.0:
-            left = brentq(phi, left, peak, xtol=1e-14)
+            left = brent_root(phi, left, peak, rtol=0.0, xtol=1e-14)
         if phi(right) < 0.0:
-            right = brentq(phi, peak, right, xtol=1e-14)
+            right = brent_root(phi, peak, right, rtol=0.0, xtol=1e-14)
         return math.exp(left), math.exp(right)
 
     if not math.isfinite(top):
