@@ -737,3 +737,69 @@ def test_gd_never_exceeds_a_g_bound(name):
             for key, v in worst.items():
                 WORST[f"{name}:{key}"] = max(WORST.get(f"{name}:{key}", 0.0), v)
     print(name, {k: f"{v:.3g}" for k, v in WORST.items() if k.startswith(name + ":")})
+
+
+# ---- a drift bound that jumps (§8: "h may jump"; §10's refinement h = 0 below the
+# smallest margin) ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JumpDrift:
+    """h(ρ) = 0 below the smallest margin m, h0 + cρ from there (nondecreasing, not
+    continuous); J not Lipschitz, pair min(2h(ρ), h(√2ρ))."""
+
+    m: float
+    h0: float
+    c: float
+    rigorous: bool = True
+    kind: str = "flip_count"
+
+    def h(self, rho: float) -> float:
+        return 0.0 if rho < self.m else self.h0 + self.c * rho
+
+    def lipschitz(self, rho: float) -> float | None:
+        return None
+
+    def pair(self, rho: float) -> float:
+        return min(2.0 * self.h(rho), self.h(math.sqrt(2.0) * rho))
+
+    def safe_radius(self, target: float) -> float:
+        return self.m if target < self.h0 else max(self.m, (target - self.h0) / self.c)
+
+
+def jump_case(m: float) -> Case:
+    d = JumpDrift(m, 0.3, 0.1)
+
+    def h(rho):
+        rho = np.asarray(rho, dtype=float)
+        return np.where(rho < m, 0.0, 0.3 + 0.1 * rho)
+
+    return Case(
+        name="jump",
+        smin=SMIN,
+        smax=SMAX,
+        drift=d,
+        h=h,
+        beta=None,
+        pair=lambda rho: np.minimum(2 * h(rho), h(math.sqrt(2.0) * np.asarray(rho))),
+        top=(SMIN - 0.3) / 0.1,
+        y_sq=0.04,
+    )
+
+
+@pytest.mark.parametrize("gamma", [1.0, 4.0])
+@pytest.mark.parametrize("width", [1.005, 1.02, 1.05])
+def test_smallest_radius_finds_a_window_narrower_than_the_grid(gamma, width):
+    """With h = 0 up to the margin m, R_gd is constant, R0 = 2‖r0‖/((2 − c1)γσ_min), below
+    m and jumps above it at m: the inside set is [R0, m) ∪ [R1, …). When [R0, m) is narrower
+    than a step of the search grid, the first grid point inside is in the second window:
+    the smallest ρ is R0, and α, a, the rate are those of h = 0 there."""
+    eta = 0.2 / (gamma**2 * SMAX**2)
+    R0 = 2 * 0.2 / ((2 - 0.2) * gamma * SMIN)
+    case = jump_case(width * R0)
+    cert = case.certify(gamma, eta)
+    assert cert.certified
+    assert rel(cert.radius_R, R0) <= 1e-6 and rel(case.smallest_rho(eta, gamma), R0) <= 1e-9
+    assert (
+        rel(cert.alpha, SMIN) <= 1e-8 and rel(cert.rate, 1 - 1.8 * eta * gamma**2 * SMIN**2) <= 1e-8
+    )

@@ -33,6 +33,8 @@ _TINY = 64.0 * 2.0**-53
 GRID_POINTS = 161
 #: Relative tolerance of the solved quantities (ρ, η_max, the γ interval).
 SOLVE_RTOL = 1e-12
+#: Steps ρ ← R_gd(ρ) per grid cell in the search for the smallest ρ (``smallest_radius``).
+EXCLUSION_STEPS = 4
 
 
 class GdReason(StrEnum):
@@ -213,10 +215,15 @@ def search_range(bounds: BallBounds, gamma: float, r0: float) -> Search | None:
 def smallest_radius(bounds: BallBounds, eta: float, gamma: float, r0: float) -> BallAt | None:
     """The smallest ρ with R_gd(ρ) ≤ ρ (THEORY.md §13), or None when no ρ has it.
 
-    ρ ↦ R_gd(ρ) is nondecreasing, so every ρ below the smallest fixed point has
-    R_gd(ρ) > ρ: the first grid point inside, then Brent's method on ρ − R_gd(ρ)
-    between it and the grid point before; when no grid point is inside, the best one
-    is refined (near the largest η the inside set shrinks to a point, §13 remark v).
+    ρ ↦ R_gd(ρ) is nondecreasing (h, β(ρ) and h_pair are), but the inside set need not
+    be an interval (a drift bound may jump, §8: then R_gd jumps too), so the first grid
+    point inside may lie beyond a window that the grid steps over. Monotonicity excludes
+    whole stretches instead: when R_gd(ρ) > ρ, no ρ' in [ρ, R_gd(ρ)) is inside
+    (R_gd(ρ') ≥ R_gd(ρ) > ρ'). The search walks up from ‖r0‖/(γσ_min) by these steps
+    (ρ ← R_gd(ρ), a few per grid cell); where they stall inside a cell (R_gd(ρ) ≈ ρ:
+    a fixed point is near, or the inside set shrinks to a point near the largest η,
+    §13 remark v) it solves ρ = R_gd(ρ) in the cell by Brent's method, after maximizing
+    (ρ − R_gd)/ρ there when the cell's end is outside too.
     """
     if r0 == 0.0:  # nothing to fit: θ stays at θ0
         ball = bounds.ball(0.0, eta, gamma, r0)
@@ -228,18 +235,30 @@ def smallest_radius(bounds: BallBounds, eta: float, gamma: float, r0: float) -> 
     def g(rho: float) -> float:
         return rho - bounds.ball(rho, eta, gamma, r0).radius
 
-    grid = rng.grid()
-    prev = rng.lo
-    for x in grid:
+    rho = rng.lo  # no ρ below it is inside: R_gd ≥ ‖r0‖/(γσ_min)
+    for x in rng.grid()[1:]:
+        if rho >= x:
+            continue
+        steps = 0
+        while rho < x:  # invariant: nothing in [lo, ρ) is inside
+            radius = bounds.ball(rho, eta, gamma, r0).radius
+            if radius <= rho:
+                return bounds.ball(rho, eta, gamma, r0)
+            if math.isinf(radius):  # α ≤ 0 or a ≤ 0 here, hence at every larger ρ
+                return None
+            if steps == EXCLUSION_STEPS:
+                break
+            rho, steps = radius, steps + 1
+        if rho >= x:
+            continue
+        # the steps stall in this cell; ρ itself is outside
         if g(x) >= 0.0:
-            rho = _crossing(g, prev, x) if x > rng.lo else x
-            return bounds.ball(rho, eta, gamma, r0)
-        prev = x
-    x_best, v_best = _maximize(lambda rho: g(rho) / rho, grid)
-    if v_best < 0.0:
-        return None
-    below = max((p for p in grid if p < x_best), default=rng.lo)
-    return bounds.ball(_crossing(g, below, x_best), eta, gamma, r0)
+            return bounds.ball(_crossing(g, rho, x), eta, gamma, r0)
+        x_best, v_best = _maximize(lambda t: g(t) / t, [rho, 0.5 * (rho + x), x])
+        if v_best >= 0.0:
+            return bounds.ball(_crossing(g, rho, x_best), eta, gamma, r0)
+        rho = x
+    return None
 
 
 def step_max(bounds: BallBounds, gamma: float, r0: float) -> float:
