@@ -177,6 +177,7 @@ class Case:
     def rho_grid(self, gamma: float, points: int) -> np.ndarray:
         lo = self.r0(gamma) / (gamma * self.smin)  # R_gd ≥ ‖r0‖/(γσ_min): a < 2, α ≤ σ_min
         top = self.top if math.isfinite(self.top) else lo * 1e8
+        lo = max(lo, top * 1e-12)  # r0(γ) = 0: R_gd = 0 wherever a > 0
         return np.geomspace(lo, top * (1.0 - 1e-13), points)
 
     def best(self, eta: float, gamma: float, points: int = 20001) -> tuple[float, float]:
@@ -243,6 +244,8 @@ class Case:
         certified points widened to its ends by bisection (fine ρ grid)."""
         cap = math.sqrt(2.0 / eta) / self.smax  # c1 < 2 needs γ below this
         gs = np.geomspace(cap * 1e-9, cap, 160)
+        if self.depends and 0 < self.f0_dot_y / self.f0_sq < cap:  # where ‖γf0 − y‖ is least
+            gs = np.sort(np.append(gs, self.f0_dot_y / self.f0_sq))
         ok = np.array([self.best(eta, float(g), 2001)[1] >= 0.0 for g in gs])
         if not ok.any():
             i = int(np.argmax([self.best(eta, float(g), 2001)[1] for g in gs]))
@@ -803,3 +806,32 @@ def test_smallest_radius_finds_a_window_narrower_than_the_grid(gamma, width):
     assert (
         rel(cert.alpha, SMIN) <= 1e-8 and rel(cert.rate, 1 - 1.8 * eta * gamma**2 * SMIN**2) <= 1e-8
     )
+
+
+@pytest.mark.parametrize("ny,cos", [(10.0, 1.0), (100.0, 1 - 1e-6), (1e3, 1 - 1e-12)])
+def test_gamma_interval_finds_the_window_where_the_residual_dips(ny, cos):
+    """y (nearly) a multiple of f0: ‖γf0 − y‖ has a deep minimum at γ0 = f0·y/‖f0‖² = cos,
+    and the certified γ set is a window around it, narrow when ‖y‖ is large (relative
+    width ~ σ_min²/(β‖y‖)). The reported set holds the certified γ0 and is the reference's
+    (before: (0, ∞) when r0(γ0) = 0 exactly, () or too narrow when the window fell between
+    the points of the search grid in γ)."""
+    case = Case(
+        name="dip",
+        smin=SMIN,
+        smax=SMAX,
+        drift=LipschitzDrift(BETA),
+        h=lambda rho: BETA * np.asarray(rho),
+        beta=lambda rho: np.full_like(np.asarray(rho, dtype=float), BETA),
+        pair=lambda rho: 2 * BETA * np.asarray(rho),
+        top=SMIN / BETA,
+        f0_sq=ny * ny,
+        f0_dot_y=cos * ny * ny,
+        y_sq=ny * ny,
+    )
+    eta = 0.1 / SMAX**2
+    cert = case.certify(cos, eta)
+    assert cert.certified
+    (lo, hi), *more = cert.gamma_interval
+    assert not more and lo < cos < hi
+    ((ref_lo, ref_hi),) = case.gamma_set(eta)
+    assert rel(lo, ref_lo) <= 1e-6 and rel(hi, ref_hi) <= 1e-6

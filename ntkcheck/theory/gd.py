@@ -287,12 +287,18 @@ def gamma_interval(bounds: BallBounds, eta: float, q: Quantities) -> tuple[Inter
     For each ρ, ``φ_ρ(γ) = γ·a·α·ρ − 2‖r0(γ)‖ ≥ 0`` holds on an interval of γ below
     the stability scale √(2/η)/Σ(ρ) (a < 0 beyond it); the set's ends are the
     smallest left end and the largest right end over ρ (the per-ρ intervals overlap
-    along the continuous path of their peaks). Empty when no ρ certifies any γ.
+    along the continuous path of their peaks). Empty when no ρ certifies any γ. With
+    f0 ≠ 0 the per-ρ search in γ includes γ = f0·y/‖f0‖², where ‖r0(γ)‖ is least (the
+    set can be a narrow window there); ‖r0(γ)‖ = 0 there is no special case.
     """
     from scipy.optimize import brentq
 
     top = bounds.alpha_radius()
     smin = bounds.sigma_min
+    # ‖γf0 − y‖ is smallest at γ = f0·y/‖f0‖²: when y is nearly a multiple of f0 the
+    # certified set is a narrow window around it, which a grid in log γ steps over
+    dip = q.f0_dot_y / q.f0_sq if q.loss_depends_on_gamma and q.f0_sq > 0.0 else 0.0
+    t_dip = math.log(dip) if dip > 0.0 else -math.inf
 
     memo: dict[float, tuple[float, float] | None] = {}
 
@@ -316,6 +322,8 @@ def gamma_interval(bounds: BallBounds, eta: float, q: Quantities) -> tuple[Inter
 
         lo_t, hi_t = math.log(scale) - 60.0, math.log(scale)
         ts = [lo_t + (hi_t - lo_t) * i / 240 for i in range(241)]
+        if lo_t < t_dip < hi_t:  # ‖r0(γ)‖'s minimum: φ may peak in a spike there
+            ts = sorted([*ts, t_dip])
         vals = _phi_grid(bounds, rho, eta, ts, q)
         i = max(range(len(ts)), key=lambda j: vals[j])
         if vals[i] < -0.5:  # phi moves by less than this between grid points near its peak
@@ -537,7 +545,7 @@ def certify_gd(
     bounds = BallBounds(drift, smin, smax)
     r0 = math.sqrt(2.0 * q.loss0)
     lr_max = step_max(bounds, gamma, r0) / factor
-    interval = gamma_interval(bounds, eta, q) if r0 > 0.0 else ((0.0, inf),)
+    interval = gamma_interval(bounds, eta, q)
     ball = smallest_radius(bounds, eta, gamma, r0) if stability < 2.0 else None
     if ball is None:
         if stability >= 2.0:
