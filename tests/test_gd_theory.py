@@ -724,6 +724,7 @@ def run_gd(problem, cert, q, lr: float, loss: str, steps: int) -> dict[str, floa
     return worst
 
 
+@pytest.mark.filterwarnings("error")
 @pytest.mark.parametrize("name", list(REAL))
 def test_gd_never_exceeds_a_g_bound(name):
     """At lr = lr_max·(1 − 1e-9) and lr_max/2 (the step the certificate allows, in the
@@ -790,6 +791,7 @@ def jump_case(m: float) -> Case:
     )
 
 
+@pytest.mark.filterwarnings("error")  # and no RuntimeWarning from the searches (∞ values)
 @pytest.mark.parametrize("gamma", [1.0, 4.0])
 @pytest.mark.parametrize("width", [1.005, 1.02, 1.05])
 def test_smallest_radius_finds_a_window_narrower_than_the_grid(gamma, width):

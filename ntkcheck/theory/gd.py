@@ -161,8 +161,12 @@ def _maximize(f: Callable[[float], float], grid: list[float]) -> tuple[float, fl
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
     from scipy.optimize import minimize_scalar
 
+    def objective(t: float) -> float:  # finite: Brent's parabolic steps turn ∞ into NaN
+        v = f(math.exp(t))
+        return -v if math.isfinite(v) else (-1e300 if v > 0 else 1e300)
+
     res = minimize_scalar(
-        lambda t: -f(math.exp(t)),
+        objective,
         bounds=(math.log(lo), math.log(hi)),
         method="bounded",
         options={"xatol": 1e-10},
