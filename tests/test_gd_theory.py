@@ -606,7 +606,7 @@ def check_against_reference(case: Case, gamma: float, stab: float) -> None:
     assert any(inside) is cert.certified or any(near)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     h0=st.floats(0.0, 0.5),
     c=st.floats(1e-2, 2.0),
