@@ -244,16 +244,24 @@ class Case:
         """The certified γ at η: a log-γ scan (400 points, coarse ρ grid), every run of
         certified points widened to its ends by bisection (fine ρ grid)."""
         cap = math.sqrt(2.0 / eta) / self.smax  # c1 < 2 needs γ below this
-        gs = np.geomspace(cap * 1e-9, cap, 160)
+        gs = np.geomspace(cap * 1e-9, cap, 120)
         if self.depends and 0 < self.f0_dot_y / self.f0_sq < cap:  # where ‖γf0 − y‖ is least
             gs = np.sort(np.append(gs, self.f0_dot_y / self.f0_sq))
         ok = np.array([self.best(eta, float(g), 2001)[1] >= 0.0 for g in gs])
-        if not ok.any():
+        if not ok.any():  # near the largest step the set is a narrow window: refine in γ
             i = int(np.argmax([self.best(eta, float(g), 2001)[1] for g in gs]))
-            g = float(gs[i])
+            lo, hi = math.log(gs[max(i - 1, 0)]), math.log(gs[min(i + 1, gs.size - 1)])
+            for _ in range(40):
+                t1, t2 = hi - 0.618 * (hi - lo), lo + 0.618 * (hi - lo)
+                if self.best(eta, math.exp(t1))[1] >= self.best(eta, math.exp(t2))[1]:
+                    hi = t2
+                else:
+                    lo = t1
+            g = math.exp(0.5 * (lo + hi))
             if not self.feasible(eta, g):
                 return []
-            ok[i] = True
+            gs = np.sort(np.append(gs, g))
+            ok = gs == g
         runs: list[tuple[float, float]] = []
         idx = np.nonzero(ok)[0]
         starts = [int(idx[0])] + [int(b) for a, b in itertools.pairwise(idx) if b > a + 1]
@@ -880,5 +888,30 @@ def test_gamma_interval_finds_the_window_where_the_residual_dips(ny, cos):
     assert cert.certified
     (lo, hi), *more = cert.gamma_interval
     assert not more and lo < cos < hi
+    ((ref_lo, ref_hi),) = case.gamma_set(eta)
+    assert rel(lo, ref_lo) <= 1e-6 and rel(hi, ref_hi) <= 1e-6
+
+
+@pytest.mark.parametrize("name", ["lipschitz", "concave_flip"])
+def test_gamma_interval_near_the_largest_step(name):
+    """Near the largest step any γ certifies (η_max at its best γ*), the certified γ set is
+    a narrow window around γ* and the (ρ, γ) that certify a small island (§13 remark v):
+    the reported set holds γ* (certified) and is the reference's (before: () — certified
+    with an empty certified set)."""
+    from scipy.optimize import minimize_scalar
+
+    case = CASES[name]
+    res = minimize_scalar(
+        lambda t: -case.certify(math.exp(t), 1e-300).lr_max,
+        bounds=(math.log(0.05), math.log(10.0)),
+        method="bounded",
+        options={"xatol": 5e-2},
+    )
+    gamma = math.exp(res.x)
+    eta = (1 - 1e-4) * case.eta_max(gamma)
+    cert = case.certify(gamma, eta)
+    assert cert.certified
+    ((lo, hi),) = cert.gamma_interval
+    assert lo < gamma < hi and hi / lo < 1.1
     ((ref_lo, ref_hi),) = case.gamma_set(eta)
     assert rel(lo, ref_lo) <= 1e-6 and rel(hi, ref_hi) <= 1e-6

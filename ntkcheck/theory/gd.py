@@ -376,6 +376,37 @@ def gamma_interval(bounds: BallBounds, eta: float, q: Quantities) -> tuple[Inter
     return ((math.exp(-lo_v), math.exp(hi_v)),)
 
 
+def _widen(
+    bounds: BallBounds, eta: float, q: Quantities, gamma: float, interval: tuple[Interval, ...]
+) -> tuple[Interval, ...]:
+    """The certified γ set when γ certifies but lies outside the union's estimate: near
+    the largest certifiable step the set of (ρ, γ) that certify is a small island, which the
+    ρ grid of ``gamma_interval`` steps over (§13 remark v). Its ends by bisection in log γ on
+    "some ρ certifies" (``smallest_radius``) from γ outwards, hulled with ``interval``."""
+
+    def certified(t: float) -> bool:
+        g = math.exp(t)
+        return smallest_radius(bounds, eta, g, residual_norm(q, g)) is not None
+
+    def end(inside: float, outside: float) -> float:
+        if certified(outside):
+            return outside
+        while abs(outside - inside) > SOLVE_RTOL:
+            mid = 0.5 * (inside + outside)
+            if certified(mid):
+                inside = mid
+            else:
+                outside = mid
+        return inside
+
+    t = math.log(gamma)
+    cap = math.log(math.sqrt(2.0 / eta) / bounds.sigma_max)  # c1 ≥ 2 from here on
+    lo, hi = math.exp(end(t, t - 60.0)), math.exp(end(t, max(cap, t)))
+    for a, b in interval:
+        lo, hi = min(lo, a), max(hi, b)
+    return ((lo, hi),)
+
+
 def _phi_grid(
     bounds: BallBounds, rho: float, eta: float, ts: list[float], q: Quantities
 ) -> list[float]:
@@ -551,6 +582,8 @@ def certify_gd(
     lr_max = step_max(bounds, gamma, r0) / factor
     interval = gamma_interval(bounds, eta, q)
     ball = smallest_radius(bounds, eta, gamma, r0) if stability < 2.0 else None
+    if ball is not None and not any(lo <= gamma <= hi for lo, hi in interval):
+        interval = _widen(bounds, eta, q, gamma, interval)
     if ball is None:
         if stability >= 2.0:
             reason = GdReason.unstable
