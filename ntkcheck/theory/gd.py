@@ -34,6 +34,8 @@ _TINY = 64.0 * 2.0**-53
 GRID_POINTS = 161
 #: Relative tolerance of the solved quantities (ρ, η_max, the γ interval).
 SOLVE_RTOL = 1e-12
+#: Steps ρ ← R_gd(ρ) per grid cell in the search for the smallest ρ (``smallest_radius``).
+EXCLUSION_STEPS = 4
 
 
 class GdTheorem(StrEnum):
@@ -165,7 +167,11 @@ def _maximize(f: Callable[[float], float], grid: list[float]) -> tuple[float, fl
     if len(grid) < 3 or not math.isfinite(best_v):
         return best_x, best_v
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-    t, _ = golden_max(lambda t: f(math.exp(t)), math.log(lo), math.log(hi), xtol=1e-10)
+    def objective(t: float) -> float:  # NaN (∞ − ∞) counts as the worst value
+        v = f(math.exp(t))
+        return v if not math.isnan(v) else -math.inf
+
+    t, _ = golden_max(objective, math.log(lo), math.log(hi), xtol=1e-10)
     x = math.exp(t)
     v = f(x)
     return (x, v) if v > best_v else (best_x, best_v)
@@ -212,10 +218,15 @@ def search_range(bounds: BallBounds, gamma: float, r0: float) -> Search | None:
 def smallest_radius(bounds: BallBounds, eta: float, gamma: float, r0: float) -> BallAt | None:
     """The smallest ρ with R_gd(ρ) ≤ ρ (THEORY.md §13), or None when no ρ has it.
 
-    ρ ↦ R_gd(ρ) is nondecreasing, so every ρ below the smallest fixed point has
-    R_gd(ρ) > ρ: the first grid point inside, then Brent's method on ρ − R_gd(ρ)
-    between it and the grid point before; when no grid point is inside, the best one
-    is refined (near the largest η the inside set shrinks to a point, §13 remark v).
+    ρ ↦ R_gd(ρ) is nondecreasing (h, β(ρ) and h_pair are), but the inside set need not
+    be an interval (a drift bound may jump, §8: then R_gd jumps too), so the first grid
+    point inside may lie beyond a window that the grid steps over. Monotonicity excludes
+    whole stretches instead: when R_gd(ρ) > ρ, no ρ' in [ρ, R_gd(ρ)) is inside
+    (R_gd(ρ') ≥ R_gd(ρ) > ρ'). The search walks up from ‖r0‖/(γσ_min) by these steps
+    (ρ ← R_gd(ρ), a few per grid cell); where they stall inside a cell (R_gd(ρ) ≈ ρ:
+    a fixed point is near, or the inside set shrinks to a point near the largest η,
+    §13 remark v) it solves ρ = R_gd(ρ) in the cell by Brent's method, after maximizing
+    (ρ − R_gd)/ρ there when the cell's end is outside too.
     """
     if r0 == 0.0:  # nothing to fit: θ stays at θ0
         ball = bounds.ball(0.0, eta, gamma, r0)
@@ -227,18 +238,30 @@ def smallest_radius(bounds: BallBounds, eta: float, gamma: float, r0: float) -> 
     def g(rho: float) -> float:
         return rho - bounds.ball(rho, eta, gamma, r0).radius
 
-    grid = rng.grid()
-    prev = rng.lo
-    for x in grid:
+    rho = rng.lo  # no ρ below it is inside: R_gd ≥ ‖r0‖/(γσ_min)
+    for x in rng.grid()[1:]:
+        if rho >= x:
+            continue
+        steps = 0
+        while rho < x:  # invariant: nothing in [lo, ρ) is inside
+            radius = bounds.ball(rho, eta, gamma, r0).radius
+            if radius <= rho:
+                return bounds.ball(rho, eta, gamma, r0)
+            if math.isinf(radius):  # α ≤ 0 or a ≤ 0 here, hence at every larger ρ
+                return None
+            if steps == EXCLUSION_STEPS:
+                break
+            rho, steps = radius, steps + 1
+        if rho >= x:
+            continue
+        # the steps stall in this cell; ρ itself is outside
         if g(x) >= 0.0:
-            rho = _crossing(g, prev, x) if x > rng.lo else x
-            return bounds.ball(rho, eta, gamma, r0)
-        prev = x
-    x_best, v_best = _maximize(lambda rho: g(rho) / rho, grid)
-    if v_best < 0.0:
-        return None
-    below = max((p for p in grid if p < x_best), default=rng.lo)
-    return bounds.ball(_crossing(g, below, x_best), eta, gamma, r0)
+            return bounds.ball(_crossing(g, rho, x), eta, gamma, r0)
+        x_best, v_best = _maximize(lambda t: g(t) / t, [rho, 0.5 * (rho + x), x])
+        if v_best >= 0.0:
+            return bounds.ball(_crossing(g, rho, x_best), eta, gamma, r0)
+        rho = x
+    return None
 
 
 def step_max(bounds: BallBounds, gamma: float, r0: float) -> float:
@@ -267,13 +290,19 @@ def gamma_interval(bounds: BallBounds, eta: float, q: Quantities) -> tuple[Inter
     For each ρ, ``φ_ρ(γ) = γ·a·α·ρ − 2‖r0(γ)‖ ≥ 0`` holds on an interval of γ below
     the stability scale √(2/η)/Σ(ρ) (a < 0 beyond it); the set's ends are the
     smallest left end and the largest right end over ρ (the per-ρ intervals overlap
-    along the continuous path of their peaks). Empty when no ρ certifies any γ.
+    along the continuous path of their peaks). Empty when no ρ certifies any γ. With
+    f0 ≠ 0 the per-ρ search in γ includes γ = f0·y/‖f0‖², where ‖r0(γ)‖ is least (the
+    set can be a narrow window there); ‖r0(γ)‖ = 0 there is no special case.
     """
     top = bounds.alpha_radius()
     smin = bounds.sigma_min
     r0_min = math.sqrt(q.y_sq)  # min over γ of ‖γf0 − y‖: y's distance to the line of f0
     if q.loss_depends_on_gamma and q.f0_sq > 0.0:
         r0_min = math.sqrt(max(q.y_sq - q.f0_dot_y * q.f0_dot_y / q.f0_sq, 0.0))
+    # ‖γf0 − y‖ is smallest at γ = f0·y/‖f0‖²: when y is nearly a multiple of f0 the
+    # certified set is a narrow window around it, which a grid in log γ steps over
+    dip = q.f0_dot_y / q.f0_sq if q.loss_depends_on_gamma and q.f0_sq > 0.0 else 0.0
+    t_dip = math.log(dip) if dip > 0.0 else -math.inf
 
     memo: dict[float, tuple[float, float] | None] = {}
 
@@ -300,6 +329,8 @@ def gamma_interval(bounds: BallBounds, eta: float, q: Quantities) -> tuple[Inter
         lo_t = min(hi_t - 60.0, math.log(max(r0_min, 1e-300) / (smin * rho)) - 2.0)
         count = max(240, math.ceil((hi_t - lo_t) / 0.25))
         ts = [lo_t + (hi_t - lo_t) * i / count for i in range(count + 1)]
+        if lo_t < t_dip < hi_t:  # ‖r0(γ)‖'s minimum: φ may peak in a spike there
+            ts = sorted([*ts, t_dip])
         vals = _phi_grid(bounds, rho, eta, ts, q)
         i = max(range(len(ts)), key=lambda j: vals[j])
         if vals[i] < -0.5:  # phi moves by less than this between grid points near its peak
@@ -343,6 +374,37 @@ def gamma_interval(bounds: BallBounds, eta: float, q: Quantities) -> tuple[Inter
     _, lo_v = _maximize(left_end, grid)
     _, hi_v = _maximize(right_end, grid)
     return ((math.exp(-lo_v), math.exp(hi_v)),)
+
+
+def _widen(
+    bounds: BallBounds, eta: float, q: Quantities, gamma: float, interval: tuple[Interval, ...]
+) -> tuple[Interval, ...]:
+    """The certified γ set when γ certifies but lies outside the union's estimate: near
+    the largest certifiable step the set of (ρ, γ) that certify is a small island, which the
+    ρ grid of ``gamma_interval`` steps over (§13 remark v). Its ends by bisection in log γ on
+    "some ρ certifies" (``smallest_radius``) from γ outwards, hulled with ``interval``."""
+
+    def certified(t: float) -> bool:
+        g = math.exp(t)
+        return smallest_radius(bounds, eta, g, residual_norm(q, g)) is not None
+
+    def end(inside: float, outside: float) -> float:
+        if certified(outside):
+            return outside
+        while abs(outside - inside) > SOLVE_RTOL:
+            mid = 0.5 * (inside + outside)
+            if certified(mid):
+                inside = mid
+            else:
+                outside = mid
+        return inside
+
+    t = math.log(gamma)
+    cap = math.log(math.sqrt(2.0 / eta) / bounds.sigma_max)  # c1 ≥ 2 from here on
+    lo, hi = math.exp(end(t, t - 60.0)), math.exp(end(t, max(cap, t)))
+    for a, b in interval:
+        lo, hi = min(lo, a), max(hi, b)
+    return ((lo, hi),)
 
 
 def _phi_grid(
@@ -528,8 +590,10 @@ def certify_gd(
     bounds = BallBounds(drift, smin, smax)
     r0 = math.sqrt(2.0 * q.loss0)
     lr_max = step_max(bounds, gamma, r0) / factor
-    interval = gamma_interval(bounds, eta, q) if r0 > 0.0 else ((0.0, inf),)
+    interval = gamma_interval(bounds, eta, q)
     ball = smallest_radius(bounds, eta, gamma, r0) if stability < 2.0 else None
+    if ball is not None and not any(lo <= gamma <= hi for lo, hi in interval):
+        interval = _widen(bounds, eta, q, gamma, interval)
     if ball is None:
         if stability >= 2.0:
             reason = GdReason.unstable
