@@ -94,9 +94,11 @@ def test_json_key_paths_follow_design(capsys):
         "theorem",
     } <= set(r["certificate"])
     assert set(r["certificates"]) == {"lecture", "path"}
-    for cert in r["certificates"].values():  # the same keys for both theorems
-        assert set(cert) == set(r["certificate"])
-    assert r["certificate"] == r["certificates"]["path"]
+    # the same keys for both theorems; the deciding one adds what would certify
+    assert r["certificate"]["would_certify"] is None  # certified
+    for cert in r["certificates"].values():
+        assert set(cert) | {"would_certify"} == set(r["certificate"])
+    assert r["certificate"] == {**r["certificates"]["path"], "would_certify": None}
     assert {"sigma_min_lower", "sigma_max_upper", "sigma_bounds", "drift_bound"} <= set(
         r["estimate"]
     )
