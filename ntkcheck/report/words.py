@@ -201,9 +201,10 @@ def gd_advice(c: GdCertificate) -> str:
     lower = f"lower lr to below {num(c.lr_max)}" if c.lr_max > 0 else "lower lr"
     if c.reason is GdReason.unstable:
         return (
-            f"the step is past the stability limit: ηγ²σ_max² = {num(c.stability)} ≥ 2, so "
-            "gradient descent on the linearized network diverges (the true network may "
-            f"leave the lazy regime, the catapult); {lower}"
+            f"the step is at or past the stability limit: ηγ²σ_max² = {num(c.stability)} ≥ 2 "
+            "(σ_max: its proven upper bound), where gradient descent on the linearized "
+            "network diverges and the true network may leave the lazy regime (the "
+            f"catapult); nothing is certified; {lower}"
             + (f", or keep lr and take γ ∈ {interval}" if c.gamma_interval else "")
         )
     if c.reason is GdReason.too_small:

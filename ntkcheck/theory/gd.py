@@ -46,7 +46,8 @@ class GdTheorem(StrEnum):
 
 class GdReason(StrEnum):
     """Why a GD certificate does not hold: the flow certificates' ``Reason`` codes, or
-    ``unstable`` (ηγ²σ_max² ≥ 2: GD on the linearized network diverges whatever γ does),
+    ``unstable`` (ηγ²σ_max² ≥ 2 with the proven σ_max: at or past the stability limit of
+    GD on the linearized network; nothing is certified),
     ``too_small``/``too_large`` (γ below/above the certified set at this lr; too_small
     also when no lr is certified at this γ) and ``lr_too_large`` (no γ is certified at
     this lr, but a smaller lr is at this γ)."""
@@ -167,6 +168,7 @@ def _maximize(f: Callable[[float], float], grid: list[float]) -> tuple[float, fl
     if len(grid) < 3 or not math.isfinite(best_v):
         return best_x, best_v
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+
     def objective(t: float) -> float:  # NaN (∞ − ∞) counts as the worst value
         v = f(math.exp(t))
         return v if not math.isnan(v) else -math.inf
