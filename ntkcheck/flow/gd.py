@@ -441,7 +441,7 @@ def simulate_gd(
     with blas_threads(threads_for("eigen", n)):
         linear = LinearizedGd.from_gram(K0, r0, eta, gamma)
     lam_max = float(linear.eigenvalues[-1]) if n else 0.0
-    gram_error = model.gram_error(X, float(np.trace(K0))) + 4.0 * n * UNIT * lam_max
+    gram_error = model.gram_error(X, float(np.trace(K0))).value + 4.0 * n * UNIT * lam_max
     stability = eta * gamma * gamma * sigma_max * sigma_max
     e2 = eta * gamma * gamma
     contraction = max(abs(1.0 - e2 * sigma_min * sigma_min), abs(e2 * sigma_max * sigma_max - 1.0))

@@ -102,6 +102,19 @@ class LocalBeta:
 
 
 @dataclass(frozen=True)
+class GramError:
+    """E_K, a bound on ‖K̂0 − K0‖₂ for the K̂0 that ``gram`` returns (THEORY.md §11).
+
+    ``rigorous``: proven from a rounding analysis; False when the family cannot bound
+    it (then ``value`` is an estimate and σ bounds built on it are labelled estimates,
+    never a σ_min of 0). ``value`` is ∞ when K̂0 is not finite.
+    """
+
+    value: float
+    rigorous: bool = True
+
+
+@dataclass(frozen=True)
 class Obstruction:
     """A structural reason why σ_min = 0 (THEORY.md §2, (H2)): a code and its data."""
 
@@ -148,8 +161,9 @@ class Model(Protocol):
         """K0 = J0 J0ᵀ (n, n), by the family's fastest structured path."""
         ...
 
-    def gram_error(self, X: np.ndarray, trace: float) -> float:
-        """E_K ≥ ‖K̂0 − K0‖₂ for the K̂0 that ``gram`` returns, given tr K̂0 (THEORY.md §11)."""
+    def gram_error(self, X: np.ndarray, trace: float) -> GramError:
+        """E_K ≥ ‖K̂0 − K0‖₂ for the K̂0 that ``gram`` returns, given tr K̂0 (THEORY.md §11),
+        rigorous or labelled an estimate."""
         ...
 
     def gram_operator(self, X: np.ndarray, *, cache: bool) -> Matvec:

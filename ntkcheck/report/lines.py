@@ -66,6 +66,8 @@ def _bounds_note(e: Estimate) -> str:
         "dense+cholesky": "λ_min's bound proved by a Cholesky factorization of K0 − τI",
         "cholesky": "Lanczos values proved by Cholesky factorizations of K0 ∓ τI",
         "lanczos": "Lanczos estimates, not proven: the certificate is an estimate",
+        "unproved": "the eigenvalues, not proven (the model gives no bound on the rounding "
+        "of K0): the certificate is an estimate",
     }[b.method]
     lo, hi = num(b.sigma_min_lower, 6), num(b.sigma_max_upper, 6)
     text = f"certificate uses σ_min ≥ {lo}, σ_max ≤ {hi} ({how})"

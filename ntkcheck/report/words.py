@@ -97,7 +97,8 @@ def unproved(est: Estimate) -> str:
     if m.beta_method == "local":
         why.append("β is the local β_loc at θ0, not a proven Lipschitz bound")
     if not m.bounds.rigorous:
-        why.append("σ_min and σ_max are Lanczos estimates, not proven bounds")
+        how = "Lanczos estimates" if m.bounds.method == "lanczos" else "eigenvalues"
+        why.append(f"σ_min and σ_max are {how}, not proven bounds")
     return " and ".join(why)
 
 

@@ -29,7 +29,7 @@ from ...theory.drift import Drift, LipschitzDrift, NoDrift
 from .. import protocol
 from ..activations import Activation
 from ..names import NONSMOOTH_ACTIVATIONS
-from ..protocol import BetaSummary, LocalBeta, ModelInfo, Obstruction
+from ..protocol import BetaSummary, GramError, LocalBeta, ModelInfo, Obstruction
 from .memory import (
     BLOCK_VALUES,
     certify_peak_bytes,
@@ -306,7 +306,7 @@ class TwoLayerNetwork:
             return FlipDrift(flip_bound(X, self.W, self.a, self.s, jump))
         return NoDrift("not_lipschitz")
 
-    def gram_error(self, X: np.ndarray, trace: float) -> float:
+    def gram_error(self, X: np.ndarray, trace: float) -> GramError:
         """E_K ≥ ‖K̂0 − K0‖₂ for ``gram`` (THEORY.md §11): the rounding of the sums and of S."""
         name = self.activation.name
         smooth = self.activation.smooth
@@ -327,7 +327,9 @@ class TwoLayerNetwork:
             jump=jump,
             block_values=BLOCK_VALUES,
         )
-        return gram_formation_error(trace, gram_n_terms(*self.W.shape), factor_error=factor)
+        return GramError(
+            gram_formation_error(trace, gram_n_terms(*self.W.shape), factor_error=factor)
+        )
 
     def local_beta(self, X: np.ndarray, *, seed: int = 0) -> LocalBeta | None:
         """β_loc at θ0 (THEORY.md §6); None when σ' jumps (J is not Lipschitz)."""
