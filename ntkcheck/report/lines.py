@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from .._version import __version__
 from ..run.result import CertifyResult
 from ..theory.certificate import Certificate, Status, Theorem
+from ..theory.drift import DriftKind
 from ..theory.gd import GdCertificate
 from .words import (
     FLIP_ASSUMPTION,
@@ -116,7 +117,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
     bounds = f"{named}; sup|σ''| = {num(m.beta.lipschitz_derivative, 4)}"
     if math.isinf(e.beta):
         why = f"∞  sup|σ''| = ∞ for {p.activation}: σ' is not Lipschitz"
-        if m.drift.kind == "flip_count":
+        if m.drift.kind is DriftKind.flip_count:
             why += "; the drift bound counts activation flips instead (THEORY.md §10)"
         out.append(Line("β", why))
     elif m.beta_method == "local":
@@ -128,7 +129,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
         analytic = m.beta.beta
         ratio = f", {num(info.value / analytic)}× the analytic bound" if analytic > 0 else ""
         rho = r.certificates.get(Theorem.path, c).radius_B
-        if m.drift.kind == "ball_lipschitz" and 0 < rho < math.inf and info.value > 0:
+        if m.drift.kind is DriftKind.ball_lipschitz and 0 < rho < math.inf and info.value > 0:
             beta_rho = 0.5 * e.sigma_min_lower / rho  # the rigorous β on the ball of radius ρ*
             ratio += f"; β(ρ*) = {num(beta_rho)} = {num(beta_rho / info.value)}× β_loc"
         state = "converged" if info.converged else "NOT converged"
@@ -186,7 +187,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
         out.append(Line("", "; ".join(advice)))
     if r.would_certify is not None:
         out.append(Line("to certify", would_certify_text(r.would_certify, p.width)))
-    if m.drift.kind == "flip_count":
+    if m.drift.kind is DriftKind.flip_count:
         out.append(Line("", FLIP_ASSUMPTION))
     g = c.guarantees
     if g is not None:
@@ -287,7 +288,7 @@ def gd_lines(c: GdCertificate, e: Estimate) -> list[Line]:
 
 
 def _lam(m: Measurement) -> str:
-    if m.drift.kind == "lipschitz":
+    if m.drift.kind is DriftKind.lipschitz:
         return "Λ = βσ_max√L0/σ_min³"
     return "Λ = βσ_max√L0/σ_min³ with β = σ_min/(2ρ*)"
 
@@ -296,15 +297,13 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else math.inf
 
 
-def _formula(c: Certificate, drift: str) -> str:
+def _formula(c: Certificate, drift: DriftKind) -> str:
     """The certificate's γ* as a formula (THEORY.md §4, §8, §9)."""
-    if drift == "lipschitz":
+    if drift is DriftKind.lipschitz:
         if c.theorem is Theorem.path:
             return "γ*_p = 4√2·β·√L0/σ_min² = γ*/(2κ+1)   (R_p = 2‖r0‖/(γσ_min) < B = σ_min/(2β))"
         return "γ* = 4√2·β·(2σ_max+σ_min)·√L0/σ_min³"
-    name = {"flip_count": "activation-flip", "ball_lipschitz": "ball-local Lipschitz"}.get(
-        drift, drift
-    )
+    name = drift.label
     radius = (
         "R_p = 2‖r0‖/(γσ_min)" if c.theorem is Theorem.path else "R = (4σ_max+2σ_min)‖r0‖/(γσ_min²)"
     )

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .drift import Drift, LipschitzDrift
+from .drift import Drift, DriftKind, LipschitzDrift
 from .gamma_set import Interval, certified_gammas
 from .guarantees import Guarantees, lecture_guarantees, path_guarantees
 from .lecture import gamma_star, gamma_star_drift, lecture_lambda, radius_B, radius_R
@@ -122,7 +122,7 @@ def certify(
     theorem = Theorem(theorem)
     smin, smax, L0 = q.sigma_min, q.sigma_max, q.loss0
     rho = drift.safe_radius(0.5 * smin) if smin > 0 else 0.0
-    if drift.kind == "none" or math.isnan(rho):
+    if drift.kind is DriftKind.none or math.isnan(rho):
         return not_applicable(theorem, gamma, rigorous, 0.0, Reason.no_drift_bound)
     beta = drift.beta if isinstance(drift, LipschitzDrift) else None
     lipschitz = beta is not None

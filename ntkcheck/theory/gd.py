@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from ..choices import LossConvention
 from .certificate import Quantities, Status
-from .drift import Drift, LipschitzDrift
+from .drift import Drift, DriftKind, LipschitzDrift
 from .gamma_set import Interval
 from .solve import brent_root, golden_max
 
@@ -585,7 +585,7 @@ def certify_gd(
             None, None, None, None, None, lr_max, interval, None, None,
         )  # fmt: skip
 
-    if drift.kind == "none":
+    if drift.kind is DriftKind.none:
         return verdict(Status.not_applicable, GdReason.no_drift_bound, 0.0, ())
     if not q.full_rank or not smin > 0.0:
         return verdict(Status.not_applicable, GdReason.not_full_rank, 0.0, ())

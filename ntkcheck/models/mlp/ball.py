@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...theory.drift import DriftKind
 from .rounding import ActivationConstants, LayerConstants
 from .theta0 import Theta0
 
@@ -133,7 +134,7 @@ class BallDrift:
 
     bound: BallBound
     rigorous: bool = True
-    kind: str = "ball_lipschitz"
+    kind: DriftKind = DriftKind.ball_lipschitz
     _radii: dict[float, float] = field(default_factory=dict, compare=False, repr=False)
 
     def h(self, rho: float) -> float:

@@ -25,7 +25,7 @@ from ...linalg import dense
 from ...linalg.rigorous import factor_error_bound, gram_formation_error, gram_n_terms
 from ...linalg.spectrum import EPS
 from ...linalg.threads import blas_threads, threads_for
-from ...theory.drift import Drift, LipschitzDrift, NoDrift
+from ...theory.drift import Drift, DriftKind, LipschitzDrift, NoDrift
 from .. import protocol
 from ..activations import Activation
 from ..names import NONSMOOTH_ACTIVATIONS
@@ -120,7 +120,7 @@ class FlipDrift:
 
     bound: FlipBound
     rigorous: bool = True
-    kind: str = "flip_count"
+    kind: DriftKind = DriftKind.flip_count
 
     def h(self, rho: float) -> float:
         return self.bound.h(rho)
