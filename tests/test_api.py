@@ -28,10 +28,10 @@ def _plain(value, keys=None):
         return value.value
     if keys is not None and not isinstance(value, dict) and not hasattr(value, "to_dict"):
         value = {k: getattr(value, k) for k in keys if hasattr(value, k)}  # nested names too
+    if hasattr(value, "to_dict"):  # the object's own JSON form first
+        value = value.to_dict()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    if hasattr(value, "to_dict"):
-        value = value.to_dict()
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items() if keys is None or k in keys}
     if isinstance(value, list | tuple):

@@ -187,9 +187,7 @@ def result_dict(r: CertifyResult) -> dict[str, Any]:
         estimate_d["beta_local"] = m.beta_local
         if m.beta_local_info is not None:
             estimate_d["beta_local_info"] = m.beta_local_info.to_dict()
-    problem = asdict(r.problem)
-    problem.pop("head")
-    problem.pop("tail")
+    problem = r.problem.to_dict()
     certificates = {t.value: certificate_dict(r, c) for t, c in r.certificates.items()}
     if r.gd is not None:
         certificates["gd"] = gd_dict(r, r.gd)

@@ -133,7 +133,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
             beta_rho = 0.5 * e.sigma_min_lower / rho  # the rigorous β on the ball of radius ρ*
             ratio += f"; β(ρ*) = {num(beta_rho)} = {num(beta_rho / info.value)}× β_loc"
         state = "converged" if info.converged else "NOT converged"
-        where = f"neuron {info.neuron}" if info.neuron >= 0 else "nested JVPs"
+        where = info.where
         out.append(
             Line(
                 "",
@@ -186,7 +186,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
     if advice:
         out.append(Line("", "; ".join(advice)))
     if r.would_certify is not None:
-        out.append(Line("to certify", would_certify_text(r.would_certify, p.width)))
+        out.append(Line("to certify", would_certify_text(r.would_certify)))
     if m.drift.kind is DriftKind.flip_count:
         out.append(Line("", FLIP_ASSUMPTION))
     g = c.guarantees

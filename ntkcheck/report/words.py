@@ -238,15 +238,17 @@ def gd_message(c: GdCertificate, activation: str, est: Estimate, flow: Certifica
     return f"{text}; {advice}" if advice else text
 
 
-def would_certify_text(w: WouldCertify, width0: int) -> str:
+def would_certify_text(w: WouldCertify) -> str:
     """``γ = 726.9; or model.width = 131,072 (certified there, not at 65,536); or lr …``."""
     parts = []
     if w.gamma is not None:
         parts.append(f"γ = {w.gamma:.4g} (the nearest end of the certified set)")
     if w.width is not None:
         failed = [x for x, ok in w.runs if not ok and x < w.width]
-        below = max(failed, default=width0)
-        check = f"certified there, not at {below:,}" if w.confirmed else "predicted, unchecked"
+        below = max(failed, default=w.start)
+        check = "predicted, unchecked"
+        if w.confirmed:
+            check = "certified there" + (f", not at {below:,}" if below is not None else "")
         parts.append(f"model.width = {w.width:,} (about; {check})")
     if w.lr is not None:
         parts.append(f"lr up to {num(w.lr)}")

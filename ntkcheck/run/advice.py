@@ -32,13 +32,14 @@ class WouldCertify:
     not found within the search's budget); ``confirmed``: ``width`` was certified by a
     run at that width (False: a prediction from the 1/N trend only); ``lr``: the
     largest certified lr at this γ, in the user's units (GD only); ``runs``: the
-    widths certified on the way, with their verdicts."""
+    widths certified on the way, with their verdicts; ``start``: the spec's width."""
 
     gamma: float | None
     width: int | None
     lr: float | None
     confirmed: bool
     runs: tuple[tuple[int, bool], ...] = ()
+    start: int | None = None  # the spec's own width
 
 
 def nearest_gamma(c: Certificate | GdCertificate) -> float | None:

@@ -177,7 +177,7 @@ def would_certify(
         width, runs = search_width(width0, ratio, certifies, even=even)
     except (NtkcheckError, MemoryError):  # a width too large for this machine: no advice
         width, runs = None, ()
-    return WouldCertify(nearest_gamma(c), width, lr, width is not None, runs)
+    return WouldCertify(nearest_gamma(c), width, lr, width is not None, runs, width0)
 
 
 def reload(loaded: LoadedSpec, extra: dict[str, Any]) -> LoadedSpec:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,19 +18,20 @@ if TYPE_CHECKING:  # types only: SpecFailure and the CLI gate load no numerics
 
 @dataclass(frozen=True)
 class ProblemInfo:
-    """The problem's shape, as the report and JSON show it (JSON ``problem``)."""
+    """The problem's shape, as the report and JSON show it (JSON ``problem``: n, d, the
+    family's ``summary`` keys, then init … gamma)."""
 
     n: int
     d: int
-    width: int
     params: int
     activation: str
-    scaling: str
+    summary: Mapping[str, int | float | str]
     init: str
     centered: bool
     f0_zero: bool
     data: str
     gamma: float
+    heuristic_size: float | None = None
     head: str = field(default="", compare=False)  # the model's own description (report)
     tail: str = field(default="", compare=False)
 
@@ -39,23 +41,36 @@ class ProblemInfo:
         return cls(
             n=p.n,
             d=p.d,
-            width=m.width,
             params=m.params,
             activation=m.activation,
-            scaling=m.scaling,
+            summary=dict(m.summary),
             init=p.init,
             centered=p.centered,
             f0_zero=p.f0_zero,
             data=p.data,
             gamma=p.gamma,
+            heuristic_size=m.heuristic_size,
             head=m.head,
             tail=m.tail,
         )
 
     @property
-    def heuristic_gamma(self) -> float:
-        """The lecture's heuristic scale n^{3/2}/N (THEORY.md §4)."""
-        return self.n**1.5 / self.width
+    def heuristic_gamma(self) -> float | None:
+        """The lecture's heuristic scale n^{3/2}/N (THEORY.md §4), None where the family
+        names no N."""
+        return None if self.heuristic_size is None else self.n**1.5 / self.heuristic_size
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON ``problem``: n, d, the family's summary, then the rest."""
+        out: dict[str, Any] = {"n": self.n, "d": self.d, **self.summary}
+        out.update(
+            init=self.init,
+            centered=self.centered,
+            f0_zero=self.f0_zero,
+            data=self.data,
+            gamma=self.gamma,
+        )
+        return out
 
 
 @dataclass(frozen=True)

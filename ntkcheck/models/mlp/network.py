@@ -121,12 +121,18 @@ class MlpNetwork:
         ]
         if st.s != 1.0:
             tail.append(f"s = {st.s:g}")
+        summary: dict[str, int | float | str] = {  # "width": the narrowest layer
+            "width": min(st.widths),
+            "params": self.n_params,
+            "activation": st.activation.name,
+            "scaling": st.parametrization,
+        }
         return ModelInfo(
             family="mlp",
-            width=min(st.widths),
             params=self.n_params,
             activation=st.activation.name,
-            scaling=st.parametrization,
+            summary=summary,
+            heuristic_size=min(st.widths),
             head=f"mlp {st.activation.name} network, widths [{widths}], d = {st.sizes[0]:,}",
             tail=", ".join(tail),
         )

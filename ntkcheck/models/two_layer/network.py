@@ -165,12 +165,18 @@ class TwoLayerNetwork:
 
     def info(self) -> ModelInfo:
         N, d = self.W.shape
+        summary: dict[str, int | float | str] = {
+            "width": N,
+            "params": self.n_params,
+            "activation": self.activation.name,
+            "scaling": self.scaling,
+        }
         return ModelInfo(
             family="two_layer",
-            width=N,
             params=self.n_params,
             activation=self.activation.name,
-            scaling=self.scaling,
+            summary=summary,
+            heuristic_size=N,
             head=f"two-layer {self.activation.name} network, N = {N:,}, d = {d:,}",
             tail=f"{self.scaling} scaling",
         )
