@@ -14,11 +14,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..choices import SweepMeasure
 from ..errors import NtkcheckError
 from .gate import EXIT_ERROR, EXIT_INTERRUPTED, say_error, status_exit
+
+if TYPE_CHECKING:
+    from ..run.sweep import Outcome, Outcomes
 
 #: Error rows printed on stderr as they come; the rest are in the table and the file.
 MAX_ERRORS_SHOWN = 10
@@ -102,18 +105,36 @@ def run_sweep(r: SweepRequest) -> int:
             file=sys.stderr,
         )
     lost = 0
+    outcomes: Outcomes | None = None
+
+    def record(outcome: Outcome) -> None:
+        nonlocal lost
+        row = sweep_row(outcome, plan.grid_keys, flow, plan.gd)
+        if rows_file is not None and not outcome.lost:
+            rows_file.append(row)
+        lost += outcome.lost
+        rows[outcome.point.index] = row
+
     try:
         # local workers start here, before the progress bar's thread (they may be forked)
         outcomes = execute(tasks(plan, todo, options), jobs=workers, scheduler=scheduler)
-        with outcomes, _sweep_progress(len(todo), plan.grid_keys) as tick:
+        with _sweep_progress(len(todo), plan.grid_keys) as tick:
             for outcome in outcomes:
-                row = sweep_row(outcome, plan.grid_keys, flow, plan.gd)
-                if rows_file is not None and not outcome.lost:
-                    rows_file.append(row)
-                lost += outcome.lost
-                rows[outcome.point.index] = row
-                tick(row)
-    except KeyboardInterrupt:
+                record(outcome)
+                tick(rows[outcome.point.index])
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (cli.run turns it into one)
+        # Every finished point is written; the ones cut short are not (a rerun computes
+        # them). A second interrupt while the workers hand in their finished points
+        # stops at once: the rows written so far stay.
+        if outcomes is not None:
+            finished = outcomes.rest()
+            try:
+                for outcome in finished:
+                    record(outcome)
+            except KeyboardInterrupt:
+                pass
+            finally:
+                outcomes.close()
         where = f"; rerun the same command to resume from {output_file}" if output_file else ""
         print(
             f"ntkcheck: interrupted after {len(rows)} of {len(plan.points)} points{where}",
@@ -124,6 +145,8 @@ def run_sweep(r: SweepRequest) -> int:
         say_error(str(exc))
         return EXIT_ERROR
     finally:
+        if outcomes is not None:
+            outcomes.close()
         if rows_file is not None:
             rows_file.close()
     ordered = [rows[i] for i in sorted(rows)]
