@@ -6,6 +6,7 @@ YAML, the report registry): what a pre-commit hook or a CI log asks first.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Any
 
@@ -28,10 +29,8 @@ def _leave(code: int) -> None:
     import signal
 
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):
-            pass
     signal.signal(signal.SIGINT, lambda *_: os._exit(code))
     signal.signal(signal.SIGTERM, lambda *_: os._exit(code))
     if code == INTERRUPTED:

@@ -47,17 +47,27 @@ class SweepRequest:
     spectrum: str = "auto"
     exit_zero: bool = False
     debug: bool = False
+    force: bool = False
 
 
 def run_sweep(r: SweepRequest) -> int:
     """Run the sweep ``r`` describes; the exit code (as for ``certify``: worst point)."""
+    from ..io.output import atomic_target, check_output
     from ..io.rows import open_rows
     from ..linalg.threads import usable_cores
     from ..report import sweep as sweep_report
     from ..report.document import sweep_column_types, sweep_columns, sweep_row
     from ..report.sweep_plot import check_sweep_plot, plot_sweep, x_axis
     from ..run.fit import Fit, Threshold
-    from ..run.sweep import Options, SpecSource, execute, plan_sweep, resolve_axes, tasks
+    from ..run.sweep import (
+        Options,
+        SpecSource,
+        execute,
+        plan_inputs,
+        plan_sweep,
+        resolve_axes,
+        tasks,
+    )
 
     jobs, threads, seeds, scheduler, plot = r.jobs, r.threads, r.seeds, r.scheduler, r.plot
     output_file, fit, lazy_tol = r.output_file, r.fit, r.lazy_tol
@@ -76,6 +86,11 @@ def run_sweep(r: SweepRequest) -> int:
         overrides = dict(r.overrides or {})
         axes = resolve_axes(source.parse(overrides), list(r.grid), seeds)
         plan = plan_sweep(source, overrides, axes)
+        inputs = plan_inputs(plan, overrides)
+        if output_file is not None:  # an existing rows file is resumed, not overwritten
+            check_output(output_file, "-o", inputs=inputs, force=True)
+        if plot is not None:
+            check_output(plot, "--plot", inputs=inputs, force=r.force)
         if plot is not None:
             x_axis([dict(p.values) for p in plan.points], plan.grid_keys)
         workers = jobs or usable_cores()
@@ -178,7 +193,8 @@ def run_sweep(r: SweepRequest) -> int:
     if output_file is not None:
         print(f"ntkcheck: rows in {output_file}", file=sys.stderr)
     if plot is not None:
-        plot_sweep(ordered, plan.grid_keys, fits, thresholds, plot, lazy_tol=lazy_tol)
+        with atomic_target(plot) as tmp:
+            plot_sweep(ordered, plan.grid_keys, fits, thresholds, tmp, lazy_tol=lazy_tol)
         print(f"ntkcheck: wrote plot to {plot}", file=sys.stderr)
     if lost:
         say_error(f"{lost} points were not computed (a worker died); rerun the same command")

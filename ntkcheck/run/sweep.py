@@ -34,6 +34,7 @@ from ..choices import SweepMeasure
 from ..errors import NtkcheckError, SpecError
 from ..io.example import EXAMPLE_YAML
 from ..io.grid import MAX_POINTS, Axis, GridError, parse_grid_option
+from ..io.output import spec_inputs
 from ..io.spec import LoadedSpec, grid_axis, parse_spec, read_spec_text, spec_hash, sweep_axes
 from ..linalg.threads import cap_threads, usable_cores, warm_controller
 from .job import Measured, guarded, measure_spec, run_at
@@ -289,6 +290,20 @@ def plan_sweep(source: SpecSource, sets: dict[str, Any], axes: Sequence[Axis]) -
                 "remove one of the values"
             )
     return Plan(source, tuple(axes), tuple(points), gd)
+
+
+def plan_inputs(plan: Plan, overrides: dict[str, Any]) -> list[tuple[Path, str]]:
+    """The files the sweep reads, each with what it is (``io.output.check_output``): the
+    spec, and the data and init files of its points (each point's own where the grid
+    sweeps a file key, else the spec's with ``overrides``)."""
+    source = plan.source
+    inputs = [] if source.builtin else [(Path(source.source), f"the spec {source.source}")]
+    specs = [source.parse(overrides)]
+    if {"data.path", "model.init_path"} & set(plan.grid_keys):
+        specs += [source.parse(dict(p.overrides)) for p in plan.points if p.error is None]
+    for loaded in specs:
+        inputs += spec_inputs(loaded)
+    return inputs
 
 
 def tasks(plan: Plan, points: Sequence[Point], options: Options) -> list[Task]:
