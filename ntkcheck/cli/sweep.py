@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +121,11 @@ def run_sweep(r: SweepRequest) -> int:
         )
     lost = 0
     outcomes: Outcomes | None = None
+    complete = False  # every point computed: the rows file is rewritten in grid order
+    place = {p.key: p.index for p in plan.points}
+
+    def rank(row: Mapping[str, Any]) -> int:
+        return place.get((row["spec_hash"], row["seed"]), len(place))
 
     def record(outcome: Outcome) -> None:
         nonlocal lost
@@ -137,6 +142,7 @@ def run_sweep(r: SweepRequest) -> int:
             for outcome in outcomes:
                 record(outcome)
                 tick(rows[outcome.point.index])
+        complete = True
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (cli.run turns it into one)
         # Every finished point is written; the ones cut short are not (a rerun computes
         # them). A second interrupt while the workers hand in their finished points
@@ -163,7 +169,7 @@ def run_sweep(r: SweepRequest) -> int:
         if outcomes is not None:
             outcomes.close()
         if rows_file is not None:
-            rows_file.close()
+            rows_file.close(rank if complete else None)
     ordered = [rows[i] for i in sorted(rows)]
     fits: list[Fit] = []
     thresholds: list[Threshold] = []

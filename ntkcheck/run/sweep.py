@@ -563,10 +563,14 @@ class _Pool(_Backend):
             initializer=_init_worker,
             initargs=(threads,),
         )
-        self.futures: dict[Future[list[Outcome]], Task] = {
-            self.pool.submit(_worker_task, task): task for task in work
-        }
+        self.futures: dict[Future[list[Outcome]], Task] = {}
         self.given: set[Future[list[Outcome]]] = set()
+        try:
+            for task in work:
+                self.futures[self.pool.submit(_worker_task, task)] = task
+        except BaseException:  # Ctrl-C while the workers start: none is left behind
+            self.stop(kill=True)
+            raise
 
     def runs(self) -> Iterator[list[Outcome]]:
         from concurrent.futures import as_completed
@@ -607,9 +611,15 @@ class _Pool(_Backend):
         # thread cancels through a weak reference to the pool, which may be gone by then.
         for future in self.futures:
             future.cancel()
-        if kill:  # after an interrupt: whatever still computes is not waited for
+        if kill:
+            # After an interrupt nothing still computing is waited for, nor is the pool's
+            # manager thread joined: an interrupt may have left one of its locks held.
             self._signal(signal.SIGKILL)
-        self.pool.shutdown(wait=kill, cancel_futures=True)
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        else:
+            # The workers finish the points in hand and exit; joined here, not in the
+            # interpreter's exit (where a Ctrl-C would print a threading traceback).
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Dask(_Backend):
@@ -628,9 +638,14 @@ class _Dask(_Backend):
             self.client = distributed.Client(address, timeout="10s")
         except (OSError, TimeoutError, ValueError) as exc:
             raise NtkcheckError(f"--scheduler {address}: cannot connect ({exc})") from None
-        self.futures = [self.client.submit(_dask_task, task, pure=False) for task in work]
-        self.owner = {f.key: task for f, task in zip(self.futures, work, strict=True)}
+        self.futures: list[Any] = []
         self.given: set[Any] = set()
+        try:
+            self.futures = [self.client.submit(_dask_task, task, pure=False) for task in work]
+        except BaseException:  # Ctrl-C while submitting: cancel what went, close the client
+            self.stop(kill=True)
+            raise
+        self.owner = {f.key: task for f, task in zip(self.futures, work, strict=True)}
 
     def runs(self) -> Iterator[list[Outcome]]:
         for future in self.distributed.as_completed(self.futures):
