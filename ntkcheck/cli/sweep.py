@@ -80,8 +80,6 @@ def run_sweep(r: SweepRequest) -> int:
             raise NtkcheckError(f"--lazy-tol: must be a positive number; got {lazy_tol}")
         if scheduler is not None and jobs is not None:
             raise NtkcheckError("--jobs is for local workers; with --scheduler the cluster runs")
-        if plot is not None:
-            check_sweep_plot(plot)
         source = SpecSource.read(r.spec, command_line=True)
         overrides = dict(r.overrides or {})
         axes = resolve_axes(source.parse(overrides), list(r.grid), seeds)
@@ -91,6 +89,7 @@ def run_sweep(r: SweepRequest) -> int:
             check_output(output_file, "-o", inputs=inputs, force=True)
         if plot is not None:
             check_output(plot, "--plot", inputs=inputs, force=r.force)
+            check_sweep_plot(plot)
         if plot is not None:
             x_axis([dict(p.values) for p in plan.points], plan.grid_keys)
         workers = jobs or usable_cores()
