@@ -53,8 +53,11 @@ THREAD_VARIABLES = (
     "OPENBLAS_NUM_THREADS",
     "MKL_NUM_THREADS",
 )
-#: How the parent asks a local worker to stop the point it computes (after Ctrl-C).
-STOP_SIGNAL = signal.SIGUSR1
+#: How the parent asks a local worker to stop the point it computes (after Ctrl-C; None
+#: where there is no SIGUSR1: the workers are then killed at once).
+STOP_SIGNAL: int | None = getattr(signal, "SIGUSR1", None)
+#: How what still runs after the grace is ended.
+KILL_SIGNAL: int = getattr(signal, "SIGKILL", signal.SIGTERM)
 #: Seconds the workers get, once asked to stop, to give the points they had finished.
 STOP_GRACE = 3.0
 
@@ -462,7 +465,8 @@ def _init_worker(threads: int) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler, if forked
-    signal.signal(STOP_SIGNAL, _stop_asked)
+    if STOP_SIGNAL is not None:
+        signal.signal(STOP_SIGNAL, _stop_asked)
     _STOP.update(asked=False, computing=False)
     limit_blas_threads(threads)
 
@@ -596,7 +600,10 @@ class _Pool(_Backend):
 
         for future in self.futures:
             future.cancel()
-        self._signal(STOP_SIGNAL)
+        if STOP_SIGNAL is None:
+            grace = 0.0  # only what has finished already
+        else:
+            self._signal(STOP_SIGNAL)
         left = [f for f in self.futures if f not in self.given and not f.cancelled()]
         with contextlib.suppress(TimeoutError):
             for future in as_completed(left, timeout=grace):
@@ -614,7 +621,7 @@ class _Pool(_Backend):
         if kill:
             # After an interrupt nothing still computing is waited for, nor is the pool's
             # manager thread joined: an interrupt may have left one of its locks held.
-            self._signal(signal.SIGKILL)
+            self._signal(KILL_SIGNAL)
             self.pool.shutdown(wait=False, cancel_futures=True)
         else:
             # The workers finish the points in hand and exit; joined here, not in the
