@@ -304,3 +304,51 @@ def test_simulate_interrupted_reports_the_checkpoints_reached(tmp_path):
     ]
     assert json.loads(out)["results"][0]["simulation"]["status"] == "interrupted"
     assert _wait_for(lambda: not _session(proc.pid), 3.0)
+
+
+def _results(stdout: str) -> list[dict]:
+    """The JSON report's results without their timing (which differs run to run)."""
+    if not stdout.strip():
+        return []
+    results = json.loads(stdout)["results"]
+    return [{k: v for k, v in r.items() if k not in ("timing", "threads")} for r in results]
+
+
+@pytest.mark.parametrize(
+    ("command", "spec", "signum"),
+    [
+        ("certify", "seed: SEED\ngamma: 1000\ndata: {n: 512, d: 16}\nmodel: {width: 8192}\n",
+         signal.SIGINT),
+        ("simulate", FLOW.replace("seed: 1", "seed: SEED"), signal.SIGTERM),
+    ],
+    ids=["certify", "simulate"],
+)  # fmt: skip
+def test_many_specs_interrupted_report_the_finished_ones(tmp_path, command, spec, signum):
+    """certify and simulate over several specs (~0.5 s each): interrupted at a random
+    moment, the specs finished are reported exactly as an uninterrupted run reports them."""
+    specs = []
+    for k in range(2, 6):
+        specs.append(tmp_path / f"s{k}.yaml")
+        specs[-1].write_text(spec.replace("SEED", str(k)))
+    argv = [sys.executable, "-m", "ntkcheck", command, *map(str, specs), "-f", "json"]
+    full = subprocess.run(argv, env=_env(), capture_output=True, text=True)
+    assert full.returncode == 0, full.stderr
+    reference = _results(full.stdout)
+    proc = subprocess.Popen(
+        argv, env=_env(), start_new_session=True, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(RNG.uniform(1.2, 2.4))
+    sent = time.monotonic()
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=60)
+    elapsed = time.monotonic() - sent
+    assert "Traceback" not in err, err
+    assert proc.returncode == 130, err
+    assert len(err.strip().splitlines()) == 1 and "interrupted" in err, err
+    assert elapsed < PROMPT
+    got = _results(out)
+    finished = [r for r in got if r.get("simulation", {}).get("status") != "interrupted"]
+    assert len(finished) < len(specs)
+    assert finished == reference[: len(finished)]  # the finished ones, exactly
+    assert _wait_for(lambda: not _session(proc.pid), 3.0)

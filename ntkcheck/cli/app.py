@@ -310,9 +310,11 @@ def _horizon(value: str | None) -> float | str | None:
 
 @app.command()
 def simulate(
-    spec: Annotated[
-        Path | None,
-        typer.Argument(help="Spec file (YAML); none: the built-in example.", show_default=False),
+    specs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Spec files or folders (YAML); none: the built-in example.", show_default=False
+        ),
     ] = None,
     gamma: GammaOption = None,
     lr: LrOption = None,
@@ -341,6 +343,8 @@ def simulate(
     from ..report.plot import check_plot_target, plot_simulation
     from ..run.job import load
 
+    targets: list[Path | SpecFailure | None] = [*expand_specs(specs)] if specs else [None]
+    spec = targets[0] if len(targets) == 1 and not isinstance(targets[0], SpecFailure) else None
     label = BUILTIN if spec is None else str(spec)
     try:
         given, fmt = fmt, _choose_format(fmt, output_file)
@@ -360,8 +364,11 @@ def simulate(
     except NtkcheckError as exc:
         say_error(labelled(label, exc))
         return EXIT_ERROR
+    if plot is not None and len(targets) > 1:
+        say_error(f"--plot {plot}: draws one simulation; give one SPEC")
+        return EXIT_ERROR
     try:  # never over an input, nor over a file ntkcheck did not write (io.output)
-        inputs = inputs_of([spec] if spec is not None else [], overrides)
+        inputs = inputs_of([t for t in targets if isinstance(t, Path)], overrides)
         if plot is not None and output_file is not None and same_file(plot, output_file):
             raise NtkcheckError(f"--plot {plot}: is also --output-file; give another path")
         for flag, target in (("--output-file", output_file), ("--plot", plot)):
@@ -376,6 +383,16 @@ def simulate(
     except NtkcheckError as exc:
         say_error(labelled(label, exc))
         return EXIT_ERROR
+    if len(targets) > 1 or isinstance(targets[0], SpecFailure):
+        return _simulate_many(
+            targets,
+            overrides,
+            fmt,
+            output_file,
+            with_local_beta=beta_local,
+            spectrum=spectrum.value,
+            debug=debug,
+        )
     try:
         if spec is None:
             print(
@@ -409,6 +426,81 @@ def simulate(
         say_error(f"{label}: {sim.message}")
         return EXIT_FAIL
     return EXIT_OK if result.verdict.certified and sim.all_hold else EXIT_FAIL
+
+
+def _simulate_many(
+    targets: list[Path | SpecFailure | None],
+    overrides: dict[str, Any],
+    fmt: Format,
+    output_file: Path | None,
+    *,
+    with_local_beta: bool,
+    spectrum: str,
+    debug: bool,
+) -> int:
+    """``simulate`` over several specs, one after the other: one report (with the summary
+    line), the worst exit code; on Ctrl-C the specs finished (and the checkpoints the
+    one cut short reached) are reported, and the exit is 130."""
+    from ..run.job import guarded, load
+
+    entries: list[Entry] = []
+    interrupted = False
+    try:
+        for target in targets:
+            if isinstance(target, SpecFailure):
+                say_error(target.message)
+                entries.append(target)
+                continue
+            label = BUILTIN if target is None else str(target)
+
+            def job(target: Path | None = target) -> CertifyResult:
+                loaded = load(target, overrides)
+                return _simulate_with_progress(
+                    loaded, with_local_beta=with_local_beta, spectrum=spectrum
+                )
+
+            entry = guarded(label, job, debug=debug)
+            entries.append(entry)
+            if isinstance(entry, SpecFailure):
+                say_error(entry.message)
+                continue
+            sim = entry.simulation
+            assert sim is not None
+            if sim.status == "interrupted":
+                interrupted = True
+                break
+            if sim.status != "completed":
+                say_error(f"{label}: {sim.message}")
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM outside the flow (certifying, measuring)
+        interrupted = True
+    if interrupted:
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop at once
+            _emit(entries, fmt, output_file, quiet=True)
+        where = f" (in {output_file})" if output_file is not None and entries else ""
+        finished = sum(
+            1
+            for e in entries
+            if isinstance(e, SpecFailure)
+            or (e.simulation is not None and e.simulation.status != "interrupted")
+        )
+        print(
+            f"ntkcheck: interrupted after {finished} of {len(targets)} specs; "
+            f"the report{where} covers the specs finished and the checkpoints reached",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    _emit(entries, fmt, output_file)
+    if any(isinstance(e, SpecFailure) for e in entries):
+        return EXIT_ERROR
+    held = all(
+        isinstance(e, CertifyResult)
+        and e.simulation is not None
+        and e.simulation.status == "completed"
+        and e.certificate.certified
+        and e.simulation.all_hold
+        for e in entries
+    )
+    return EXIT_OK if held else EXIT_FAIL
 
 
 def _simulate_with_progress(
