@@ -454,7 +454,7 @@ def _simulate_many(
             label = BUILTIN if target is None else str(target)
 
             def job(target: Path | None = target) -> CertifyResult:
-                loaded = load(target, overrides)
+                loaded = load(target, overrides, command_line=True)
                 return _simulate_with_progress(
                     loaded, with_local_beta=with_local_beta, spectrum=spectrum
                 )
@@ -496,7 +496,7 @@ def _simulate_many(
         isinstance(e, CertifyResult)
         and e.simulation is not None
         and e.simulation.status == "completed"
-        and e.certificate.certified
+        and e.verdict.certified
         and e.simulation.all_hold
         for e in entries
     )

@@ -132,5 +132,5 @@ def _plot_gd(r: CertifyResult, sim: GdSimulation, path: Path, plt: Any) -> None:
     a.legend()
     lr = r.gd.lr if r.gd is not None else float("nan")
     fig.suptitle(f"ntkcheck simulate · {r.name} · γ = {sim.gamma:g} · lr = {lr:g} (GD)")
-    fig.savefig(path)
+    fig.savefig(path, metadata=figure_metadata(path))  # recognised as ntkcheck's own
     plt.close(fig)
