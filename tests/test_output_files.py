@@ -191,3 +191,27 @@ def test_a_report_through_a_symlink_replaces_its_target(folder):
     output.write_text_atomic(folder / "alias.txt", "ntkcheck 0.1.0 · x\n")
     assert (folder / "alias.txt").is_symlink()
     assert (folder / "real.txt").read_text() == "ntkcheck 0.1.0 · x\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("table.csv", "a,b\n1,2\n3,4"),  # no newline at the end: not a row cut short
+        ("table.csv", "a,b"),
+        ("log.jsonl", '{"a": 1}\n{"a": 2'),
+        ("log.jsonl", "not json"),
+    ],
+)
+def test_a_foreign_rows_file_is_refused_untouched(capsys, folder, name, text):
+    """`sweep -o` resumes its own rows files; another file is refused before anything is
+    changed (the last line of a file without a final newline was dropped first)."""
+    (folder / name).write_text(text)
+    _refused(capsys, folder, ["sweep", "a.yaml", "--seeds", "2", "-o", name], "another sweep")
+
+
+def test_a_rows_file_cut_short_in_its_header_is_started_again(capsys, folder):
+    (folder / "rows.csv").write_text("seed,sta")  # killed while writing the header
+    assert main(["sweep", "a.yaml", "--seeds", "2", "-f", "json", "-o", "rows.csv"]) in (0, 1)
+    capsys.readouterr()
+    assert (folder / "rows.csv").read_text().startswith("seed,status,")
+    assert len((folder / "rows.csv").read_text().splitlines()) == 3

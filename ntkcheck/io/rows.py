@@ -92,6 +92,41 @@ def open_rows(path: Path, columns: Sequence[str], types: Mapping[str, str]) -> R
         raise NtkcheckError(f"-o {path}: cannot open: {exc.strerror or exc}") from None
 
 
+def _first_line(path: Path) -> tuple[str, bool] | None:
+    """The file's first line and whether it is whole (ends with a newline); None for a
+    missing or blank file."""
+    if not path.exists():
+        return None
+    with open(path, "rb") as fh:
+        raw = fh.readline()
+    if not raw.strip():
+        return None
+    return raw.decode("utf-8", errors="replace").rstrip("\r\n"), raw.endswith(b"\n")
+
+
+def _owned(path: Path, columns: Sequence[str], first: str, whole: bool, fmt: str) -> None:
+    """Refuse (before anything is changed) a file that is not a rows file of this sweep,
+    judged by its first line: a CSV header, a JSON row with these columns, or the start
+    of one cut short by a kill."""
+    if fmt == "csv":
+        expected = ",".join(columns)  # the header csv writes (the columns need no quoting)
+        if (whole and next(csv.reader([first]), []) != list(columns)) or (
+            not whole and not expected.startswith(first)
+        ):
+            raise _mismatch(path, next(csv.reader([first]), []), columns)
+        return
+    start = "{" + json.dumps(columns[0]) + ":"
+    if whole:
+        try:
+            row = json.loads(first)
+        except json.JSONDecodeError:
+            row = None
+        if not isinstance(row, dict) or tuple(row) != tuple(columns):
+            raise _mismatch(path, list(row) if isinstance(row, dict) else [], columns)
+    elif not (first.startswith(start) or start.startswith(first)):
+        raise _mismatch(path, [], columns)
+
+
 def _complete_lines(path: Path) -> bool:
     """Drop a last line cut short by a kill; True when the file has content left."""
     if not path.exists():
@@ -147,6 +182,9 @@ class _CsvRows:
     def __init__(self, path: Path, columns: tuple[str, ...], types: Mapping[str, str]) -> None:
         self.path, self.columns = path, columns
         self.existing: list[dict[str, Any]] = []
+        first = _first_line(path)
+        if first is not None:
+            _owned(path, columns, *first, "csv")
         resumed = _complete_lines(path)
         if resumed:
             with open(path, newline="", encoding="utf-8") as fh:
@@ -194,6 +232,9 @@ class _JsonLines:
     def __init__(self, path: Path, columns: tuple[str, ...]) -> None:
         self.path, self.columns = path, columns
         self.existing: list[dict[str, Any]] = []
+        first = _first_line(path)
+        if first is not None:
+            _owned(path, columns, *first, "jsonl")
         if _complete_lines(path):
             with open(path, encoding="utf-8") as fh:
                 for number, line in enumerate(fh, start=1):
