@@ -7,6 +7,7 @@ bad usage or internal error — always one line on stderr, never a traceback
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -24,7 +25,7 @@ from ..errors import NtkcheckError
 from ..io.yaml_lines import YamlError, load_yaml_with_lines
 from ..report import DEFAULT_FAILING, MACHINE_FORMATS, render, render_validation, rich_renderables
 from ..run.result import CertifyResult, Entry, SpecFailure
-from ..run.specs import BUILTIN, expand_specs, labelled
+from ..run.specs import BUILTIN, expand_specs, inputs_of, labelled
 from ..theory.certificate import Theorem
 from ._malloc import tune_malloc
 from .gate import EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, exit_code, say_error
@@ -81,6 +82,13 @@ OutputOption = Annotated[
     Path | None, typer.Option("--output-file", "-o", help="Write the report here.")
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Overwrite an existing file that is not a report ntkcheck wrote (never an input).",
+    ),
+]
 BetaLocalOption = Annotated[
     bool, typer.Option("--beta-local", help="Also estimate the local β at θ0.")
 ]
@@ -183,9 +191,11 @@ def certify(
     beta_local: BetaLocalOption = False,
     spectrum: SpectrumOption = SpectrumMethod.auto,
     theorem: TheoremOption = None,
+    force: ForceOption = False,
     debug: DebugOption = False,
 ) -> int:
     """Estimate σ_min, σ_max, L0, β at initialization and certify γ > γ*."""
+    from ..io.output import check_output
     from ..run.job import certify_spec, guarded, load
 
     fmt = _choose_format(fmt, output_file)
@@ -197,32 +207,45 @@ def certify(
         "certify.theorem": theorem.value if theorem else None,
         **parse_sets(sets),
     }
+    targets: list[Path | SpecFailure | None] = [*expand_specs(specs)] if specs else [None]
+    if output_file is not None:
+        paths = [t for t in targets if isinstance(t, Path)]
+        try:
+            check_output(
+                output_file, "--output-file", inputs=inputs_of(paths, overrides), force=force
+            )
+        except NtkcheckError as exc:
+            say_error(str(exc))
+            return EXIT_ERROR
     if not specs:
         print("ntkcheck: no SPEC given: certifying the built-in lecture example", file=sys.stderr)
-    targets: list[Path | SpecFailure | None] = [*expand_specs(specs)] if specs else [None]
     entries: list[Entry] = []
     spinner = fmt is Format.rich and sys.stderr.isatty()
-    for target in targets:
-        if isinstance(target, SpecFailure):
-            say_error(target.message)
-            entries.append(target)
-            continue
-        label = BUILTIN if target is None else str(target)
+    interrupted = False
+    try:
+        for target in targets:
+            if isinstance(target, SpecFailure):
+                say_error(target.message)
+                entries.append(target)
+                continue
+            label = BUILTIN if target is None else str(target)
 
-        def job(target: Path | None = target) -> CertifyResult:
-            loaded = load(target, overrides, command_line=True)
-            return certify_spec(loaded, with_local_beta=beta_local, spectrum=spectrum.value)
+            def job(target: Path | None = target) -> CertifyResult:
+                loaded = load(target, overrides, command_line=True)
+                return certify_spec(loaded, with_local_beta=beta_local, spectrum=spectrum.value)
 
-        if spinner:
-            from rich.console import Console
+            if spinner:
+                from rich.console import Console
 
-            with Console(stderr=True).status(f"certifying {label} …"):
+                with Console(stderr=True).status(f"certifying {label} …"):
+                    entry = guarded(label, job, debug=debug)
+            else:
                 entry = guarded(label, job, debug=debug)
-        else:
-            entry = guarded(label, job, debug=debug)
-        if isinstance(entry, SpecFailure):
-            say_error(entry.message)
-        entries.append(entry)
+            if isinstance(entry, SpecFailure):
+                say_error(entry.message)
+            entries.append(entry)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the specs finished are reported
+        interrupted = True
     failing = {f.value.replace("-", "_") for f in (fail_on or list(FailOn))}
     # Errors are on stderr already; human reports repeat them only where they are a
     # complete record (several specs, with the summary line).
@@ -230,6 +253,16 @@ def certify(
     shown: list[Entry] = (
         entries if complete else [e for e in entries if isinstance(e, CertifyResult)]
     )
+    if interrupted:
+        where = f" (in {output_file})" if output_file is not None and shown else ""
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop at once
+            _emit(shown, fmt, output_file, failing, quiet=True)
+        print(
+            f"ntkcheck: interrupted after {len(entries)} of {len(targets)} specs; "
+            f"the report{where} covers the specs finished",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     _emit(shown, fmt, output_file, failing)
     return exit_code(entries, failing, exit_zero)
 
@@ -239,16 +272,22 @@ def _emit(
     fmt: Format,
     output_file: Path | None,
     failing: Collection[str] = DEFAULT_FAILING,
+    *,
+    quiet: bool = False,
 ) -> None:
+    """The report on stdout, or written (atomically) to ``output_file``."""
+    from ..io.output import write_text_atomic
+
     if not entries:
         return
     if output_file is not None:
         try:
-            output_file.write_text(render(entries, fmt.value, failing), encoding="utf-8")
+            write_text_atomic(output_file, render(entries, fmt.value, failing))
         except OSError as exc:
             say_error(f"--output-file {output_file}: cannot write: {exc.strerror}")
             raise typer.Exit(EXIT_ERROR) from None
-        print(f"ntkcheck: wrote {fmt.value} report to {output_file}", file=sys.stderr)
+        if not quiet:
+            print(f"ntkcheck: wrote {fmt.value} report to {output_file}", file=sys.stderr)
     elif fmt is Format.rich:
         from rich.console import Console
 
@@ -271,9 +310,11 @@ def _horizon(value: str | None) -> float | str | None:
 
 @app.command()
 def simulate(
-    spec: Annotated[
-        Path | None,
-        typer.Argument(help="Spec file (YAML); none: the built-in example.", show_default=False),
+    specs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Spec files or folders (YAML); none: the built-in example.", show_default=False
+        ),
     ] = None,
     gamma: GammaOption = None,
     lr: LrOption = None,
@@ -294,12 +335,16 @@ def simulate(
     beta_local: BetaLocalOption = False,
     spectrum: SpectrumOption = SpectrumMethod.auto,
     theorem: TheoremOption = None,
+    force: ForceOption = False,
     debug: DebugOption = False,
 ) -> int:
     """Certify, then train the true and the linearized network by gradient flow; check C1–C5."""
+    from ..io.output import atomic_target, check_output, same_file
     from ..report.plot import check_plot_target, plot_simulation
     from ..run.job import load
 
+    targets: list[Path | SpecFailure | None] = [*expand_specs(specs)] if specs else [None]
+    spec = targets[0] if len(targets) == 1 and not isinstance(targets[0], SpecFailure) else None
     label = BUILTIN if spec is None else str(spec)
     try:
         given, fmt = fmt, _choose_format(fmt, output_file)
@@ -316,8 +361,39 @@ def simulate(
             "certify.theorem": theorem.value if theorem else None,
             **parse_sets(sets),
         }
+    except NtkcheckError as exc:
+        say_error(labelled(label, exc))
+        return EXIT_ERROR
+    if plot is not None and len(targets) > 1:
+        say_error(f"--plot {plot}: draws one simulation; give one SPEC")
+        return EXIT_ERROR
+    try:  # never over an input, nor over a file ntkcheck did not write (io.output)
+        inputs = inputs_of([t for t in targets if isinstance(t, Path)], overrides)
+        if plot is not None and output_file is not None and same_file(plot, output_file):
+            raise NtkcheckError(f"--plot {plot}: is also --output-file; give another path")
+        for flag, target in (("--output-file", output_file), ("--plot", plot)):
+            if target is not None:
+                check_output(target, flag, inputs=inputs, force=force)
+    except NtkcheckError as exc:
+        say_error(str(exc))
+        return EXIT_ERROR
+    try:
         if plot is not None:
             check_plot_target(plot)
+    except NtkcheckError as exc:
+        say_error(labelled(label, exc))
+        return EXIT_ERROR
+    if len(targets) > 1 or isinstance(targets[0], SpecFailure):
+        return _simulate_many(
+            targets,
+            overrides,
+            fmt,
+            output_file,
+            with_local_beta=beta_local,
+            spectrum=spectrum.value,
+            debug=debug,
+        )
+    try:
         if spec is None:
             print(
                 "ntkcheck: no SPEC given: simulating the built-in lecture example", file=sys.stderr
@@ -331,17 +407,100 @@ def simulate(
         return EXIT_ERROR
     sim = result.simulation
     assert sim is not None
-    _emit([result], fmt, output_file)
+    interrupted = sim.status == "interrupted"
+    _emit([result], fmt, output_file, quiet=interrupted)
     if plot is not None:
-        plot_simulation(result, plot)
-        print(f"ntkcheck: wrote plot to {plot}", file=sys.stderr)
-    if sim.status == "interrupted":
-        print("ntkcheck: interrupted: the report covers the checkpoints reached", file=sys.stderr)
+        with atomic_target(plot) as tmp:
+            plot_simulation(result, tmp)
+        if not interrupted:
+            print(f"ntkcheck: wrote plot to {plot}", file=sys.stderr)
+    if interrupted:
+        written = [str(p) for p in (output_file, plot) if p is not None]
+        where = f" (in {' and '.join(written)})" if written else ""
+        print(
+            f"ntkcheck: interrupted: the report{where} covers the checkpoints reached",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     if sim.status != "completed":
         say_error(f"{label}: {sim.message}")
         return EXIT_FAIL
     return EXIT_OK if result.verdict.certified and sim.all_hold else EXIT_FAIL
+
+
+def _simulate_many(
+    targets: list[Path | SpecFailure | None],
+    overrides: dict[str, Any],
+    fmt: Format,
+    output_file: Path | None,
+    *,
+    with_local_beta: bool,
+    spectrum: str,
+    debug: bool,
+) -> int:
+    """``simulate`` over several specs, one after the other: one report (with the summary
+    line), the worst exit code; on Ctrl-C the specs finished (and the checkpoints the
+    one cut short reached) are reported, and the exit is 130."""
+    from ..run.job import guarded, load
+
+    entries: list[Entry] = []
+    interrupted = False
+    try:
+        for target in targets:
+            if isinstance(target, SpecFailure):
+                say_error(target.message)
+                entries.append(target)
+                continue
+            label = BUILTIN if target is None else str(target)
+
+            def job(target: Path | None = target) -> CertifyResult:
+                loaded = load(target, overrides, command_line=True)
+                return _simulate_with_progress(
+                    loaded, with_local_beta=with_local_beta, spectrum=spectrum
+                )
+
+            entry = guarded(label, job, debug=debug)
+            entries.append(entry)
+            if isinstance(entry, SpecFailure):
+                say_error(entry.message)
+                continue
+            sim = entry.simulation
+            assert sim is not None
+            if sim.status == "interrupted":
+                interrupted = True
+                break
+            if sim.status != "completed":
+                say_error(f"{label}: {sim.message}")
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM outside the flow (certifying, measuring)
+        interrupted = True
+    if interrupted:
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop at once
+            _emit(entries, fmt, output_file, quiet=True)
+        where = f" (in {output_file})" if output_file is not None and entries else ""
+        finished = sum(
+            1
+            for e in entries
+            if isinstance(e, SpecFailure)
+            or (e.simulation is not None and e.simulation.status != "interrupted")
+        )
+        print(
+            f"ntkcheck: interrupted after {finished} of {len(targets)} specs; "
+            f"the report{where} covers the specs finished and the checkpoints reached",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    _emit(entries, fmt, output_file)
+    if any(isinstance(e, SpecFailure) for e in entries):
+        return EXIT_ERROR
+    held = all(
+        isinstance(e, CertifyResult)
+        and e.simulation is not None
+        and e.simulation.status == "completed"
+        and e.verdict.certified
+        and e.simulation.all_hold
+        for e in entries
+    )
+    return EXIT_OK if held else EXIT_FAIL
 
 
 def _simulate_with_progress(
@@ -461,6 +620,7 @@ def sweep(
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Report without failing (errors still exit 2).")
     ] = False,
+    force: ForceOption = False,
     debug: DebugOption = False,
 ) -> int:
     """Certify (or simulate) every point of a grid of spec values × seeds; fit power laws."""
@@ -491,6 +651,7 @@ def sweep(
         spectrum=spectrum.value,
         exit_zero=exit_zero,
         debug=debug,
+        force=force,
     )
     return run_sweep(request)
 
@@ -530,8 +691,9 @@ def validate(
 
 
 @app.command()
-def schema(output_file: OutputOption = None) -> int:
+def schema(output_file: OutputOption = None, force: ForceOption = False) -> int:
     """Print the JSON Schema of the spec (for editors: yaml-language-server)."""
+    from ..io.output import check_output, write_text_atomic
     from ..io.schema import spec_json_schema
 
     text = json.dumps(spec_json_schema(), indent=2, ensure_ascii=False) + "\n"
@@ -539,7 +701,11 @@ def schema(output_file: OutputOption = None) -> int:
         sys.stdout.write(text)
         return EXIT_OK
     try:
-        output_file.write_text(text, encoding="utf-8")
+        check_output(output_file, "--output-file", force=force)
+        write_text_atomic(output_file, text)
+    except NtkcheckError as exc:
+        say_error(str(exc))
+        return EXIT_ERROR
     except OSError as exc:
         say_error(f"--output-file {output_file}: cannot write: {exc.strerror}")
         return EXIT_ERROR
@@ -556,6 +722,7 @@ def init(
 ) -> int:
     """Write a commented example spec named after PATH, and the JSON Schema beside it."""
     from ..io.example import SCHEMA_FILE, example_yaml
+    from ..io.output import write_text_atomic
     from ..io.schema import spec_json_schema
 
     if str(path) == "-":  # no name: a spec saved from it is named after its file
@@ -565,11 +732,14 @@ def init(
         say_error(f"{path} exists; use --force to overwrite it or give another PATH")
         return EXIT_ERROR
     schema_path = path.parent / SCHEMA_FILE
+    if path.is_dir():
+        say_error(f"{path} is a folder; give a file name, e.g. {path / 'ntkcheck.yaml'}")
+        return EXIT_ERROR
     try:
-        path.write_text(example_yaml(path.stem), encoding="utf-8")
+        write_text_atomic(path, example_yaml(path.stem))
         if not schema_path.exists() or force:
             text = json.dumps(spec_json_schema(), indent=2, ensure_ascii=False) + "\n"
-            schema_path.write_text(text, encoding="utf-8")
+            write_text_atomic(schema_path, text)
     except OSError as exc:
         say_error(f"{path}: cannot write: {exc.strerror}")
         return EXIT_ERROR

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import NtkcheckError
+from ..io.output import figure_metadata
 from ..run.result import CertifyResult
 from ..theory.guarantees import bound_curves
 
@@ -85,7 +86,7 @@ def plot_simulation(r: CertifyResult, path: Path) -> None:
     a.set_xlabel("t")
     a.legend()
     fig.suptitle(f"ntkcheck simulate · {r.name} · γ = {r.certificate.gamma:g}")
-    fig.savefig(path)
+    fig.savefig(path, metadata=figure_metadata(path))  # recognised as ntkcheck's own
     plt.close(fig)
 
 
@@ -131,5 +132,5 @@ def _plot_gd(r: CertifyResult, sim: GdSimulation, path: Path, plt: Any) -> None:
     a.legend()
     lr = r.gd.lr if r.gd is not None else float("nan")
     fig.suptitle(f"ntkcheck simulate · {r.name} · γ = {sim.gamma:g} · lr = {lr:g} (GD)")
-    fig.savefig(path)
+    fig.savefig(path, metadata=figure_metadata(path))  # recognised as ntkcheck's own
     plt.close(fig)
