@@ -6,6 +6,10 @@ Public API (the CLI is one caller of it)::
     result = certify_spec(load_spec("spec.yaml"))
     result.certificate.status, result.estimate.sigma_min
     simulate_spec(load_spec("spec.yaml")).simulation.checks
+    result_dict(result)["certificate"]["message"]  # the JSON, with its sentences
+
+The result objects carry the JSON's names (``result.estimate.eig_min`` is JSON
+``estimate.eig_min``); the JSON's sentences (``message``) are made in ``report``.
 
 Layers, top-down: ``cli`` → ``report`` → ``run`` → ``io`` → ``flow`` →
 ``problem`` → ``models`` → ``linalg`` → ``theory`` (docs/DESIGN.md).
@@ -43,6 +47,7 @@ _EXPORTS = {
     "load_spec": "ntkcheck.io.spec",
     "measure": "ntkcheck.run.measure",
     "parse_spec": "ntkcheck.io.spec",
+    "result_dict": "ntkcheck.report.document",
     "simulate_spec": "ntkcheck.run.job",
 }
 
@@ -70,6 +75,7 @@ __all__ = [
     "load_spec",
     "measure",
     "parse_spec",
+    "result_dict",
     "simulate_spec",
 ]
 
@@ -92,6 +98,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from .io.example import EXAMPLE_YAML, example_spec
     from .io.spec import LoadedSpec, Spec, load_spec, parse_spec
     from .problem import Problem
+    from .report.document import result_dict
     from .run.job import certificates_for, certify_spec, simulate_spec
     from .run.measure import Estimate, Measurement, estimate_at, measure
     from .run.result import CertifyResult, SpecFailure

@@ -37,3 +37,21 @@ class SweepMeasure(StrEnum):
 
     certify = "certify"
     flow = "flow"
+
+
+class TrainMethod(StrEnum):
+    """What training the certificate is about (``train.method``): gradient flow, the
+    η → 0 limit (THEORY.md §9), or gradient descent with a step size (§13)."""
+
+    flow = "flow"
+    gd = "gd"
+
+
+class LossConvention(StrEnum):
+    """The loss the learning rate applies to (``train.loss``, THEORY.md §13): ½‖r‖²,
+    ‖r‖² (PyTorch ``MSELoss(reduction='sum')``), ‖r‖²/m (``MSELoss()``), ½‖r‖²/m."""
+
+    half_sum = "half_sum"
+    sum = "sum"
+    mse = "mse"
+    half_mean = "half_mean"

@@ -129,12 +129,29 @@ def _bad_file_case(tmp_path, filename, writer, fragment, capsys):
 @pytest.mark.parametrize(
     "filename,writer,fragment",
     [
+        # CSV positions are the file's own line and column, 1-based, header counted
         (
             "t.csv",
             lambda p: p.write_text("x,y\n1,2\n3,abc\n"),
-            "row 2, column 2: 'abc' is not a number",
+            "'t.csv': line 3, column 2: 'abc' is not a number",
         ),
-        ("t.csv", lambda p: p.write_text("1,2\n3\n"), "row 2 has 1 columns"),
+        (
+            "t.csv",
+            lambda p: p.write_text("x,y\n\n1,2\n\n3,abc\n"),
+            "line 5, column 2: 'abc' is not a number",
+        ),
+        (
+            "t.csv",
+            lambda p: p.write_text('x,y\n"1\n",2\n3,abc\n'),  # a quoted field over two lines
+            "line 4, column 2: 'abc' is not a number",
+        ),
+        (
+            "t.csv",
+            lambda p: p.write_text("1,2\n3\n"),
+            "line 2 has 1 columns, line 1 (the first data row) has 2",
+        ),
+        ("t.csv", lambda p: p.write_text("x,y\n1,2\n3,nan\n"), "line 3, column 2: 'nan'; values"),
+        ("t.csv", lambda p: p.write_text("a,b,y\n1,2,3\n-inf,1,1\n"), "line 3, column 1: '-inf'"),
         ("t.csv", lambda p: p.write_text("x,y\n"), "no data rows"),
         ("t.csv", lambda p: p.write_text("1\n2\n"), "at least 2 columns"),
         ("t.csv", lambda p: p.write_bytes(b"\xff\xfe\x00bin"), "not a readable CSV"),
@@ -161,6 +178,51 @@ def _bad_file_case(tmp_path, filename, writer, fragment, capsys):
 )
 def test_bad_data_files(tmp_path, capsys, filename, writer, fragment):
     _bad_file_case(tmp_path, filename, writer, fragment, capsys)
+
+
+@pytest.mark.parametrize(
+    "filename,writer,normalize,fragment",
+    [
+        (
+            "t.csv",
+            lambda p: p.write_text("a,b,y\n1,5,1\n2,5,2\n3,5,3\n"),
+            "standardize",
+            "standardize: column 2 of 't.csv' is constant",
+        ),
+        (
+            "t.csv",
+            lambda p: p.write_text("a,b,y\n1,5,1\n\n0,0,2\n3,5,3\n"),
+            "sphere",
+            "sphere: line 4 of 't.csv' is zero",
+        ),
+        (
+            "t.npz",
+            lambda p: np.savez(p, X=np.array([[1.0, 5.0], [2.0, 5.0]]), y=np.ones(2)),
+            "standardize",
+            "standardize: X[:, 1] of 't.npz' is constant",
+        ),
+        (
+            "t.npz",
+            lambda p: np.savez(p, X=np.array([[1.0, 5.0], [0.0, 0.0]]), y=np.ones(2)),
+            "sphere",
+            "sphere: X[1] of 't.npz' is zero",
+        ),
+    ],
+)
+def test_normalize_errors_name_the_file_position(
+    tmp_path, capsys, filename, writer, normalize, fragment
+):
+    """A CSV's rows and columns by its own line and column (they were X's 0-based row
+    and column, off by the header); an .npz's by NumPy's indices, like ``X[0, 1]``."""
+    writer(tmp_path / filename)
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        f"gamma: 1\ndata: {{source: file, path: {filename}, normalize: {normalize}}}\n"
+        "model: {width: 64}\n"
+    )
+    assert main(["certify", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and fragment in err, err
 
 
 @pytest.mark.parametrize(
@@ -338,3 +400,101 @@ def test_bad_environment_is_a_usage_error_before_anything_runs(capsys, monkeypat
         assert main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith(f"ntkcheck: error: {name}={value!r} is not")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "missing"),
+    [
+        (
+            "gamma: 1\ndata:\n  source: file\n  path: data/nope.csv\nmodel: {width: 8}\n",
+            4,
+            "data.path",
+            "data/nope.csv",
+        ),
+        (
+            "gamma: 1\ndata: {n: 5, d: 2}\nmodel: {init: file, init_path: w0.npz}\n",
+            3,
+            "model.init_path",
+            "w0.npz",
+        ),
+        (
+            "gamma: 1\ndata: {n: 5, d: 2}\nmodel:\n  architecture: mlp\n  widths: [4]\n"
+            "  init: file\n  init_path: deep.npz\n",
+            7,
+            "model.init_path",
+            "deep.npz",
+        ),
+    ],
+    ids=["data", "two-layer init", "mlp init"],
+)
+def test_validate_checks_that_named_files_exist(tmp_path, capsys, text, line, key, missing):
+    """`validate` said ok for a spec whose data file does not exist: exit 2, one line
+    naming the key, the path looked at and the fix, as `certify` does."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(text)
+    for command in ("validate", "certify"):
+        assert main([command, str(spec)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, err
+        assert f"{spec}:{line}: {key}: file not found: {tmp_path / missing}" in err[0]
+        assert "correct the path" in err[0] and "or create the file" in err[0]
+    (tmp_path / missing).parent.mkdir(exist_ok=True)
+    (tmp_path / missing).write_bytes(b"not read by validate")
+    assert main(["validate", str(spec)]) == 0
+    capsys.readouterr()
+    (tmp_path / missing).unlink()
+    (tmp_path / missing).mkdir()
+    assert main(["validate", str(spec)]) == 2
+    assert "is not a regular file" in capsys.readouterr().err
+
+
+def test_validate_reads_no_referenced_file(tmp_path, capsys):
+    """A FIFO named as the data file would block a reader: validate refuses it without
+    opening it (a regular file's contents are not read: see the test above)."""
+    import os
+
+    os.mkfifo(tmp_path / "fifo.csv")
+    spec = tmp_path / "s.yaml"
+    spec.write_text("gamma: 1\ndata: {source: file, path: fifo.csv}\nmodel: {width: 8}\n")
+    assert main(["validate", str(spec)]) == 2
+    assert "fifo.csv is not a regular file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        ({"gama": 3.0}, "overrides['gama']: unknown key; did you mean 'gamma'?"),
+        ({"model.widht": 8}, "overrides['model.widht']: unknown key; did you mean 'width'?"),
+        ({"gamma": -1.0}, "overrides['gamma']: must be greater than 0"),
+        ({"seed": "x"}, "overrides['seed']: must be a valid integer"),
+    ],
+)
+def test_python_override_errors_name_the_overrides_argument(overrides, fragment):
+    """From Python there is no `--set` flag (nor `--gamma`): the message names the key of
+    the caller's ``overrides`` dict, after the spec it was applied to."""
+    from ntkcheck import SpecError, example_spec, load_spec, parse_spec
+    from ntkcheck.run.sweep import SpecSource
+
+    from .conftest import SPECS
+
+    spec = SPECS / "lecture-example.yaml"
+    calls = [
+        (str(spec), lambda: load_spec(spec, overrides)),
+        ("<built-in example>", lambda: example_spec(overrides)),
+        (
+            "mine",
+            lambda: parse_spec(
+                spec.read_text(), source="mine", base_dir=SPECS, overrides=overrides
+            ),
+        ),
+        (str(spec), lambda: SpecSource.read(spec).parse(overrides)),
+    ]
+    for source, call in calls:
+        with pytest.raises(SpecError) as info:
+            call()
+        message = str(info.value)
+        assert message.startswith(f"{source}: {fragment}"), message
+        assert "--" not in message
+    # the command line still names its flags
+    with pytest.raises(SpecError, match=r"^(--set |--gamma|--seed)"):
+        load_spec(spec, overrides, command_line=True)

@@ -190,9 +190,13 @@ def test_local_beta_matches_independent_per_neuron_maxima(name, init, seed):
     # both are attained values: neither exceeds the true maximum, so they agree up to rounding
     assert ours.value <= reference * (1 + 1e-9)
     assert ours.value >= sampled * (1 - 1e-12)
-    assert ours.distinct_neurons == (W.shape[0] // 2 if init == "symmetric" else W.shape[0])
-    assert ours.candidates == ours.distinct_neurons  # fewer than `top`: every neuron restarted
-    assert np.allclose(W[ours.neuron], W[_argmax_neuron(X, W, a, s, name, ours.value)])
+    assert ours.extra["distinct_neurons"] == (
+        W.shape[0] // 2 if init == "symmetric" else W.shape[0]
+    )
+    assert (
+        ours.candidates == ours.extra["distinct_neurons"]
+    )  # fewer than `top`: every neuron restarted
+    assert np.allclose(W[ours.extra["neuron"]], W[_argmax_neuron(X, W, a, s, name, ours.value)])
 
 
 def _argmax_neuron(X, W, a, s, name, value):
@@ -216,7 +220,7 @@ def test_candidates_are_chosen_among_many_neurons(name, d, seed):
     reference, _ = _reference_beta(X, W, a, s, name, rng, samples=20000)
     net = TwoLayerNetwork(W=W, a=a, s=s, activation=get_activation(name))
     ours = local_beta(net, X, seed=seed)
-    assert ours.distinct_neurons == N and ours.candidates < N
+    assert ours.extra["distinct_neurons"] == N and ours.candidates < N
     assert ours.value == pytest.approx(reference, rel=1e-6)
     assert ours.value <= reference * (1 + 1e-9)
 
@@ -228,7 +232,7 @@ def test_symmetric_pairs_do_not_crowd_out_candidates():
     reference, _ = _reference_beta(X, W, a, s, "softplus", np.random.default_rng(2), samples=20000)
     net = TwoLayerNetwork(W=W, a=a, s=s, activation=get_activation("softplus"))
     ours = local_beta(net, X, seed=0)
-    assert ours.distinct_neurons == 256 and ours.candidates == 64
+    assert ours.extra["distinct_neurons"] == 256 and ours.candidates == 64
     assert ours.value == pytest.approx(reference, rel=1e-6)
     assert ours.value <= reference * (1 + 1e-9)
 
@@ -259,8 +263,8 @@ def test_symmetric_init_does_not_hide_the_top_neuron(tmp_path):
     # the issue quotes 0.4727; the maximum is 0.47269213 (200 BFGS starts below, and a search
     # from 256 random and all 31 input directions on every neuron)
     assert round(ours.value, 4) == 0.4727 and ours.value >= 0.4726921 * (1 - 1e-6)
-    assert ours.distinct_neurons == 16 and ours.candidates == 16
-    assert ours.neuron == 5
+    assert ours.extra["distinct_neurons"] == 16 and ours.candidates == 16
+    assert ours.extra["neuron"] == 5
     c = get_activation("sin").sigma_second(X @ net.W[5]) ** 2
     rng = np.random.default_rng(5)
     bfgs = max(_bfgs_max(X, c, rng.standard_normal(X.shape[1])) for _ in range(200))
@@ -285,7 +289,7 @@ def test_whole_tensor_check_takes_a_larger_value(monkeypatch):
     assert checked.tensor_improved and checked.tensor_value > alone.value
     assert checked.value == pytest.approx(reference, rel=1e-6)
     assert checked.value <= reference * (1 + 1e-9)
-    assert checked.candidates == 2 and checked.neuron != alone.neuron
+    assert checked.candidates == 2 and checked.extra["neuron"] != alone.extra["neuron"]
 
 
 def test_identical_neurons_are_merged_only_when_w_and_abs_a_agree():
@@ -295,9 +299,9 @@ def test_identical_neurons_are_merged_only_when_w_and_abs_a_agree():
     W = np.vstack([w, w, w, w + 1e-3])
     a = np.array([1.0, -1.0, 2.0, 1.0])
     r = local_beta(TwoLayerNetwork(W, a, 0.5, get_activation("tanh")), X)
-    assert r.distinct_neurons == 3 and r.neuron == 2  # |a_2| = 2 doubles β_2
+    assert r.extra["distinct_neurons"] == 3 and r.extra["neuron"] == 2  # |a_2| = 2 doubles β_2
     one = local_beta(TwoLayerNetwork(W[:1], a[:1], 0.5, get_activation("tanh")), X)
-    assert one.distinct_neurons == 1 and r.value == pytest.approx(2 * one.value, rel=1e-9)
+    assert one.extra["distinct_neurons"] == 1 and r.value == pytest.approx(2 * one.value, rel=1e-9)
 
 
 def test_one_dimensional_inputs_have_a_closed_form():

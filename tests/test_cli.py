@@ -22,6 +22,7 @@ EXPECTED = {
     "gaussian-interval.yaml": ("certified", 0),
     "from-file.yaml": ("certified", 0),
     "mlp.yaml": ("certified", 0),
+    "gd.yaml": ("certified", 0),
 }
 
 
@@ -50,6 +51,11 @@ def test_gaussian_init_shows_bounded_interval(capsys):
     spec = str(SPECS / "gaussian-interval.yaml")
     assert main(["certify", spec, "--theorem", "lecture", "--gamma", str(1.01 * hi)]) == 1
     assert main(["certify", spec, "--gamma", str(1.01 * hi)]) == 0
+    # the spec's comment says what the default theorem does (it said "not certified")
+    lines = (SPECS / "gaussian-interval.yaml").read_text().splitlines()
+    words = " ".join(line.lstrip("# ") for line in lines if line.startswith("#"))
+    assert f"γ ∈ ({lo_p:.3f}, ∞)" in words and f"≈ ({lo:.2f}, {hi:.2f})" in words
+    assert "not certified" not in words
 
 
 def test_json_key_paths_follow_design(capsys):
@@ -88,9 +94,11 @@ def test_json_key_paths_follow_design(capsys):
         "theorem",
     } <= set(r["certificate"])
     assert set(r["certificates"]) == {"lecture", "path"}
-    for cert in r["certificates"].values():  # the same keys for both theorems
-        assert set(cert) == set(r["certificate"])
-    assert r["certificate"] == r["certificates"]["path"]
+    # the same keys for both theorems; the deciding one adds what would certify
+    assert r["certificate"]["would_certify"] is None  # certified
+    for cert in r["certificates"].values():
+        assert set(cert) | {"would_certify"} == set(r["certificate"])
+    assert r["certificate"] == {**r["certificates"]["path"], "would_certify": None}
     assert {"sigma_min_lower", "sigma_max_upper", "sigma_bounds", "drift_bound"} <= set(
         r["estimate"]
     )
@@ -162,11 +170,41 @@ def test_output_file(tmp_path, capsys):
 def test_init_writes_the_example_and_refuses_to_overwrite(tmp_path, capsys):
     path = tmp_path / "spec.yaml"
     assert main(["init", str(path)]) == 0
-    assert path.read_text() == EXAMPLE_YAML
+    written, example = path.read_text().splitlines(), EXAMPLE_YAML.splitlines()
+    assert [w for w in written if not w.startswith("name:")] == [
+        e for e in example if not e.startswith("name:")
+    ]
+    assert any(w.startswith("name: spec  ") for w in written)
     assert main(["init", str(path)]) == 2
     assert "exists; use --force" in capsys.readouterr().err
     assert main(["init", str(path), "--force"]) == 0
     assert main(["certify", str(path), "-f", "json"]) == 0
+
+
+@pytest.mark.parametrize(
+    "stem", ["my-run", "My Run", "true", "2024", "null", "a: b", "x" * 201, "ünïcode"]
+)
+def test_init_names_the_spec_after_its_file(tmp_path, capsys, stem):
+    """Every spec `init` writes was named lecture-example; now its name is its file's stem
+    (quoted where YAML would read it as something else; none beyond the schema's 200)."""
+    path = tmp_path / f"{stem}.yaml"
+    assert main(["init", str(path)]) == 0
+    assert main(["certify", str(path), "-f", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"][0]["name"] == stem
+    assert "lecture-example" not in path.read_text()
+
+
+def test_init_to_stdout_leaves_the_name_to_the_file(capsys):
+    assert main(["init", "-"]) == 0
+    text = capsys.readouterr().out
+    assert "\nname:" not in text and "# name: my-problem" in text
+
+
+def test_example_says_relu_is_certified_through_flips():
+    """The template said relu-like σ were "not certifiable"; they are (THEORY.md §10)."""
+    assert "not certifiable" not in EXAMPLE_YAML
+    assert "relu leaky_relu abs (σ' jumps: certified" in EXAMPLE_YAML
+    assert "activation-flip bound" in EXAMPLE_YAML
 
 
 def test_specs_example_is_the_built_in_example():

@@ -140,11 +140,13 @@ def test_fast_commands_load_no_numerical_stack(argv, allowed):
     assert set(loaded) <= set(allowed), loaded
 
 
-def test_certify_loads_no_integrator_optimizer_or_plotting():
+@pytest.mark.parametrize("spec", [[], ["specs/gd.yaml"]])
+def test_certify_loads_no_integrator_optimizer_or_plotting(spec):
+    """Also with train.method: gd (its searches are theory.solve's, not SciPy's)."""
     code = (
         "import sys\n"
         "from ntkcheck.cli.app import main\n"
-        "main(['certify', '-f', 'text'])\n"
+        f"main(['certify', '-f', 'text', *{spec!r}])\n"
         "bad = [m for m in sys.modules if m.startswith(('scipy.integrate', 'scipy.optimize',\n"
         "       'matplotlib', 'ntkcheck.flow'))]\n"
         "print(bad, file=sys.stderr)\n"

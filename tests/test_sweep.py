@@ -182,7 +182,7 @@ def test_a_gamma_axis_measures_once_per_point_and_seed(monkeypatch):
     real = job.measure
 
     def counting(problem, **kwargs):
-        calls.append((problem.n, problem.model.info().width))
+        calls.append((problem.n, problem.model.info().summary["width"]))
         return real(problem, **kwargs)
 
     monkeypatch.setattr(job, "measure", counting)

@@ -7,6 +7,7 @@ bad usage or internal error — always one line on stderr, never a traceback
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -24,7 +25,7 @@ from ..errors import NtkcheckError
 from ..io.yaml_lines import YamlError, load_yaml_with_lines
 from ..report import DEFAULT_FAILING, MACHINE_FORMATS, render, render_validation, rich_renderables
 from ..run.result import CertifyResult, Entry, SpecFailure
-from ..run.specs import BUILTIN, expand_specs, labelled
+from ..run.specs import BUILTIN, expand_specs, inputs_of, labelled
 from ..theory.certificate import Theorem
 from ._malloc import tune_malloc
 from .gate import EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, exit_code, say_error
@@ -64,6 +65,13 @@ FORMAT_HELP = "rich (terminal default), text, json, markdown, github, junit or s
 FORMAT_HELP += "default from NTKCHECK_FORMAT"
 
 GammaOption = Annotated[float | None, typer.Option("--gamma", help="Override the spec's γ.")]
+LrOption = Annotated[
+    float | None,
+    typer.Option("--lr", help="Override train.lr (needs train.method: gd, THEORY.md §13)."),
+]
+StepsOption = Annotated[
+    int | None, typer.Option("--steps", help="Override train.steps (gradient-descent steps K).")
+]
 SeedOption = Annotated[int | None, typer.Option("--seed", help="Override the spec's seed.")]
 SetOption = Annotated[
     list[str] | None,
@@ -74,6 +82,13 @@ OutputOption = Annotated[
     Path | None, typer.Option("--output-file", "-o", help="Write the report here.")
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Overwrite an existing file that is not a report ntkcheck wrote (never an input).",
+    ),
+]
 BetaLocalOption = Annotated[
     bool, typer.Option("--beta-local", help="Also estimate the local β at θ0.")
 ]
@@ -160,6 +175,8 @@ def certify(
         ),
     ] = None,
     gamma: GammaOption = None,
+    lr: LrOption = None,
+    steps: StepsOption = None,
     fmt: FormatOption = None,
     output_file: OutputOption = None,
     seed: SeedOption = None,
@@ -174,44 +191,61 @@ def certify(
     beta_local: BetaLocalOption = False,
     spectrum: SpectrumOption = SpectrumMethod.auto,
     theorem: TheoremOption = None,
+    force: ForceOption = False,
     debug: DebugOption = False,
 ) -> int:
     """Estimate σ_min, σ_max, L0, β at initialization and certify γ > γ*."""
+    from ..io.output import check_output
     from ..run.job import certify_spec, guarded, load
 
     fmt = _choose_format(fmt, output_file)
     overrides = {
         "gamma": gamma,
+        "train.lr": lr,
+        "train.steps": steps,
         "seed": seed,
         "certify.theorem": theorem.value if theorem else None,
         **parse_sets(sets),
     }
+    targets: list[Path | SpecFailure | None] = [*expand_specs(specs)] if specs else [None]
+    if output_file is not None:
+        paths = [t for t in targets if isinstance(t, Path)]
+        try:
+            check_output(
+                output_file, "--output-file", inputs=inputs_of(paths, overrides), force=force
+            )
+        except NtkcheckError as exc:
+            say_error(str(exc))
+            return EXIT_ERROR
     if not specs:
         print("ntkcheck: no SPEC given: certifying the built-in lecture example", file=sys.stderr)
-    targets: list[Path | SpecFailure | None] = [*expand_specs(specs)] if specs else [None]
     entries: list[Entry] = []
     spinner = fmt is Format.rich and sys.stderr.isatty()
-    for target in targets:
-        if isinstance(target, SpecFailure):
-            say_error(target.message)
-            entries.append(target)
-            continue
-        label = BUILTIN if target is None else str(target)
+    interrupted = False
+    try:
+        for target in targets:
+            if isinstance(target, SpecFailure):
+                say_error(target.message)
+                entries.append(target)
+                continue
+            label = BUILTIN if target is None else str(target)
 
-        def job(target: Path | None = target) -> CertifyResult:
-            loaded = load(target, overrides)
-            return certify_spec(loaded, with_local_beta=beta_local, spectrum=spectrum.value)
+            def job(target: Path | None = target) -> CertifyResult:
+                loaded = load(target, overrides, command_line=True)
+                return certify_spec(loaded, with_local_beta=beta_local, spectrum=spectrum.value)
 
-        if spinner:
-            from rich.console import Console
+            if spinner:
+                from rich.console import Console
 
-            with Console(stderr=True).status(f"certifying {label} …"):
+                with Console(stderr=True).status(f"certifying {label} …"):
+                    entry = guarded(label, job, debug=debug)
+            else:
                 entry = guarded(label, job, debug=debug)
-        else:
-            entry = guarded(label, job, debug=debug)
-        if isinstance(entry, SpecFailure):
-            say_error(entry.message)
-        entries.append(entry)
+            if isinstance(entry, SpecFailure):
+                say_error(entry.message)
+            entries.append(entry)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the specs finished are reported
+        interrupted = True
     failing = {f.value.replace("-", "_") for f in (fail_on or list(FailOn))}
     # Errors are on stderr already; human reports repeat them only where they are a
     # complete record (several specs, with the summary line).
@@ -219,6 +253,16 @@ def certify(
     shown: list[Entry] = (
         entries if complete else [e for e in entries if isinstance(e, CertifyResult)]
     )
+    if interrupted:
+        where = f" (in {output_file})" if output_file is not None and shown else ""
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop at once
+            _emit(shown, fmt, output_file, failing, quiet=True)
+        print(
+            f"ntkcheck: interrupted after {len(entries)} of {len(targets)} specs; "
+            f"the report{where} covers the specs finished",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     _emit(shown, fmt, output_file, failing)
     return exit_code(entries, failing, exit_zero)
 
@@ -228,16 +272,22 @@ def _emit(
     fmt: Format,
     output_file: Path | None,
     failing: Collection[str] = DEFAULT_FAILING,
+    *,
+    quiet: bool = False,
 ) -> None:
+    """The report on stdout, or written (atomically) to ``output_file``."""
+    from ..io.output import write_text_atomic
+
     if not entries:
         return
     if output_file is not None:
         try:
-            output_file.write_text(render(entries, fmt.value, failing), encoding="utf-8")
+            write_text_atomic(output_file, render(entries, fmt.value, failing))
         except OSError as exc:
             say_error(f"--output-file {output_file}: cannot write: {exc.strerror}")
             raise typer.Exit(EXIT_ERROR) from None
-        print(f"ntkcheck: wrote {fmt.value} report to {output_file}", file=sys.stderr)
+        if not quiet:
+            print(f"ntkcheck: wrote {fmt.value} report to {output_file}", file=sys.stderr)
     elif fmt is Format.rich:
         from rich.console import Console
 
@@ -260,11 +310,15 @@ def _horizon(value: str | None) -> float | str | None:
 
 @app.command()
 def simulate(
-    spec: Annotated[
-        Path | None,
-        typer.Argument(help="Spec file (YAML); none: the built-in example.", show_default=False),
+    specs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Spec files or folders (YAML); none: the built-in example.", show_default=False
+        ),
     ] = None,
     gamma: GammaOption = None,
+    lr: LrOption = None,
+    steps: StepsOption = None,
     horizon: Annotated[
         str | None, typer.Option("--horizon", help="Time T, or auto (simulate.horizon).")
     ] = None,
@@ -281,6 +335,7 @@ def simulate(
     beta_local: BetaLocalOption = False,
     spectrum: SpectrumOption = SpectrumMethod.auto,
     theorem: TheoremOption = None,
+    force: ForceOption = False,
     quiet: Annotated[
         bool,
         typer.Option(
@@ -290,9 +345,12 @@ def simulate(
     debug: DebugOption = False,
 ) -> int:
     """Certify, then train the true and the linearized network by gradient flow; check C1–C5."""
+    from ..io.output import atomic_target, check_output, same_file
     from ..report.plot import check_plot_target, plot_simulation
     from ..run.job import load
 
+    targets: list[Path | SpecFailure | None] = [*expand_specs(specs)] if specs else [None]
+    spec = targets[0] if len(targets) == 1 and not isinstance(targets[0], SpecFailure) else None
     label = BUILTIN if spec is None else str(spec)
     try:
         given, fmt = fmt, _choose_format(fmt, output_file)
@@ -301,19 +359,53 @@ def simulate(
             raise NtkcheckError(f"{source}{fmt.value} is for `certify`; use json for simulate")
         overrides = {
             "gamma": gamma,
+            "train.lr": lr,
+            "train.steps": steps,
             "seed": seed,
             "simulate.horizon": _horizon(horizon),
             "simulate.points": points,
             "certify.theorem": theorem.value if theorem else None,
             **parse_sets(sets),
         }
+    except NtkcheckError as exc:
+        say_error(labelled(label, exc))
+        return EXIT_ERROR
+    if plot is not None and len(targets) > 1:
+        say_error(f"--plot {plot}: draws one simulation; give one SPEC")
+        return EXIT_ERROR
+    try:  # never over an input, nor over a file ntkcheck did not write (io.output)
+        inputs = inputs_of([t for t in targets if isinstance(t, Path)], overrides)
+        if plot is not None and output_file is not None and same_file(plot, output_file):
+            raise NtkcheckError(f"--plot {plot}: is also --output-file; give another path")
+        for flag, target in (("--output-file", output_file), ("--plot", plot)):
+            if target is not None:
+                check_output(target, flag, inputs=inputs, force=force)
+    except NtkcheckError as exc:
+        say_error(str(exc))
+        return EXIT_ERROR
+    try:
         if plot is not None:
             check_plot_target(plot)
+    except NtkcheckError as exc:
+        say_error(labelled(label, exc))
+        return EXIT_ERROR
+    if len(targets) > 1 or isinstance(targets[0], SpecFailure):
+        return _simulate_many(
+            targets,
+            overrides,
+            fmt,
+            output_file,
+            with_local_beta=beta_local,
+            spectrum=spectrum.value,
+            debug=debug,
+            quiet=quiet,
+        )
+    try:
         if spec is None:
             print(
                 "ntkcheck: no SPEC given: simulating the built-in lecture example", file=sys.stderr
             )
-        loaded = load(spec, overrides)
+        loaded = load(spec, overrides, command_line=True)
         result = _simulate_with_progress(
             loaded, label=label, with_local_beta=beta_local, spectrum=spectrum.value, quiet=quiet
         )
@@ -322,17 +414,102 @@ def simulate(
         return EXIT_ERROR
     sim = result.simulation
     assert sim is not None
-    _emit([result], fmt, output_file)
+    interrupted = sim.status == "interrupted"
+    _emit([result], fmt, output_file, quiet=interrupted)
     if plot is not None:
-        plot_simulation(result, plot)
-        print(f"ntkcheck: wrote plot to {plot}", file=sys.stderr)
-    if sim.status == "interrupted":
-        print("ntkcheck: interrupted: the report covers the checkpoints reached", file=sys.stderr)
+        with atomic_target(plot) as tmp:
+            plot_simulation(result, tmp)
+        if not interrupted:
+            print(f"ntkcheck: wrote plot to {plot}", file=sys.stderr)
+    if interrupted:
+        written = [str(p) for p in (output_file, plot) if p is not None]
+        where = f" (in {' and '.join(written)})" if written else ""
+        print(
+            f"ntkcheck: interrupted: the report{where} covers the checkpoints reached",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     if sim.status != "completed":
         say_error(f"{label}: {sim.message}")
         return EXIT_FAIL
-    return EXIT_OK if result.certificate.certified and sim.all_hold else EXIT_FAIL
+    return EXIT_OK if result.verdict.certified and sim.all_hold else EXIT_FAIL
+
+
+def _simulate_many(
+    targets: list[Path | SpecFailure | None],
+    overrides: dict[str, Any],
+    fmt: Format,
+    output_file: Path | None,
+    *,
+    with_local_beta: bool,
+    spectrum: str,
+    debug: bool,
+    quiet: bool = False,
+) -> int:
+    """``simulate`` over several specs, one after the other: one report (with the summary
+    line), the worst exit code; on Ctrl-C the specs finished (and the checkpoints the
+    one cut short reached) are reported, and the exit is 130."""
+    from ..run.job import guarded, load
+
+    entries: list[Entry] = []
+    interrupted = False
+    try:
+        for target in targets:
+            if isinstance(target, SpecFailure):
+                say_error(target.message)
+                entries.append(target)
+                continue
+            label = BUILTIN if target is None else str(target)
+
+            def job(target: Path | None = target, label: str = label) -> CertifyResult:
+                loaded = load(target, overrides, command_line=True)
+                return _simulate_with_progress(
+                    loaded, label=label, with_local_beta=with_local_beta, spectrum=spectrum,
+                    quiet=quiet,
+                )  # fmt: skip
+
+            entry = guarded(label, job, debug=debug)
+            entries.append(entry)
+            if isinstance(entry, SpecFailure):
+                say_error(entry.message)
+                continue
+            sim = entry.simulation
+            assert sim is not None
+            if sim.status == "interrupted":
+                interrupted = True
+                break
+            if sim.status != "completed":
+                say_error(f"{label}: {sim.message}")
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM outside the flow (certifying, measuring)
+        interrupted = True
+    if interrupted:
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop at once
+            _emit(entries, fmt, output_file, quiet=True)
+        where = f" (in {output_file})" if output_file is not None and entries else ""
+        finished = sum(
+            1
+            for e in entries
+            if isinstance(e, SpecFailure)
+            or (e.simulation is not None and e.simulation.status != "interrupted")
+        )
+        print(
+            f"ntkcheck: interrupted after {finished} of {len(targets)} specs; "
+            f"the report{where} covers the specs finished and the checkpoints reached",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    _emit(entries, fmt, output_file)
+    if any(isinstance(e, SpecFailure) for e in entries):
+        return EXIT_ERROR
+    held = all(
+        isinstance(e, CertifyResult)
+        and e.simulation is not None
+        and e.simulation.status == "completed"
+        and e.verdict.certified
+        and e.simulation.all_hold
+        for e in entries
+    )
+    return EXIT_OK if held else EXIT_FAIL
 
 
 #: Seconds between two progress lines when stderr is not a terminal.
@@ -343,7 +520,7 @@ def _simulate_with_progress(
     loaded: LoadedSpec, *, label: str, with_local_beta: bool, spectrum: str, quiet: bool = False
 ) -> CertifyResult:
     """Run ``simulate_spec`` with progress on stderr: a bar on a terminal, else one line
-    every ``PROGRESS_SECONDS``; none with ``quiet``. A run predicted to take long says so
+    every ``PROGRESS_SECONDS``; none with ``quiet``. A flow predicted to take long says so
     first (one line, also with ``quiet``)."""
     from rich.console import Console
 
@@ -353,17 +530,36 @@ def _simulate_with_progress(
         print(f"ntkcheck: {label}: {text}", file=sys.stderr, flush=True)
 
     console = Console(stderr=True)
+    train = loaded.spec.train
+    gd = train.method == "gd"  # progress(k, L_k): steps done and ½‖r_k‖² (THEORY.md §13)
     points = loaded.spec.simulate.points
     if quiet or not console.is_terminal:
+        lines = _progress_lines(label, (train.steps or 0) if gd else points - 1, gd=gd)
         return simulate_spec(
             loaded,
-            progress=None if quiet else _progress_lines(label, points),
+            progress=None if quiet else lines,
             with_local_beta=with_local_beta,
             spectrum=spectrum,
             notice=notice,
         )
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    if gd:
+        with Progress(
+            TextColumn("gradient descent"),
+            BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,} steps · ½‖r‖² = {task.fields[loss]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("gd", total=train.steps, loss="—")
+            return simulate_spec(
+                loaded,
+                progress=lambda k, loss: bar.update(task, completed=k, loss=f"{loss:.3g}"),
+                with_local_beta=with_local_beta,
+                spectrum=spectrum,
+            )
     with Progress(
         TextColumn("integrating gradient flow"),
         BarColumn(),
@@ -382,8 +578,9 @@ def _simulate_with_progress(
         )
 
 
-def _progress_lines(label: str, points: int) -> Callable[[int, float], None]:
-    """A progress callback printing one line to stderr at most every PROGRESS_SECONDS."""
+def _progress_lines(label: str, total: int, *, gd: bool = False) -> Callable[[int, float], None]:
+    """A progress callback printing one line to stderr at most every PROGRESS_SECONDS:
+    checkpoints and τ reached for the flow, steps and ½‖r‖² for gradient descent."""
     import time
 
     start = time.monotonic()
@@ -393,12 +590,12 @@ def _progress_lines(label: str, points: int) -> Callable[[int, float], None]:
         now = time.monotonic()
         if now - last[0] >= PROGRESS_SECONDS:
             last[0] = now
-            print(
-                f"ntkcheck: {label}: integrating: {k}/{points - 1} checkpoints, "
-                f"τ = γ²t = {tau:.3g}, {now - start:.0f} s",
-                file=sys.stderr,
-                flush=True,
+            where = (
+                f"gradient descent: {k:,}/{total:,} steps, ½‖r‖² = {tau:.3g}"
+                if gd
+                else f"integrating: {k}/{total} checkpoints, τ = γ²t = {tau:.3g}"
             )
+            print(f"ntkcheck: {label}: {where}, {now - start:.0f} s", file=sys.stderr, flush=True)
 
     return progress
 
@@ -472,6 +669,7 @@ def sweep(
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Report without failing (errors still exit 2).")
     ] = False,
+    force: ForceOption = False,
     debug: DebugOption = False,
 ) -> int:
     """Certify (or simulate) every point of a grid of spec values × seeds; fit power laws."""
@@ -502,6 +700,7 @@ def sweep(
         spectrum=spectrum.value,
         exit_zero=exit_zero,
         debug=debug,
+        force=force,
     )
     return run_sweep(request)
 
@@ -514,8 +713,9 @@ def validate(
     ] = None,
     sets: SetOption = None,
 ) -> int:
-    """Check specs against the schema only (no data is read, nothing is computed)."""
-    from ..io.spec import load_spec
+    """Check specs against the schema, and that the files they name exist (nothing is
+    read from those files, nothing is computed)."""
+    from ..io.spec import check_referenced_files, load_spec
 
     fmt = fmt or Format.text
     if fmt not in (Format.text, Format.json, Format.github):
@@ -528,7 +728,7 @@ def validate(
             rows.append((target.spec, target.message, None))
             continue
         try:
-            load_spec(target, overrides)
+            check_referenced_files(load_spec(target, overrides, command_line=True))
             rows.append((str(target), None, None))
         except NtkcheckError as exc:
             rows.append((str(target), labelled(str(target), exc), exc.line))
@@ -540,8 +740,9 @@ def validate(
 
 
 @app.command()
-def schema(output_file: OutputOption = None) -> int:
+def schema(output_file: OutputOption = None, force: ForceOption = False) -> int:
     """Print the JSON Schema of the spec (for editors: yaml-language-server)."""
+    from ..io.output import check_output, write_text_atomic
     from ..io.schema import spec_json_schema
 
     text = json.dumps(spec_json_schema(), indent=2, ensure_ascii=False) + "\n"
@@ -549,7 +750,11 @@ def schema(output_file: OutputOption = None) -> int:
         sys.stdout.write(text)
         return EXIT_OK
     try:
-        output_file.write_text(text, encoding="utf-8")
+        check_output(output_file, "--output-file", force=force)
+        write_text_atomic(output_file, text)
+    except NtkcheckError as exc:
+        say_error(str(exc))
+        return EXIT_ERROR
     except OSError as exc:
         say_error(f"--output-file {output_file}: cannot write: {exc.strerror}")
         return EXIT_ERROR
@@ -564,22 +769,26 @@ def init(
     ] = Path("ntkcheck.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> int:
-    """Write a commented example spec, and the JSON Schema beside it for editors."""
-    from ..io.example import EXAMPLE_YAML, SCHEMA_FILE
+    """Write a commented example spec named after PATH, and the JSON Schema beside it."""
+    from ..io.example import SCHEMA_FILE, example_yaml
+    from ..io.output import write_text_atomic
     from ..io.schema import spec_json_schema
 
-    if str(path) == "-":
-        sys.stdout.write(EXAMPLE_YAML)
+    if str(path) == "-":  # no name: a spec saved from it is named after its file
+        sys.stdout.write(example_yaml(None))
         return EXIT_OK
     if path.exists() and not force:
         say_error(f"{path} exists; use --force to overwrite it or give another PATH")
         return EXIT_ERROR
     schema_path = path.parent / SCHEMA_FILE
+    if path.is_dir():
+        say_error(f"{path} is a folder; give a file name, e.g. {path / 'ntkcheck.yaml'}")
+        return EXIT_ERROR
     try:
-        path.write_text(EXAMPLE_YAML, encoding="utf-8")
+        write_text_atomic(path, example_yaml(path.stem))
         if not schema_path.exists() or force:
             text = json.dumps(spec_json_schema(), indent=2, ensure_ascii=False) + "\n"
-            schema_path.write_text(text, encoding="utf-8")
+            write_text_atomic(schema_path, text)
     except OSError as exc:
         say_error(f"{path}: cannot write: {exc.strerror}")
         return EXIT_ERROR

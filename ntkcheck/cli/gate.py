@@ -12,7 +12,7 @@ EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 def exit_code(entries: Sequence[Entry], failing: Collection[str], exit_zero: bool = False) -> int:
     """2 if any spec failed to load; else 1 if any status is in ``failing``; else 0."""
-    statuses = {e.certificate.status.value for e in entries if isinstance(e, CertifyResult)}
+    statuses = {e.status.value for e in entries if isinstance(e, CertifyResult)}
     errors = any(isinstance(e, SpecFailure) for e in entries)
     return status_exit(statuses, failing, exit_zero, errors=errors)
 

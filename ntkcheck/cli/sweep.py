@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..choices import SweepMeasure
 from ..errors import NtkcheckError
 from .gate import EXIT_ERROR, EXIT_INTERRUPTED, say_error, status_exit
+
+if TYPE_CHECKING:
+    from ..run.sweep import Outcome, Outcomes
 
 #: Error rows printed on stderr as they come; the rest are in the table and the file.
 MAX_ERRORS_SHOWN = 10
@@ -44,17 +47,27 @@ class SweepRequest:
     spectrum: str = "auto"
     exit_zero: bool = False
     debug: bool = False
+    force: bool = False
 
 
 def run_sweep(r: SweepRequest) -> int:
     """Run the sweep ``r`` describes; the exit code (as for ``certify``: worst point)."""
+    from ..io.output import atomic_target, check_output
     from ..io.rows import open_rows
     from ..linalg.threads import usable_cores
     from ..report import sweep as sweep_report
     from ..report.document import sweep_column_types, sweep_columns, sweep_row
     from ..report.sweep_plot import check_sweep_plot, plot_sweep, x_axis
     from ..run.fit import Fit, Threshold
-    from ..run.sweep import Options, SpecSource, execute, plan_sweep, resolve_axes, tasks
+    from ..run.sweep import (
+        Options,
+        SpecSource,
+        execute,
+        plan_inputs,
+        plan_sweep,
+        resolve_axes,
+        tasks,
+    )
 
     jobs, threads, seeds, scheduler, plot = r.jobs, r.threads, r.seeds, r.scheduler, r.plot
     output_file, fit, lazy_tol = r.output_file, r.fit, r.lazy_tol
@@ -67,12 +80,16 @@ def run_sweep(r: SweepRequest) -> int:
             raise NtkcheckError(f"--lazy-tol: must be a positive number; got {lazy_tol}")
         if scheduler is not None and jobs is not None:
             raise NtkcheckError("--jobs is for local workers; with --scheduler the cluster runs")
-        if plot is not None:
-            check_sweep_plot(plot)
-        source = SpecSource.read(r.spec)
+        source = SpecSource.read(r.spec, command_line=True)
         overrides = dict(r.overrides or {})
         axes = resolve_axes(source.parse(overrides), list(r.grid), seeds)
         plan = plan_sweep(source, overrides, axes)
+        inputs = plan_inputs(plan, overrides)
+        if output_file is not None:  # an existing rows file is resumed, not overwritten
+            check_output(output_file, "-o", inputs=inputs, force=True)
+        if plot is not None:
+            check_output(plot, "--plot", inputs=inputs, force=r.force)
+            check_sweep_plot(plot)
         if plot is not None:
             x_axis([dict(p.values) for p in plan.points], plan.grid_keys)
         workers = jobs or usable_cores()
@@ -83,7 +100,7 @@ def run_sweep(r: SweepRequest) -> int:
         rows_file = None
         if output_file is not None:
             types = sweep_column_types(plan, flow)
-            rows_file = open_rows(output_file, sweep_columns(plan.grid_keys, flow), types)
+            rows_file = open_rows(output_file, sweep_columns(plan.grid_keys, flow, plan.gd), types)
     except NtkcheckError as exc:
         say_error(str(exc))
         return EXIT_ERROR
@@ -102,18 +119,42 @@ def run_sweep(r: SweepRequest) -> int:
             file=sys.stderr,
         )
     lost = 0
+    outcomes: Outcomes | None = None
+    complete = False  # every point computed: the rows file is rewritten in grid order
+    place = {p.key: p.index for p in plan.points}
+
+    def rank(row: Mapping[str, Any]) -> int:
+        return place.get((row["spec_hash"], row["seed"]), len(place))
+
+    def record(outcome: Outcome) -> None:
+        nonlocal lost
+        row = sweep_row(outcome, plan.grid_keys, flow, plan.gd)
+        if rows_file is not None and not outcome.lost:
+            rows_file.append(row)
+        lost += outcome.lost
+        rows[outcome.point.index] = row
+
     try:
         # local workers start here, before the progress bar's thread (they may be forked)
         outcomes = execute(tasks(plan, todo, options), jobs=workers, scheduler=scheduler)
-        with outcomes, _sweep_progress(len(todo), plan.grid_keys) as tick:
+        with _sweep_progress(len(todo), plan.grid_keys) as tick:
             for outcome in outcomes:
-                row = sweep_row(outcome, plan.grid_keys, flow)
-                if rows_file is not None and not outcome.lost:
-                    rows_file.append(row)
-                lost += outcome.lost
-                rows[outcome.point.index] = row
-                tick(row)
-    except KeyboardInterrupt:
+                record(outcome)
+                tick(rows[outcome.point.index])
+        complete = True
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (cli.run turns it into one)
+        # Every finished point is written; the ones cut short are not (a rerun computes
+        # them). A second interrupt while the workers hand in their finished points
+        # stops at once: the rows written so far stay.
+        if outcomes is not None:
+            finished = outcomes.rest()
+            try:
+                for outcome in finished:
+                    record(outcome)
+            except KeyboardInterrupt:
+                pass
+            finally:
+                outcomes.close()
         where = f"; rerun the same command to resume from {output_file}" if output_file else ""
         print(
             f"ntkcheck: interrupted after {len(rows)} of {len(plan.points)} points{where}",
@@ -124,8 +165,10 @@ def run_sweep(r: SweepRequest) -> int:
         say_error(str(exc))
         return EXIT_ERROR
     finally:
+        if outcomes is not None:
+            outcomes.close()
         if rows_file is not None:
-            rows_file.close()
+            rows_file.close(rank if complete else None)
     ordered = [rows[i] for i in sorted(rows)]
     fits: list[Fit] = []
     thresholds: list[Threshold] = []
@@ -155,7 +198,8 @@ def run_sweep(r: SweepRequest) -> int:
     if output_file is not None:
         print(f"ntkcheck: rows in {output_file}", file=sys.stderr)
     if plot is not None:
-        plot_sweep(ordered, plan.grid_keys, fits, thresholds, plot, lazy_tol=lazy_tol)
+        with atomic_target(plot) as tmp:
+            plot_sweep(ordered, plan.grid_keys, fits, thresholds, tmp, lazy_tol=lazy_tol)
         print(f"ntkcheck: wrote plot to {plot}", file=sys.stderr)
     if lost:
         say_error(f"{lost} points were not computed (a worker died); rerun the same command")

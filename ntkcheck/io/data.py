@@ -13,7 +13,7 @@ import numpy as np
 from ..arrays import require_finite, require_real
 from ..errors import DataError, EstimationError
 from ..linalg.memory import require
-from .spec import LoadedSpec
+from .spec import LoadedSpec, check_file
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,21 +90,48 @@ def read_npz(path: Path, names: tuple[str, ...], label: str, hint: str) -> list[
         raise DataError(f"{label}: not a readable .npz file ({exc})") from None
 
 
-def _read_npz(path: Path, label: str) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class Positions:
+    """How errors name a row and a column of X: NumPy's 0-based ``X[i]``, ``X[:, j]``
+    for arrays; for a CSV file, the file's own line and column (1-based, the header
+    and blank lines counted), as an editor shows them."""
+
+    lines: tuple[int, ...] | None = None  # the file line of each data row (CSV)
+
+    def row(self, i: int) -> str:
+        return f"X[{i}]" if self.lines is None else f"line {self.lines[i]}"
+
+    def column(self, j: int) -> str:
+        return f"X[:, {j}]" if self.lines is None else f"column {j + 1}"
+
+
+def _read_npz(path: Path, label: str) -> tuple[np.ndarray, np.ndarray, Positions]:
     X, y = read_npz(path, ("X", "y"), label, "save with np.savez(path, X=X, y=y)")
-    return X, y
+    return X, y, Positions()
 
 
-def _read_csv(path: Path, label: str) -> tuple[np.ndarray, np.ndarray]:
+def _read_csv(path: Path, label: str) -> tuple[np.ndarray, np.ndarray, Positions]:
+    """X and y of a CSV file (y the last column; a first row without numbers is a header).
+
+    Errors name the file's line and column (1-based, header and blank lines counted).
+    """
     # parsing keeps ~10 Python objects per cell: plan for it before reading
     require(40 * path.stat().st_size, f"{label} ({path.stat().st_size:,} bytes)", "use .npz")
+    rows: list[list[str]] = []
+    lines: list[int] = []  # the line each kept record starts on
     try:
         with open(path, newline="", encoding="utf-8") as fh:
-            rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
+            reader = csv.reader(fh)
+            start = 1
+            for record in reader:
+                if record and any(c.strip() for c in record):
+                    rows.append(record)
+                    lines.append(start)
+                start = reader.line_num + 1
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"{label}: not a readable CSV text file ({exc})") from None
     if rows and _no_numbers(rows[0]):
-        rows = rows[1:]  # a header: no cell of the first row is a number
+        rows, lines = rows[1:], lines[1:]  # a header: no cell of the first row is a number
     if not rows:
         raise DataError(f"{label}: no data rows; write one point per row, y in the last column")
     width = len(rows[0])
@@ -113,15 +140,24 @@ def _read_csv(path: Path, label: str) -> tuple[np.ndarray, np.ndarray]:
     values = np.empty((len(rows), width))
     for i, row in enumerate(rows):
         if len(row) != width:
-            raise DataError(f"{label}: row {i + 1} has {len(row)} columns, the first has {width}")
+            raise DataError(
+                f"{label}: line {lines[i]} has {len(row)} columns, line {lines[0]} "
+                f"(the first data row) has {width}"
+            )
         for j, cell in enumerate(row):
             try:
-                values[i, j] = float(cell)
+                value = float(cell)
             except ValueError:
                 raise DataError(
-                    f"{label}: row {i + 1}, column {j + 1}: {cell.strip()!r} is not a number"
+                    f"{label}: line {lines[i]}, column {j + 1}: {cell.strip()!r} is not a number"
                 ) from None
-    return values[:, :-1], values[:, -1]
+            if not math.isfinite(value):
+                raise DataError(
+                    f"{label}: line {lines[i]}, column {j + 1}: {cell.strip()!r}; "
+                    "values must be finite"
+                )
+            values[i, j] = value
+    return values[:, :-1], values[:, -1], Positions(tuple(lines))
 
 
 def _no_numbers(row: list[str]) -> bool:
@@ -156,14 +192,24 @@ def check_arrays(X: object, y: object, label: str) -> tuple[np.ndarray, np.ndarr
     return X, y
 
 
-def normalize_inputs(X: np.ndarray, how: str, label: str = "data.normalize") -> np.ndarray:
-    """``standardize``: columns to mean 0, std 1; ``sphere``: rows to ‖x‖ = √d; ``none``."""
+def normalize_inputs(
+    X: np.ndarray,
+    how: str,
+    label: str = "data.normalize",
+    positions: Positions = Positions(),
+    source: str = "",
+) -> np.ndarray:
+    """``standardize``: columns to mean 0, std 1; ``sphere``: rows to ‖x‖ = √d; ``none``.
+
+    Errors name the row or column by ``positions`` (of the file ``source``, if given).
+    """
+    of = f" of {source}" if source else ""
     if how == "standardize":
         std = X.std(axis=0)
         flat = np.flatnonzero(std == 0)
         if flat.size:
             raise DataError(
-                f"{label}: standardize: column {int(flat[0])} of X is constant; "
+                f"{label}: standardize: {positions.column(int(flat[0]))}{of} is constant; "
                 "drop it or use normalize: none"
             )
         return (X - X.mean(axis=0)) / std
@@ -172,19 +218,11 @@ def normalize_inputs(X: np.ndarray, how: str, label: str = "data.normalize") -> 
         zero = np.flatnonzero(norms[:, 0] == 0)
         if zero.size:
             raise DataError(
-                f"{label}: sphere: row {int(zero[0])} of X is zero and has no direction; "
-                "remove it or use normalize: none"
+                f"{label}: sphere: {positions.row(int(zero[0]))}{of} is zero and has no "
+                "direction; remove it or use normalize: none"
             )
         return X * (math.sqrt(X.shape[1]) / norms)
     return X
-
-
-def check_file(loaded: LoadedSpec, path: Path, *key: str) -> None:
-    """A clear error unless ``path`` is a regular file (never block on a FIFO or device)."""
-    if not path.exists():
-        raise loaded.error(f"file not found: {path}; check the path", *key)
-    if not path.is_file():
-        raise loaded.error(f"{path} is not a regular file (a folder or a device)", *key)
 
 
 def load_data(loaded: LoadedSpec, rng: np.random.Generator) -> Dataset:
@@ -198,15 +236,18 @@ def load_data(loaded: LoadedSpec, rng: np.random.Generator) -> Dataset:
         description = f"synthetic: {ds.inputs} inputs, {ds.target} targets"
         if ds.noise:
             description += f", noise {ds.noise:g}"
+        positions, source = Positions(), ""
     else:
         assert ds.path is not None
         path = loaded.resolve(ds.path)
         label = f"data.path {ds.path!r}"
         check_file(loaded, path, "data", "path")
         reader = _read_npz if path.suffix.lower() == ".npz" else _read_csv
-        X, y = check_arrays(*reader(path, label), label)
+        X, y, positions = reader(path, label)
+        X, y = check_arrays(X, y, label)
         description = f"file {ds.path}"
-    X = normalize_inputs(X, ds.normalize)
+        source = repr(ds.path)
+    X = normalize_inputs(X, ds.normalize, positions=positions, source=source)
     if ds.normalize != "none":
         description += f", normalize {ds.normalize}"
     return Dataset(X=np.ascontiguousarray(X), y=np.ascontiguousarray(y), description=description)

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,11 +16,20 @@ if TYPE_CHECKING:
 #: Written by `ntkcheck init` beside the spec; named in the spec's first line for editors.
 SCHEMA_FILE = "ntkcheck.schema.json"
 
-EXAMPLE_YAML = f"""\
+#: The built-in example's name (its reports say so); `init` names a written spec after its file.
+EXAMPLE_NAME = "lecture-example"
+#: The template's ``name:`` line, filled by :func:`example_yaml`.
+_NAME_LINE = "{name_line}"
+#: Column of the template's comments.
+_COMMENT_COLUMN = 29
+#: A name that YAML reads as itself, unquoted (and not as a number, bool or null).
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+_TEMPLATE = f"""\
 # yaml-language-server: $schema=./{SCHEMA_FILE}
 # ntkcheck problem spec — the lecture's two-layer network (THEORY.md §6).
 # Is gradient flow on γ·f_θ lazy (NTK regime)?  Run: ntkcheck certify THIS_FILE
-name: lecture-example        # optional; default: the file name
+{_NAME_LINE}
 seed: 0                      # one seed drives data and initialization
 gamma: 100.0                 # output scale γ: the trained model is γ·f_θ
 
@@ -36,7 +47,8 @@ model:
   architecture: two_layer    # f(x) = s·Σ_i a_i σ(⟨w_i, x⟩), a_i = ±1 fixed, W trained
   width: 4096                # N, the number of neurons
   activation: tanh           # identity tanh sigmoid softplus erf gelu silu sin cos elu
-                             # quadratic (smooth) | relu leaky_relu abs (not certifiable)
+                             # quadratic (smooth) | relu leaky_relu abs (σ' jumps: certified
+                             # through the activation-flip bound, THEORY.md §10)
   scaling: standard          # standard (s = 1) | ntk (s = 1/√N) | mean_field (s = 1/N)
   init: symmetric            # gaussian | symmetric (pairs ±a: f_θ0 ≡ 0) | file
   init_std: null             # std of the entries of W; null means 1/√d
@@ -53,12 +65,35 @@ simulate:                    # used by `ntkcheck simulate`
 """
 
 
+def example_yaml(name: str | None = EXAMPLE_NAME) -> str:
+    """The commented example spec, named ``name`` (``None``: no ``name:`` key, so a spec
+    saved from it is named after its file). Names YAML would not read back as the same
+    string are written quoted; names longer than the schema's 200 characters are left out."""
+    if name is None or not 1 <= len(name) <= 200:
+        line = "# name: my-problem".ljust(_COMMENT_COLUMN) + "# optional; default: the file name"
+    else:
+        plain = _PLAIN_NAME.fullmatch(name) and name.lower() not in _YAML_WORDS
+        value = name if plain else json.dumps(name, ensure_ascii=False)
+        line = f"name: {value}".ljust(_COMMENT_COLUMN - 1) + " # optional; default: the file name"
+    return _TEMPLATE.replace(_NAME_LINE, line, 1)
+
+
+#: Plain words YAML reads as something other than a string.
+_YAML_WORDS = frozenset({"null", "true", "false", "yes", "no", "on", "off", "y", "n"})
+
+#: The built-in example (``ntkcheck certify`` with no SPEC; specs/lecture-example.yaml).
+EXAMPLE_YAML = example_yaml()
+
+
 #: How the built-in example is named in reports and error messages.
 BUILTIN = "<built-in example>"
 
 
-def example_spec(overrides: dict[str, Any] | None = None) -> LoadedSpec:
-    """The built-in example as a validated spec (paths resolve against the cwd)."""
+def example_spec(
+    overrides: dict[str, Any] | None = None, *, command_line: bool = False
+) -> LoadedSpec:
+    """The built-in example as a validated spec (paths resolve against the cwd);
+    ``command_line``: the overrides came from the CLI's flags, and errors name those."""
     from .spec import parse_spec  # pydantic: not for the commands that only name the example
 
     return parse_spec(
@@ -67,4 +102,5 @@ def example_spec(overrides: dict[str, Any] | None = None) -> LoadedSpec:
         base_dir=Path.cwd(),
         builtin=True,
         overrides=overrides,
+        command_line=command_line,
     )

@@ -81,8 +81,8 @@ def parse_grid_option(item: str) -> tuple[tuple[str, ...], Any]:
     origin = f"--grid {key_text.strip()}" if key_text.strip() else "--grid"
     if not sep or not key_text.strip() or not value_text.strip():
         raise GridError(
-            f"--grid {item!r}: expected KEY=VALUES, e.g. --grid data.n=[32,64,128] "
-            "or --grid model.width=logspace(8,14,7,base=2)"
+            f"--grid {item!r}: expected KEY=VALUES, e.g. --grid 'data.n=[32,64,128]' "
+            "or --grid 'model.width=logspace(8,14,7,base=2)'"
         )
     keys = split_keys(key_text, origin)
     text = value_text.strip()

@@ -10,6 +10,11 @@ row is written as a small part file in ``FILE.parts/`` (atomically: written unde
 a temporary name, then renamed), and when the sweep ends the file and the parts
 are merged into ``FILE`` (again by a rename) and the folder removed. A killed
 Parquet sweep leaves ``FILE.parts/``; the next run reads it and merges it.
+
+Order: rows are appended as they come (completion order); a sweep that finishes
+rewrites the file in grid order (``close(rank=…)``, atomically), so that the file of a
+sweep interrupted and resumed, or run on several workers, equals that of one run in
+one process row for row.
 """
 
 from __future__ import annotations
@@ -19,11 +24,15 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import NtkcheckError
+from .output import atomic_target
+
+#: A row's place in the file's final order (``RowsFile.close``).
+Rank = Callable[[Mapping[str, Any]], int]
 
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
@@ -36,7 +45,17 @@ class RowsFile(Protocol):
 
     def append(self, row: Mapping[str, Any]) -> None: ...
 
-    def close(self) -> None: ...
+    def close(self, rank: Rank | None = None) -> None:
+        """Close the file; with ``rank``, rewrite it with the rows sorted by it (stable)."""
+        ...
+
+
+def _sorted(rows: list[dict[str, Any]], rank: Rank | None) -> list[dict[str, Any]] | None:
+    """``rows`` in ``rank`` order, or None when they are in it already (or no rank)."""
+    if rank is None:
+        return None
+    ordered = sorted(rows, key=rank)
+    return None if all(a is b for a, b in zip(ordered, rows, strict=True)) else ordered
 
 
 def rows_format(path: Path) -> str:
@@ -71,6 +90,41 @@ def open_rows(path: Path, columns: Sequence[str], types: Mapping[str, str]) -> R
         return _ParquetRows(path, tuple(columns), types)
     except OSError as exc:
         raise NtkcheckError(f"-o {path}: cannot open: {exc.strerror or exc}") from None
+
+
+def _first_line(path: Path) -> tuple[str, bool] | None:
+    """The file's first line and whether it is whole (ends with a newline); None for a
+    missing or blank file."""
+    if not path.exists():
+        return None
+    with open(path, "rb") as fh:
+        raw = fh.readline()
+    if not raw.strip():
+        return None
+    return raw.decode("utf-8", errors="replace").rstrip("\r\n"), raw.endswith(b"\n")
+
+
+def _owned(path: Path, columns: Sequence[str], first: str, whole: bool, fmt: str) -> None:
+    """Refuse (before anything is changed) a file that is not a rows file of this sweep,
+    judged by its first line: a CSV header, a JSON row with these columns, or the start
+    of one cut short by a kill."""
+    if fmt == "csv":
+        expected = ",".join(columns)  # the header csv writes (the columns need no quoting)
+        if (whole and next(csv.reader([first]), []) != list(columns)) or (
+            not whole and not expected.startswith(first)
+        ):
+            raise _mismatch(path, next(csv.reader([first]), []), columns)
+        return
+    start = "{" + json.dumps(columns[0]) + ":"
+    if whole:
+        try:
+            row = json.loads(first)
+        except json.JSONDecodeError:
+            row = None
+        if not isinstance(row, dict) or tuple(row) != tuple(columns):
+            raise _mismatch(path, list(row) if isinstance(row, dict) else [], columns)
+    elif not (first.startswith(start) or start.startswith(first)):
+        raise _mismatch(path, [], columns)
 
 
 def _complete_lines(path: Path) -> bool:
@@ -128,6 +182,9 @@ class _CsvRows:
     def __init__(self, path: Path, columns: tuple[str, ...], types: Mapping[str, str]) -> None:
         self.path, self.columns = path, columns
         self.existing: list[dict[str, Any]] = []
+        first = _first_line(path)
+        if first is not None:
+            _owned(path, columns, *first, "csv")
         resumed = _complete_lines(path)
         if resumed:
             with open(path, newline="", encoding="utf-8") as fh:
@@ -150,6 +207,7 @@ class _CsvRows:
                     self.existing.append(row)
         self._fh = open(path, "a" if resumed else "w", newline="", encoding="utf-8")  # noqa: SIM115
         self._writer = csv.writer(self._fh, lineterminator="\n")
+        self._rows = list(self.existing)
         if not resumed:
             self._writer.writerow(columns)
             self._fh.flush()
@@ -157,15 +215,26 @@ class _CsvRows:
     def append(self, row: Mapping[str, Any]) -> None:
         self._writer.writerow([_encode(row[c]) for c in self.columns])
         self._fh.flush()
+        self._rows.append(dict(row))
 
-    def close(self) -> None:
+    def close(self, rank: Rank | None = None) -> None:
         self._fh.close()
+        ordered = _sorted(self._rows, rank)
+        if ordered is None:
+            return
+        with atomic_target(self.path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(self.columns)
+            writer.writerows([_encode(row[c]) for c in self.columns] for row in ordered)
 
 
 class _JsonLines:
     def __init__(self, path: Path, columns: tuple[str, ...]) -> None:
         self.path, self.columns = path, columns
         self.existing: list[dict[str, Any]] = []
+        first = _first_line(path)
+        if first is not None:
+            _owned(path, columns, *first, "jsonl")
         if _complete_lines(path):
             with open(path, encoding="utf-8") as fh:
                 for number, line in enumerate(fh, start=1):
@@ -182,14 +251,24 @@ class _JsonLines:
                         raise _mismatch(path, found, columns)
                     self.existing.append(row)
         self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115
+        self._rows = list(self.existing)
+
+    def _line(self, row: Mapping[str, Any]) -> str:
+        doc = {c: row[c] for c in self.columns}
+        return json.dumps(doc, ensure_ascii=False, allow_nan=False) + "\n"
 
     def append(self, row: Mapping[str, Any]) -> None:
-        line = json.dumps({c: row[c] for c in self.columns}, ensure_ascii=False, allow_nan=False)
-        self._fh.write(line + "\n")
+        self._fh.write(self._line(row))
         self._fh.flush()
+        self._rows.append(dict(row))
 
-    def close(self) -> None:
+    def close(self, rank: Rank | None = None) -> None:
         self._fh.close()
+        ordered = _sorted(self._rows, rank)
+        if ordered is None:
+            return
+        with atomic_target(self.path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            fh.writelines(self._line(row) for row in ordered)
 
 
 class _ParquetRows:
@@ -241,8 +320,9 @@ class _ParquetRows:
     def append(self, row: Mapping[str, Any]) -> None:
         self._write([row], self.parts / f"part-{uuid.uuid4().hex}.parquet")
 
-    def close(self) -> None:
+    def close(self, rank: Rank | None = None) -> None:
         if not self.parts.is_dir():
             return
-        self._write(self._read_all(), self.path)
+        rows = self._read_all()
+        self._write(_sorted(rows, rank) or rows, self.path)
         shutil.rmtree(self.parts, ignore_errors=True)

@@ -29,7 +29,7 @@ from pydantic import (
     field_validator,
 )
 
-from ..choices import BetaMethod, SimulateMethod
+from ..choices import BetaMethod, LossConvention, SimulateMethod, TrainMethod
 from ..errors import SpecError
 from ..models.names import ACTIVATION_NAMES, NONSMOOTH_ACTIVATIONS
 from ..theory.certificate import Theorem
@@ -43,6 +43,10 @@ ActivationName = Literal[ACTIVATION_NAMES]  # type: ignore[valid-type]
 TheoremName = Literal[tuple(t.value for t in Theorem)]  # type: ignore[valid-type]
 BetaName = Literal[tuple(b.value for b in BetaMethod)]  # type: ignore[valid-type]
 SimulateMethodName = Literal[tuple(m.value for m in SimulateMethod)]  # type: ignore[valid-type]
+TrainMethodName = Literal[tuple(m.value for m in TrainMethod)]  # type: ignore[valid-type]
+LossName = Literal[tuple(m.value for m in LossConvention)]  # type: ignore[valid-type]
+#: Most GD steps a spec may ask for.
+MAX_STEPS = 10**9
 
 
 class _Block(BaseModel):
@@ -166,6 +170,27 @@ class SimulateSpec(_Block):
         return float(value)
 
 
+class TrainSpec(_Block):
+    """``train:`` — the training the certificate is about (THEORY.md §9, §13)."""
+
+    method: TrainMethodName = Field(  # type: ignore[valid-type]
+        default="flow",
+        description="flow: gradient flow, the η → 0 limit (§9); gd: gradient descent with "
+        "learning rate lr for `steps` full-batch steps (§13)",
+    )
+    lr: PositiveFloat | None = Field(
+        default=None, description="gd: the learning rate as your framework takes it (see loss)"
+    )
+    steps: int | None = Field(
+        default=None, ge=1, le=MAX_STEPS, description="gd: the number of steps K"
+    )
+    loss: LossName = Field(  # type: ignore[valid-type]
+        default="half_sum",
+        description="the loss lr applies to: half_sum ½‖r‖² (the lecture's); sum ‖r‖² "
+        "(PyTorch MSELoss(reduction='sum')); mse ‖r‖²/m (PyTorch MSELoss()); half_mean ½‖r‖²/m",
+    )
+
+
 class SweepSpec(_Block):
     """``sweep:`` — run by ``ntkcheck sweep`` (docs/sweep.md); other commands validate it."""
 
@@ -190,6 +215,7 @@ class Spec(_Block):
     model: ModelBlock
     certify: CertifySpec = Field(default_factory=CertifySpec)
     simulate: SimulateSpec = Field(default_factory=SimulateSpec)
+    train: TrainSpec = Field(default_factory=TrainSpec)
     sweep: SweepSpec = Field(default_factory=SweepSpec)
 
 
@@ -373,7 +399,41 @@ def _check_semantics(loaded: LoadedSpec) -> None:
             "certify",
             "beta",
         )
+    _check_train(loaded)
     sweep_axes(loaded)
+
+
+def _check_train(loaded: LoadedSpec) -> None:
+    """``train:``: lr and steps go with method: gd, and gd needs both (THEORY.md §13)."""
+    train = loaded.spec.train
+    given = train.model_fields_set
+
+    def where(key: str) -> tuple[str, ...]:
+        return ("train", key)
+
+    def flag(key: str) -> str | None:
+        dotted = f"train.{key}"
+        return OVERRIDE_FLAGS.get(dotted) if dotted in loaded.overrides else None
+
+    if train.method == "flow":
+        for key in ("lr", "steps", "loss"):
+            if key in given:
+                used = flag(key)
+                text = (
+                    f"is only used with `train.method: gd` (gradient descent); the spec trains "
+                    f"by gradient flow (method: flow). Set `method: gd` to certify {key} "
+                    "as written, or remove it"
+                )
+                if used:
+                    raise SpecError(f"{used}: {text.replace('is only', 'only')}")
+                raise loaded.error(text, *where(key))
+        return
+    examples = {"lr": "lr: 0.05", "steps": "steps: 2000"}
+    for key in ("lr", "steps"):
+        if getattr(train, key) is None:
+            raise loaded.error(
+                f"required for method: gd; add `{examples[key]}` under train:", *where(key)
+            )
 
 
 def _blocks(model: type[BaseModel], prefix: str = "") -> dict[str, Any]:
@@ -453,7 +513,10 @@ def sweep_axes(loaded: LoadedSpec) -> list[Axis]:
 
 def spec_hash(spec: Spec) -> str:
     """A short hash of the resolved spec (every key but ``sweep``): a sweep row's identity."""
-    data = spec.model_dump(mode="json", exclude={"sweep"})
+    exclude: set[str] = {"sweep"}
+    if spec.train == TrainSpec():  # specs without a train block keep their hash
+        exclude.add("train")
+    data = spec.model_dump(mode="json", exclude=exclude)
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
@@ -489,11 +552,43 @@ def _check_mlp(loaded: LoadedSpec, model: MlpSpec) -> None:
         )
 
 
-#: Command-line flags that set a spec key (for error messages).
+def referenced_files(loaded: LoadedSpec) -> list[tuple[tuple[str, str], str]]:
+    """The files the spec names, as ``(key path, the path as written)``: ``data.path``
+    with ``source: file``, ``model.init_path`` with ``init: file``."""
+    s = loaded.spec
+    out: list[tuple[tuple[str, str], str]] = []
+    if s.data.source == "file" and s.data.path is not None:
+        out.append((("data", "path"), s.data.path))
+    if s.model.init == "file" and s.model.init_path is not None:
+        out.append((("model", "init_path"), s.model.init_path))
+    return out
+
+
+def check_file(loaded: LoadedSpec, path: Path, *key: str) -> None:
+    """A clear error unless ``path`` is a regular file (never block on a FIFO or device)."""
+    if not path.exists():
+        raise loaded.error(
+            f"file not found: {path}; correct the path (a relative one starts at the spec's "
+            "folder) or create the file",
+            *key,
+        )
+    if not path.is_file():
+        raise loaded.error(f"{path} is not a regular file (a folder or a device)", *key)
+
+
+def check_referenced_files(loaded: LoadedSpec) -> None:
+    """Every file the spec names exists and is a regular file (its contents are not read)."""
+    for key, written in referenced_files(loaded):
+        check_file(loaded, loaded.resolve(written), *key)
+
+
+#: Command-line flags that set a spec key (for error messages about the CLI's overrides).
 OVERRIDE_FLAGS = {
     "certify.theorem": "--theorem",
     "gamma": "--gamma",
     "seed": "--seed",
+    "train.lr": "--lr",
+    "train.steps": "--steps",
     "simulate.horizon": "--horizon",
     "simulate.points": "--points",
 }
@@ -534,11 +629,13 @@ def parse_spec(
     builtin: bool = False,
     overrides: dict[str, Any] | None = None,
     flags: Mapping[str, str] | None = None,
+    command_line: bool = False,
 ) -> LoadedSpec:
     """Validate a YAML text; ``overrides`` maps dotted key paths (``simulate.points``) to values.
 
-    An override that does not validate is reported under its flag: ``flags[key]``
-    if given (``--grid data.n``), else ``OVERRIDE_FLAGS`` or ``--set key``.
+    An override that does not validate is named ``flags[key]`` if given (``--grid
+    data.n``); else, with ``command_line`` (the CLI's flags), by ``OVERRIDE_FLAGS`` or
+    ``--set key``; else as the Python caller passed it, ``overrides['key']``.
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     try:
@@ -565,8 +662,10 @@ def parse_spec(
         if len(errors) > 1:
             message += f" (+{len(errors) - 1} more)"
         if dotted in overrides:
-            flag = (flags or {}).get(dotted) or OVERRIDE_FLAGS.get(dotted, f"--set {dotted}")
-            raise SpecError(f"{flag}: {message}") from None
+            if (flags or {}).get(dotted) or command_line:
+                flag = (flags or {}).get(dotted) or OVERRIDE_FLAGS.get(dotted, f"--set {dotted}")
+                raise SpecError(f"{flag}: {message}") from None
+            raise SpecError(f"{source}: overrides[{dotted!r}]: {message}") from None
         line = None
         for k in range(len(loc), -1, -1):
             if loc[:k] in lines:
@@ -585,11 +684,20 @@ def parse_spec(
     return loaded
 
 
-def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedSpec:
-    """Read and validate the spec file at ``path``."""
+def load_spec(
+    path: str | Path, overrides: dict[str, Any] | None = None, *, command_line: bool = False
+) -> LoadedSpec:
+    """Read and validate the spec file at ``path``, with ``overrides`` (dotted key → value);
+    ``command_line``: they came from the CLI's flags, and errors name those."""
     p = Path(path)
     text = read_spec_text(p)
-    return parse_spec(text, source=str(path), base_dir=p.resolve().parent, overrides=overrides)
+    return parse_spec(
+        text,
+        source=str(path),
+        base_dir=p.resolve().parent,
+        overrides=overrides,
+        command_line=command_line,
+    )
 
 
 def read_spec_text(path: str | Path) -> str:

@@ -5,6 +5,13 @@ Lipschitz constant of σ' that enters every analytic β bound. It is ``inf`` for
 relu, leaky_relu and abs, whose σ' jumps: hypothesis (H1) fails for them.
 At a kink σ'(0) is a convention (relu 0, abs 0, leaky_relu its slope); it
 changes nothing almost surely.
+
+Evaluation models (u = 2⁻⁵³; the rigorous bounds assume the first two): σ to
+16u·(|σ̂| + 1) (docs/theory-mlp.md §5), σ' to 16u·max(1, sup|σ'|) absolute
+(``linalg.rigorous``), σ'' — read only by the local-β estimates — to
+16u·max(1, sup|σ''|) absolute. tests/test_activations.py checks every
+activation's three, by every evaluation path, against mpmath on [−45, 45] and
+tails to ±700; the worst case today is about 4u (tanh's σ'').
 """
 
 from __future__ import annotations
@@ -35,6 +42,9 @@ class Activation:
     lipschitz_derivative: float
     fused: Callable[[Array], tuple[Array, Array]] | None = None
     prime_inplace: Callable[[Array], Array] | None = None
+    #: σ in z's memory, and σ' from σ in σ's memory (both or neither)
+    value_inplace: Callable[[Array], Array] | None = None
+    prime_of_value_inplace: Callable[[Array], Array] | None = None
 
     def derivative_overwrite(self, z: Array) -> Array:
         """σ'(z), reusing z's memory where the activation allows (z is then overwritten)."""
@@ -45,6 +55,19 @@ class Activation:
         if self.fused is not None:
             return self.fused(z)
         return self.sigma(z), self.sigma_prime(z)
+
+    def reduce_then_derivative(
+        self, z: Array, reduce: Callable[[Array], Array]
+    ) -> tuple[Array, Array]:
+        """``(reduce(σ(z)), σ'(z))``, with σ and then σ' in z's memory where the activation
+        allows (z is then overwritten): one array of z's size instead of three (tanh,
+        relu), for a forward pass that needs σ only through ``reduce``."""
+        if self.value_inplace is not None and self.prime_of_value_inplace is not None:
+            value = self.value_inplace(z)
+            out = reduce(value)
+            return out, self.prime_of_value_inplace(value)
+        sigma, prime = self.value_and_derivative(z)
+        return reduce(sigma), prime
 
     def __reduce__(self) -> tuple[object, tuple[str]]:
         """Pickle by name (the table holds lambdas): ``get_activation(name)`` rebuilds it."""
@@ -84,14 +107,27 @@ def _normal_pdf(z: Array) -> Array:
     return np.exp(-0.5 * z * z) / SQRT_2PI
 
 
+def _logistic_pair(z: Array) -> tuple[Array, Array]:
+    """``(p, q) = (logistic(z), logistic(−z))`` from one exponential, both to a few ulps
+    *relative*: q = 1 − p without the cancellation of ``1.0 − p`` (for z ≳ 1, 1.0 − fl(p)
+    is off by up to u absolute, all of q once q < u)."""
+    e = np.exp(-np.abs(z))
+    big = 1.0 / (1.0 + e)
+    small = e * big
+    positive = z >= 0
+    return np.where(positive, big, small), np.where(positive, small, big)
+
+
 def _silu_prime(z: Array) -> Array:
-    p = _logistic(z)
-    return p + z * p * (1.0 - p)
+    """p + z·p·q: z·p·(1.0 − p) lost up to |z|·u (36 u at z = 36.73) to 1.0 − p."""
+    p, q = _logistic_pair(z)
+    return p + z * p * q
 
 
 def _silu_second(z: Array) -> Array:
-    p = _logistic(z)
-    return p * (1.0 - p) * (2.0 + z * (1.0 - 2.0 * p))
+    """p·q·(2 + z(1 − 2p)): with 1.0 − p for q it lost up to |z|·u, like σ'."""
+    p, q = _logistic_pair(z)
+    return p * q * (2.0 + z * (1.0 - 2.0 * p))
 
 
 def _tanh_fused(z: Array) -> tuple[Array, Array]:
@@ -99,6 +135,26 @@ def _tanh_fused(z: Array) -> tuple[Array, Array]:
     d = t * t
     np.subtract(1.0, d, out=d)
     return t, d
+
+
+def _tanh_inplace(z: Array) -> Array:
+    return np.tanh(z, out=z)
+
+
+def _one_minus_square_inplace(t: Array) -> Array:
+    """tanh' = 1 − tanh², from t = tanh z, in t's memory."""
+    np.square(t, out=t)
+    np.subtract(1.0, t, out=t)
+    return t
+
+
+def _relu_inplace(z: Array) -> Array:
+    return np.maximum(z, 0.0, out=z)
+
+
+def _relu_prime_of_value_inplace(v: Array) -> Array:
+    """relu' = 1[z > 0] = sign(relu z) (0 at the kink, as ``_positive``), in v's memory."""
+    return np.sign(v, out=v)
 
 
 def _tanh_prime_inplace(z: Array) -> Array:
@@ -128,16 +184,18 @@ _TABLE: tuple[Activation, ...] = (
         np.tanh,
         lambda z: 1.0 - np.tanh(z) ** 2,
         lambda z: -2.0 * np.tanh(z) * (1.0 - np.tanh(z) ** 2),
-        4.0 / (3.0 * math.sqrt(3.0)),
+        0.769800358919501,  # 4/(3√3) = 0.76980035891950101934…, the double above
         _tanh_fused,
         _tanh_prime_inplace,
+        _tanh_inplace,
+        _one_minus_square_inplace,
     ),
     Activation(
         "sigmoid",
         _logistic,
         lambda z: _logistic(z) * (1.0 - _logistic(z)),
         lambda z: _logistic(z) * (1.0 - _logistic(z)) * (1.0 - 2.0 * _logistic(z)),
-        1.0 / (6.0 * math.sqrt(3.0)),
+        0.09622504486493763,  # 1/(6√3) = 0.096225044864937627418…, the double above
         _logistic_fused,
     ),
     Activation(
@@ -152,14 +210,14 @@ _TABLE: tuple[Activation, ...] = (
         _erf,
         lambda z: 2.0 / math.sqrt(math.pi) * np.exp(-z * z),
         lambda z: -4.0 / math.sqrt(math.pi) * z * np.exp(-z * z),
-        4.0 / SQRT_2PI * math.exp(-0.5),
+        0.9678828980765735,  # 4e^{−1/2}/√(2π) = 0.96788289807657339919…, the double above
     ),
     Activation(
         "gelu",
         lambda z: z * _ndtr(z),
         lambda z: _ndtr(z) + z * _normal_pdf(z),
         lambda z: _normal_pdf(z) * (2.0 - z * z),
-        2.0 / SQRT_2PI,
+        0.7978845608028654,  # 2/√(2π) = 0.79788456080286535587…, the double above
     ),
     Activation("silu", lambda z: z * _logistic(z), _silu_prime, _silu_second, 0.5),
     Activation("sin", np.sin, np.cos, lambda z: -np.sin(z), 1.0),
@@ -172,7 +230,15 @@ _TABLE: tuple[Activation, ...] = (
         1.0,
     ),
     Activation("quadratic", lambda z: 0.5 * z * z, lambda z: z, np.ones_like, 1.0),
-    Activation("relu", lambda z: np.maximum(z, 0.0), _positive, _zeros, math.inf),
+    Activation(
+        "relu",
+        lambda z: np.maximum(z, 0.0),
+        _positive,
+        _zeros,
+        math.inf,
+        value_inplace=_relu_inplace,
+        prime_of_value_inplace=_relu_prime_of_value_inplace,
+    ),
     Activation(
         "leaky_relu",
         lambda z: np.where(z > 0, z, LEAKY_RELU_SLOPE * z),
@@ -185,16 +251,19 @@ _TABLE: tuple[Activation, ...] = (
 
 ACTIVATIONS: dict[str, Activation] = {a.name: a for a in _TABLE}
 
-#: sup_z |σ'(z)| (THEORY.md §10). gelu: σ'' = φ(z)(2 − z²) vanishes at z = √2, so the
-#: sup is Φ(√2) + √2 φ(√2) = Φ(√2) + e^{−1}/√π; silu: at the root z* ≈ 2.3994 of
-#: 2 + z(1 − 2p(z)) = 0 (both checked against a fine grid and a bounded optimizer).
+#: sup_z |σ'(z)| (THEORY.md §10), rounded up: every irrational entry here and every
+#: irrational ``lipschitz_derivative`` above is a literal, the double at or above the
+#: exact value (tests/test_activations.py checks each against mpmath), so no libm's
+#: rounding can put a bound below its constant. gelu: σ'' = φ(z)(2 − z²) vanishes at
+#: z = √2, so the sup is Φ(√2) + √2 φ(√2) = Φ(√2) + e^{−1}/√π; silu: at the root
+#: z* ≈ 2.3994 of 2 + z(1 − 2p(z)) = 0.
 SUP_PRIME: dict[str, float] = {
     "identity": 1.0,
     "tanh": 1.0,
     "sigmoid": 0.25,
     "softplus": 1.0,
-    "erf": 2.0 / math.sqrt(math.pi),
-    "gelu": 0.5 * (1.0 + math.erf(1.0)) + math.exp(-1.0) / math.sqrt(math.pi),
+    "erf": 1.1283791670955128,  # 2/√π = 1.12837916709551257…; fl(2/√π) = …126 is below
+    "gelu": 1.128904145185155,  # Φ(√2) + e^{−1}/√π = 1.12890414518515478…, the double above
     "silu": 1.09983932013,  # upper-rounded at the 12th digit
     "sin": 1.0,
     "cos": 1.0,

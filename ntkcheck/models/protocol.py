@@ -63,42 +63,67 @@ class BetaSummary:
 class LocalBeta:
     """β_loc at θ0 (THEORY.md §6) with its diagnostics (an estimate, never a bound).
 
-    ``neuron`` is the arg-max neuron (its first index among identical neurons),
     ``iterations`` the most sweeps used by one start, ``converged`` whether every
     candidate start met the tolerance, ``restarts`` the starts per candidate,
-    ``spread`` (max − min)/max of the arg-max neuron's local maxima over its starts,
-    ``distinct_neurons`` the neurons left after merging identical ones,
-    ``candidates`` how many were restarted, ``tensor_value`` the best value of the
-    whole-tensor power iteration, ``tensor_improved`` whether it beat the
-    per-neuron search (and was taken).
+    ``spread`` (max − min)/max of the arg-max's local maxima over its starts,
+    ``candidates`` how many were restarted, ``tensor_value`` the best value of a
+    whole-tensor power iteration, ``tensor_improved`` whether it beat the per-candidate
+    search (and was taken); ``where`` says, in the family's words, where the maximum
+    lies (the report's); ``extra`` holds the family's own diagnostics (JSON keys).
     """
 
     value: float
-    neuron: int
     iterations: int
     converged: bool
     restarts: int
     spread: float
-    distinct_neurons: int = 0
     candidates: int = 0
     tensor_value: float = 0.0
     tensor_improved: bool = False
-    extra: Mapping[str, float | int | bool] = field(default_factory=dict)  # family-specific
+    where: str = ""
+    extra: Mapping[str, float | int | bool] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, float | int | bool]:
-        return {
+        """JSON ``estimate.beta_local_info``: the generic keys, a family's among them at
+        the places ``EXTRA_ORDER`` gives (for a stable key order), then any others."""
+        out: dict[str, float | int | bool] = {}
+        generic = {
             "value": self.value,
-            "neuron": self.neuron,
             "iterations": self.iterations,
             "converged": self.converged,
             "restarts": self.restarts,
             "spread": self.spread,
-            "distinct_neurons": self.distinct_neurons,
             "candidates": self.candidates,
             "tensor_value": self.tensor_value,
             "tensor_improved": self.tensor_improved,
-            **self.extra,
         }
+        for key in EXTRA_ORDER:
+            if key in generic:
+                out[key] = generic[key]
+            elif key in self.extra:
+                out[key] = self.extra[key]
+        out.update((k, v) for k, v in self.extra.items() if k not in out)
+        return out
+
+
+#: Key order of ``LocalBeta.to_dict`` (the two-layer family's keys at their places).
+EXTRA_ORDER = (
+    "value", "neuron", "iterations", "converged", "restarts", "spread", "distinct_neurons",
+    "candidates", "tensor_value", "tensor_improved",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class GramError:
+    """E_K, a bound on ‖K̂0 − K0‖₂ for the K̂0 that ``gram`` returns (THEORY.md §11).
+
+    ``rigorous``: proven from a rounding analysis; False when the family cannot bound
+    it (then ``value`` is an estimate and σ bounds built on it are labelled estimates,
+    never a σ_min of 0). ``value`` is ∞ when K̂0 is not finite.
+    """
+
+    value: float
+    rigorous: bool = True
 
 
 @dataclass(frozen=True)
@@ -113,16 +138,17 @@ class Obstruction:
 class ModelInfo:
     """What the report and the JSON ``problem`` block say about the model.
 
-    ``head`` and ``tail`` frame the report's problem line
-    (``{head}, n = …, (P = …), {tail}``); ``width`` feeds the lecture's heuristic
-    n^{3/2}/N.
+    ``summary``: the family's keys of the JSON ``problem`` block, in order (``params``
+    and ``activation`` among them); ``heuristic_size``: the N of the lecture's heuristic
+    γ ≈ n^{3/2}/N (THEORY.md §4), None where the family has none; ``head`` and ``tail``
+    frame the report's problem line (``{head}, n = …, (P = …), {tail}``).
     """
 
     family: str
-    width: int
     params: int
     activation: str
-    scaling: str
+    summary: Mapping[str, int | float | str]
+    heuristic_size: float | None
     head: str
     tail: str
 
@@ -148,8 +174,9 @@ class Model(Protocol):
         """K0 = J0 J0ᵀ (n, n), by the family's fastest structured path."""
         ...
 
-    def gram_error(self, X: np.ndarray, trace: float) -> float:
-        """E_K ≥ ‖K̂0 − K0‖₂ for the K̂0 that ``gram`` returns, given tr K̂0 (THEORY.md §11)."""
+    def gram_error(self, X: np.ndarray, trace: float) -> GramError:
+        """E_K ≥ ‖K̂0 − K0‖₂ for the K̂0 that ``gram`` returns, given tr K̂0 (THEORY.md §11),
+        rigorous or labelled an estimate."""
         ...
 
     def gram_operator(self, X: np.ndarray, *, cache: bool) -> Matvec:

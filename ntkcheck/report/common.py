@@ -9,7 +9,7 @@ from ..run.result import CertifyResult, Entry, SpecFailure
 from ..theory.certificate import Status
 from .lines import Line, report_lines, timing_line
 from .simulation_lines import simulation_lines
-from .words import VERDICT, certificate_message
+from .words import VERDICT, certificate_message, gd_message
 
 LABEL_WIDTH = 12
 
@@ -25,7 +25,7 @@ def summary(entries: Sequence[Entry]) -> str:
     errors = 0
     for e in entries:
         if isinstance(e, CertifyResult):
-            counts[e.certificate.status] += 1
+            counts[e.status] += 1
         else:
             errors += 1
     parts = [f"{counts[s]} {VERDICT[s].lower()}" for s in Status]
@@ -44,7 +44,7 @@ def text_block(e: Entry) -> str:
 
 def kind(e: Entry) -> str:
     """The CI outcome: a status value, or ``error``."""
-    return "error" if isinstance(e, SpecFailure) else e.certificate.status.value
+    return "error" if isinstance(e, SpecFailure) else e.status.value
 
 
 def line_of(e: Entry) -> int | None:
@@ -57,6 +57,9 @@ def message(e: Entry) -> str:
     if isinstance(e, SpecFailure):
         return e.message
     c = e.certificate
+    if e.gd is not None:
+        text = gd_message(e.gd, e.problem.activation, e.estimate, c)
+        return f"{e.name}: {VERDICT[e.gd.status]} — {text}"
     text = certificate_message(c, e.problem.activation, e.estimate)
     return f"{e.name}: {VERDICT[c.status]} — {text}"
 

@@ -10,12 +10,14 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..flow import SIMULATION_ARRAYS
+from ..flow import GD_SIMULATION_ARRAYS, SIMULATION_ARRAYS
 from ..run.result import CertifyResult, Entry, SpecFailure
 from ..theory.certificate import Certificate, Theorem
-from .words import certificate_message, full_rank_reason
+from ..theory.gd import GdCertificate
+from .words import certificate_message, full_rank_reason, gd_message
 
 if TYPE_CHECKING:
+    from ..flow.gd import GdSimulation
     from ..flow.simulate import Simulation
     from ..run.sweep import Outcome, Plan
 
@@ -33,25 +35,52 @@ def finite_or_none(obj: Any) -> Any:
     return obj
 
 
-def simulation_dict(sim: Simulation) -> dict[str, Any]:
+def _checks(sim: Simulation | GdSimulation) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": c.id,
+            "applicable": c.applicable,
+            "holds": c.holds,
+            "worst_ratio": c.worst_ratio,
+            "worst_t": c.worst_t,
+            "estimate": c.estimate,
+            "final_ratio": c.final_ratio,
+            "statement": c.statement,
+            "theorem": c.theorem,
+        }
+        for c in sim.checks
+    ]
+
+
+def gd_simulation_dict(sim: GdSimulation) -> dict[str, Any]:
+    """JSON ``simulation`` of gradient descent (THEORY.md §13): ``step`` (each checkpoint's
+    step index) beside ``loss`` (½‖r_k‖²) and the other arrays, checks G1–G5 (``worst_t``
+    is a step), the status and the step's constants."""
+    return {
+        "method": "gd",
+        **{k: getattr(sim, k).tolist() for k in GD_SIMULATION_ARRAYS},
+        "checks": _checks(sim),
+        "status": sim.status,
+        "message": sim.message,
+        "eta": sim.eta,
+        "steps": sim.steps,
+        "steps_done": sim.steps_done,
+        "stability": sim.stability,
+        "contraction": sim.contraction,
+        "error_floor": sim.error_floor,
+    }
+
+
+def simulation_dict(sim: Simulation | GdSimulation) -> dict[str, Any]:
     """JSON ``simulation``: the arrays at the checkpoints, the checks and the run's counters."""
+    from ..flow import gd  # numpy: loaded already, the simulation ran
+
+    if isinstance(sim, gd.GdSimulation):
+        return gd_simulation_dict(sim)
     return {
         **{k: getattr(sim, k).tolist() for k in SIMULATION_ARRAYS},
         "beta_path": sim.beta_path,
-        "checks": [
-            {
-                "id": c.id,
-                "applicable": c.applicable,
-                "holds": c.holds,
-                "worst_ratio": c.worst_ratio,
-                "worst_t": c.worst_t,
-                "estimate": c.estimate,
-                "final_ratio": c.final_ratio,
-                "statement": c.statement,
-                "theorem": c.theorem,
-            }
-            for c in sim.checks
-        ],
+        "checks": _checks(sim),
         "horizon": sim.horizon,
         "horizon_auto": sim.horizon_auto,
         "status": sim.status,
@@ -85,6 +114,38 @@ def certificate_dict(r: CertifyResult, cert: Certificate) -> dict[str, Any]:
         "lecture_lambda": cert.lecture_lambda,
         "heuristic_gamma": r.problem.heuristic_gamma,
         "guarantees": asdict(cert.guarantees) if cert.guarantees else None,
+    }
+
+
+def gd_dict(r: CertifyResult, cert: GdCertificate) -> dict[str, Any]:
+    """JSON ``certificates.gd`` (THEORY.md §13): the other certificates' keys and GD's own."""
+    g = cert.guarantees
+    return {
+        "theorem": cert.theorem.value,
+        "gamma": cert.gamma,
+        "certified": cert.certified,
+        "rigorous": cert.rigorous,
+        "status": cert.status.value,
+        "reason": cert.reason.value or None,
+        "gamma_interval": [list(iv) for iv in cert.gamma_interval],
+        "radius_R": cert.radius_R,
+        "radius_B": cert.radius_B,
+        "message": gd_message(cert, r.problem.activation, r.estimate, r.certificate),
+        "lr": cert.lr,
+        "loss": cert.loss,
+        "eta": cert.eta,
+        "steps": cert.steps,
+        "stability": cert.stability,
+        "a": cert.descent,
+        "alpha": cert.alpha,
+        "Sigma": cert.Sigma,
+        "rate": cert.rate,
+        "loss_bound": cert.loss_bound,
+        "lr_max": cert.lr_max,
+        "deviation_bound": cert.deviation_bound,
+        "guarantees": None
+        if g is None
+        else {**{k: v for k, v in asdict(g).items() if k != "descent"}, "a": g.descent},
     }
 
 
@@ -127,17 +188,23 @@ def result_dict(r: CertifyResult) -> dict[str, Any]:
         estimate_d["beta_local"] = m.beta_local
         if m.beta_local_info is not None:
             estimate_d["beta_local_info"] = m.beta_local_info.to_dict()
-    problem = asdict(r.problem)
-    problem.pop("head")
-    problem.pop("tail")
+    problem = r.problem.to_dict()
     certificates = {t.value: certificate_dict(r, c) for t, c in r.certificates.items()}
+    if r.gd is not None:
+        certificates["gd"] = gd_dict(r, r.gd)
+    w = r.would_certify
+    advice = (
+        None
+        if w is None
+        else {"gamma": w.gamma, "width": w.width, "lr": w.lr, "confirmed": w.confirmed}
+    )
     out: dict[str, Any] = {
         "spec": r.spec,
         "name": r.name,
         "overrides": r.overrides,
         "problem": problem,
         "estimate": estimate_d,
-        "certificate": certificates[r.certificate.theorem.value],
+        "certificate": {**certificates[r.verdict.theorem.value], "would_certify": advice},
         "certificates": certificates,
     }
     if r.simulation is not None:
@@ -182,12 +249,17 @@ SWEEP_FLOW_KEYS = (
     "flow.kernel_change_max", "flow.weight_change_max", "flow.gap_max", "flow.final_loss",
     "flow.time_to_tol",
 )  # fmt: skip
+#: With ``train.method: gd`` (THEORY.md §13; null for gradient-flow points).
+SWEEP_GD_KEYS = ("gd.certified", "gd.lr_max", "gd.stability", "gd.rate", "gd.loss_bound")
 SWEEP_TIMING = ("problem", "estimate", "certify")
 #: Row keys that are text or integers (every other non-grid key is a float or null).
-_TEXT_KEYS = {"status": "str", "error": "str", "spec_hash": "str", "ntkcheck_version": "str"}
+_TEXT_KEYS = {
+    "status": "str", "error": "str", "spec_hash": "str", "ntkcheck_version": "str",
+    "gd.certified": "bool",
+}  # fmt: skip
 
 
-def sweep_columns(grid_keys: tuple[str, ...], flow: bool) -> tuple[str, ...]:
+def sweep_columns(grid_keys: tuple[str, ...], flow: bool, gd: bool = False) -> tuple[str, ...]:
     """The keys of every row, in order: the grid's keys (but seed and γ, which have
     their own places), the results, ``error``, ``timing.*``, the identity."""
     grid = tuple(k for k in grid_keys if k not in ("seed", "gamma"))
@@ -195,6 +267,7 @@ def sweep_columns(grid_keys: tuple[str, ...], flow: bool) -> tuple[str, ...]:
     return (
         *grid,
         *SWEEP_KEYS,
+        *(SWEEP_GD_KEYS if gd else ()),
         *(SWEEP_FLOW_KEYS if flow else ()),
         "error",
         *(f"timing.{t}" for t in timing),
@@ -221,7 +294,7 @@ def sweep_column_types(plan: Plan, flow: bool) -> dict[str, str]:
         for i, key in enumerate(axis.keys):
             grid[key] = _kind_of_values([v[i] for v in axis.values])
     types = {}
-    for col in sweep_columns(plan.grid_keys, flow):
+    for col in sweep_columns(plan.grid_keys, flow, plan.gd):
         if col in grid and col not in ("seed", "gamma"):
             types[col] = grid[col]
         else:
@@ -233,10 +306,12 @@ def _one_line(text: str) -> str:
     return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
-def sweep_row(outcome: Outcome, grid_keys: tuple[str, ...], flow: bool) -> dict[str, Any]:
-    """One flat row of a sweep (docs/sweep.md): ∞ and NaN are null."""
+def sweep_row(
+    outcome: Outcome, grid_keys: tuple[str, ...], flow: bool, gd: bool = False
+) -> dict[str, Any]:
+    """One flat row of a sweep (docs/sweep.md): ∞ and NaN are null; ``gd.*`` when ``gd``."""
     p, e = outcome.point, outcome.entry
-    row: dict[str, Any] = dict.fromkeys(sweep_columns(grid_keys, flow))
+    row: dict[str, Any] = dict.fromkeys(sweep_columns(grid_keys, flow, gd))
     row.update((k, v) for k, v in p.values if k not in ("seed", "gamma"))
     row.update(seed=p.seed, gamma=p.gamma, spec_hash=p.spec_hash, ntkcheck_version=__version__)
     if isinstance(e, SpecFailure):
@@ -246,7 +321,7 @@ def sweep_row(outcome: Outcome, grid_keys: tuple[str, ...], flow: bool) -> dict[
     est = e.estimate
     row.update(
         {
-            "status": e.certificate.status.value,
+            "status": e.status.value,
             "gamma": e.certificate.gamma,
             "gamma_star.lecture": lec.gamma_star,
             "gamma_star.path": path.gamma_star,
@@ -258,6 +333,16 @@ def sweep_row(outcome: Outcome, grid_keys: tuple[str, ...], flow: bool) -> dict[
             "loss0": est.loss0,
         }
     )
+    if gd and e.gd is not None:
+        row.update(
+            {
+                "gd.certified": e.gd.certified,
+                "gd.lr_max": e.gd.lr_max,
+                "gd.stability": e.gd.stability,
+                "gd.rate": e.gd.rate,
+                "gd.loss_bound": e.gd.loss_bound,
+            }
+        )
     if flow and outcome.flow is not None:
         row.update({f"flow.{k}": v for k, v in asdict(outcome.flow).items()})
     for key, value in e.timing.items():

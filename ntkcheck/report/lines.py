@@ -12,8 +12,11 @@ from typing import TYPE_CHECKING
 from .._version import __version__
 from ..run.result import CertifyResult
 from ..theory.certificate import Certificate, Status, Theorem
+from ..theory.drift import DriftKind
+from ..theory.gd import GdCertificate
 from .words import (
     FLIP_ASSUMPTION,
+    LOSS_NAMES,
     STAR,
     THEOREM_NAME,
     VERDICT,
@@ -21,8 +24,11 @@ from .words import (
     certificate_message,
     describe_interval,
     full_rank_reason,
+    gd_advice,
+    gd_verdict,
     num,
     unproved,
+    would_certify_text,
 )
 
 if TYPE_CHECKING:
@@ -61,6 +67,8 @@ def _bounds_note(e: Estimate) -> str:
         "dense+cholesky": "λ_min's bound proved by a Cholesky factorization of K0 − τI",
         "cholesky": "Lanczos values proved by Cholesky factorizations of K0 ∓ τI",
         "lanczos": "Lanczos estimates, not proven: the certificate is an estimate",
+        "unproved": "the eigenvalues, not proven (the model gives no bound on the rounding "
+        "of K0): the certificate is an estimate",
     }[b.method]
     lo, hi = num(b.sigma_min_lower, 6), num(b.sigma_max_upper, 6)
     text = f"certificate uses σ_min ≥ {lo}, σ_max ≤ {hi} ({how})"
@@ -109,7 +117,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
     bounds = f"{named}; sup|σ''| = {num(m.beta.lipschitz_derivative, 4)}"
     if math.isinf(e.beta):
         why = f"∞  sup|σ''| = ∞ for {p.activation}: σ' is not Lipschitz"
-        if m.drift.kind == "flip_count":
+        if m.drift.kind is DriftKind.flip_count:
             why += "; the drift bound counts activation flips instead (THEORY.md §10)"
         out.append(Line("β", why))
     elif m.beta_method == "local":
@@ -121,11 +129,11 @@ def report_lines(r: CertifyResult) -> list[Line]:
         analytic = m.beta.beta
         ratio = f", {num(info.value / analytic)}× the analytic bound" if analytic > 0 else ""
         rho = r.certificates.get(Theorem.path, c).radius_B
-        if m.drift.kind == "ball_lipschitz" and 0 < rho < math.inf and info.value > 0:
+        if m.drift.kind is DriftKind.ball_lipschitz and 0 < rho < math.inf and info.value > 0:
             beta_rho = 0.5 * e.sigma_min_lower / rho  # the rigorous β on the ball of radius ρ*
             ratio += f"; β(ρ*) = {num(beta_rho)} = {num(beta_rho / info.value)}× β_loc"
         state = "converged" if info.converged else "NOT converged"
-        where = f"neuron {info.neuron}" if info.neuron >= 0 else "nested JVPs"
+        where = info.where
         out.append(
             Line(
                 "",
@@ -135,18 +143,23 @@ def report_lines(r: CertifyResult) -> list[Line]:
         )
     lecture = r.certificates.get(Theorem.lecture, c)
     verdict = VERDICT[c.status]
+    if r.gd is not None:
+        out += gd_lines(r.gd, e)
     if c.status is Status.not_applicable:
-        out.append(Line("verdict", verdict, "verdict"))
+        if r.gd is None:
+            out.append(Line("verdict", verdict, "verdict"))
         out.append(Line("", certificate_message(c, p.activation, e)))
         return out
     relation = ">" if c.certified else "≤"
     tag = "" if c.rigorous else "   (estimate: " + (unproved(e) or "not proven") + ")"
+    label, kind = ("flow", "") if r.gd is not None else ("verdict", "verdict")
+    limit = " (gradient flow, the η → 0 limit)" if r.gd is not None else ""
     out.append(
         Line(
-            "verdict",
+            label,
             f"{verdict}   γ = {c.gamma:g} {relation} {STAR[c.theorem]} = {num(c.gamma_star)}   "
-            f"margin {num(c.margin)}×   by the {THEOREM_NAME[c.theorem]}{tag}",
-            "verdict",
+            f"margin {num(c.margin)}×   by the {THEOREM_NAME[c.theorem]}{limit}{tag}",
+            kind,
         )
     )
     out.append(Line("", _formula(c, m.drift.kind)))
@@ -172,7 +185,9 @@ def report_lines(r: CertifyResult) -> list[Line]:
     advice = certificate_advice(c)
     if advice:
         out.append(Line("", "; ".join(advice)))
-    if m.drift.kind == "flip_count":
+    if r.would_certify is not None:
+        out.append(Line("to certify", would_certify_text(r.would_certify)))
+    if m.drift.kind is DriftKind.flip_count:
         out.append(Line("", FLIP_ASSUMPTION))
     g = c.guarantees
     if g is not None:
@@ -211,8 +226,69 @@ def report_lines(r: CertifyResult) -> list[Line]:
     return out
 
 
+def gd_lines(c: GdCertificate, e: Estimate) -> list[Line]:
+    """The GD certificate (THEORY.md §13): verdict in the user's units, the step's
+    constants, the certified γ set at this lr and G1–G5 when certified."""
+    tag = "" if c.rigorous else "   (estimate: " + (unproved(e) or "not proven") + ")"
+    out = [
+        Line(
+            "verdict",
+            f"{VERDICT[c.status]}   {gd_verdict(c)}   by the GD path-length theorem "
+            f"(THEORY.md §13){tag}",
+            "verdict",
+        )
+    ]
+    if c.status is Status.not_applicable:
+        return out
+    out.append(
+        Line(
+            "gd",
+            f"η = {num(c.eta)} on ½‖r‖² ({LOSS_NAMES[c.loss]}: η = c·lr), {c.steps:,} steps; "
+            f"stability ηγ²σ_max² = {num(c.stability)} (< 2 needed)",
+        )
+    )
+    if c.certified:
+        out.append(
+            Line(
+                "",
+                f"ball ρ = {num(c.radius_R)} (smallest ρ with R_gd(ρ) = 2‖r0‖/(aγα) ≤ ρ; ρ* = "
+                f"{num(c.radius_B)}): a = {num(c.descent)}, α = {num(c.alpha)}, Σ = "
+                f"{num(c.Sigma)}, rate 1 − aηγ²α² = {num(c.rate, 6)} per step",
+            )
+        )
+    else:
+        out.append(Line("", gd_advice(c)))
+    out.append(Line("γ set", f"at this lr certified for γ ∈ {describe_interval(c.gamma_interval)}"))
+    g = c.guarantees
+    if g is not None:
+        out += [
+            Line("guarantees", "for every step k ≥ 0 (THEORY.md §13)"),
+            Line(
+                "",
+                f"G1 ‖r_(k+1)‖² ≤ ‖r_k‖² − (a/η)‖Δ_k‖², so loss ≤ {num(g.loss0)}·"
+                f"{num(g.rate, 6)}^k ({num(c.loss_bound)} after {c.steps:,} steps)",
+                "guarantee",
+            ),
+            Line(
+                "",
+                f"G2 parameters move at most 2(‖r0‖ − ‖r_k‖)/(aγα) ≤ R_gd = {num(g.radius_gd)}",
+                "guarantee",
+            ),
+            Line(
+                "", f"G3 σ_min(J_k) ≥ α = {num(g.alpha)}, ‖J_k‖ ≤ Σ = {num(g.Sigma)}", "guarantee"
+            ),
+            Line(
+                "",
+                f"G5 ‖r_k − s_k‖ ≤ {num(c.deviation_bound)} at step {c.steps:,} against GD on "
+                f"the linearized network (q = {num(g.q, 6)}, λ = {num(g.lam, 6)})",
+                "guarantee",
+            ),
+        ]
+    return out
+
+
 def _lam(m: Measurement) -> str:
-    if m.drift.kind == "lipschitz":
+    if m.drift.kind is DriftKind.lipschitz:
         return "Λ = βσ_max√L0/σ_min³"
     return "Λ = βσ_max√L0/σ_min³ with β = σ_min/(2ρ*)"
 
@@ -221,15 +297,13 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else math.inf
 
 
-def _formula(c: Certificate, drift: str) -> str:
+def _formula(c: Certificate, drift: DriftKind) -> str:
     """The certificate's γ* as a formula (THEORY.md §4, §8, §9)."""
-    if drift == "lipschitz":
+    if drift is DriftKind.lipschitz:
         if c.theorem is Theorem.path:
             return "γ*_p = 4√2·β·√L0/σ_min² = γ*/(2κ+1)   (R_p = 2‖r0‖/(γσ_min) < B = σ_min/(2β))"
         return "γ* = 4√2·β·(2σ_max+σ_min)·√L0/σ_min³"
-    name = {"flip_count": "activation-flip", "ball_lipschitz": "ball-local Lipschitz"}.get(
-        drift, drift
-    )
+    name = drift.label
     radius = (
         "R_p = 2‖r0‖/(γσ_min)" if c.theorem is Theorem.path else "R = (4σ_max+2σ_min)‖r0‖/(γσ_min²)"
     )

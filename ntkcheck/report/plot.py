@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import NtkcheckError
+from ..io.output import figure_metadata
 from ..run.result import CertifyResult
 from ..theory.guarantees import bound_curves
+
+if TYPE_CHECKING:
+    from ..flow.gd import GdSimulation
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
@@ -36,6 +41,11 @@ def plot_simulation(r: CertifyResult, path: Path) -> None:
 
     sim = r.simulation
     assert sim is not None
+    from ..flow import gd
+
+    if isinstance(sim, gd.GdSimulation):
+        _plot_gd(r, sim, path, plt)
+        return
     g = r.certificate.guarantees
     t = sim.t
     fig, ax = plt.subplots(2, 2, figsize=(11, 7.5), constrained_layout=True)
@@ -76,5 +86,51 @@ def plot_simulation(r: CertifyResult, path: Path) -> None:
     a.set_xlabel("t")
     a.legend()
     fig.suptitle(f"ntkcheck simulate · {r.name} · γ = {r.certificate.gamma:g}")
-    fig.savefig(path)
+    fig.savefig(path, metadata=figure_metadata(path))  # recognised as ntkcheck's own
+    plt.close(fig)
+
+
+def _plot_gd(r: CertifyResult, sim: GdSimulation, path: Path, plt: Any) -> None:
+    """Gradient descent (THEORY.md §13): loss against step with the G1 rate line and the
+    linearized GD, ‖θ_k − θ0‖ and the path length against R_gd, ‖r_k − s_k‖ against G5,
+    and the laziness measures."""
+    g = r.gd.guarantees if r.gd is not None else None
+    k = sim.step.astype(float)
+    fig, ax = plt.subplots(2, 2, figsize=(11, 7.5), constrained_layout=True)
+    a = ax[0, 0]
+    a.semilogy(k, sim.loss, label="loss ½‖r_k‖²")
+    a.semilogy(k, sim.loss_lin, "--", label="linearized GD ½‖s_k‖²")
+    if g is not None:
+        a.semilogy(k, [g.loss_bound(int(x)) for x in sim.step], ":", label="G1: L0·rate^k")
+    a.axhline(0.5 * sim.error_floor**2, ls="--", color="gray", label="rounding floor ½δ²")
+    a.set_title("loss")
+    a.set_xlabel("step k")
+    a.legend()
+    a = ax[0, 1]
+    a.plot(k, sim.param_dist, label="‖θ_k − θ0‖")
+    a.plot(k, sim.path_length, label="path length Σ‖Δ_j‖")
+    a.plot(k, sim.param_dist_lin, "--", label="linearized ‖θ̃_k − θ0‖")
+    if g is not None:
+        a.axhline(g.radius_gd, ls=":", color="C3", label=f"R_gd = {g.radius_gd:.3g}")
+    a.set_title("parameter distance")
+    a.set_xlabel("step k")
+    a.legend()
+    a = ax[1, 0]
+    a.semilogy(k[1:], np.maximum(sim.gap[1:], 1e-300), label="‖r_k − s_k‖")
+    if g is not None:
+        bound = [g.deviation_bound(int(x)) for x in sim.step[1:]]
+        a.semilogy(k[1:], np.maximum(bound, 1e-300), ":", label="G5 bound")
+    a.axhline(sim.error_floor, ls="--", color="gray", label="rounding floor")
+    a.set_title("distance to GD on the linearized network")
+    a.set_xlabel("step k")
+    a.legend()
+    a = ax[1, 1]
+    a.plot(k, sim.kernel_change, label="‖K_k − K0‖_F / ‖K0‖_F")
+    a.plot(k, sim.weight_change, label="‖θ_k − θ0‖ / ‖θ0‖")
+    a.set_title("laziness")
+    a.set_xlabel("step k")
+    a.legend()
+    lr = r.gd.lr if r.gd is not None else float("nan")
+    fig.suptitle(f"ntkcheck simulate · {r.name} · γ = {sim.gamma:g} · lr = {lr:g} (GD)")
+    fig.savefig(path, metadata=figure_metadata(path))  # recognised as ntkcheck's own
     plt.close(fig)

@@ -34,7 +34,7 @@ def rich_renderables(entries: Sequence[Entry]) -> list[object]:
         for ln in lines[1:]:
             if ln.kind == "verdict":
                 head, _, rest = ln.text.partition("   ")
-                cell = Text.assemble((head, _STYLE[e.certificate.status]), "   " + rest)
+                cell = Text.assemble((head, _STYLE[e.status]), "   " + rest)
             elif ln.kind in ("guarantee", "check-ok"):
                 cell = Text(ln.text, style="green")
             elif ln.kind == "check-bad":

@@ -10,7 +10,10 @@ from .lines import Line
 from .words import THEOREM_NAME, num
 
 if TYPE_CHECKING:
+    from ..flow.checks import Check
+    from ..flow.gd import GdSimulation
     from ..flow.simulate import Simulation
+    from ..theory.gd import GdCertificate
 
 
 METHOD_NAME = {"expint": "exponential RK43ZB", "dop853": "DOP853"}
@@ -52,12 +55,101 @@ def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
     return ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
 
 
+def _check_line(c: Check, unit: str, floor: str) -> Line:
+    """One check: holds / VIOLATED / unresolved, its worst ratio and where (``unit``: t or
+    step), ``floor`` naming what limits the resolution."""
+    tag = " (estimate)" if c.estimate else ""
+    if c.holds is None:
+        mark, kind = "unresolved", "check-ok"
+        worst = f"its bound never rose above {floor}: not checked"
+    else:
+        mark = "holds" if c.holds else "VIOLATED"
+        kind = "check-ok" if c.holds else "check-bad"
+        where = f"{unit} {c.worst_t:,.0f}" if unit == "step" else f"{unit} = {num(c.worst_t)}"
+        worst = (
+            f"worst measured/bound {num(c.worst_ratio)} at {where}"
+            if c.worst_ratio is not None and c.worst_t is not None
+            else f"violated below the resolution of {floor}"
+        )
+    final = f", final {num(c.final_ratio)}" if c.final_ratio is not None else ""
+    return Line("", f"  {c.id} {mark}{tag}: {c.statement} — {worst}{final}", kind)
+
+
+def gd_simulation_lines(r: CertifyResult, sim: GdSimulation, gd: GdCertificate) -> list[Line]:
+    """Gradient descent as configured (THEORY.md §13): the run, G1–G5, laziness, curves."""
+    import numpy as np
+
+    out = [
+        Line(
+            "simulation",
+            f"gradient descent, {sim.steps_done:,} of {sim.steps:,} steps at η = {num(sim.eta)} "
+            f"on ½‖r‖² (ηγ²σ_max² = {num(sim.stability)}), {len(sim.step)} checkpoints; "
+            "one forward pass and one vjp per step, the linearized GD in closed form",
+        ),
+        Line("", f"rounding floor on ‖r_k‖ ≈ {num(sim.error_floor)}; {sim.message}"),
+    ]
+    head = "GD path-length theorem (THEORY.md §13) (deciding)"
+    if not gd.certified or not any(c.applicable for c in sim.checks):
+        why = (
+            "the certificate does not hold, so no bound is promised"
+            if not gd.certified
+            else "the run did not complete"
+        )
+        out.append(Line("checks", f"{head}: not applicable: {why}"))
+    else:
+        out.append(Line("checks", f"{head}:"))
+        out += [_check_line(c, "step", "the rounding floor") for c in sim.checks]
+    out.append(
+        Line(
+            "laziness",
+            f"max ‖K_k−K0‖_F/‖K0‖_F = {num(float(np.max(sim.kernel_change)))}, "
+            f"max ‖θ_k−θ0‖/‖θ0‖ = {num(float(np.max(sim.weight_change)))}, "
+            f"max ‖r_k − s_k‖ = {num(float(np.max(sim.gap)))}, "
+            f"path length {num(float(sim.path_length[-1]))}",
+        )
+    )
+    out.append(
+        Line(
+            "",
+            f"min σ_min(J_k) = {num(float(np.min(sim.sigma_min_t)))}, "
+            f"max ‖J_k‖ = {num(float(np.max(sim.jacobian_norm_t)))}",
+        )
+    )
+    g = gd.guarantees
+    header = ("step", "loss", "G1 bound", "loss_lin", "‖r−s‖", "G5 bound", "‖θ−θ0‖")
+    rows: list[tuple[str, ...]] = [header]
+    picks = np.unique(np.round(np.linspace(0, len(sim.step) - 1, 7)).astype(int))
+    for i in picks:
+        k = int(sim.step[i])
+        rows.append(
+            (
+                f"{k:,}",
+                num(float(sim.loss[i])),
+                num(g.loss_bound(k)) if g is not None else "—",
+                num(float(sim.loss_lin[i])),
+                num(float(sim.gap[i])),
+                num(g.deviation_bound(k)) if g is not None else "—",
+                num(float(sim.param_dist[i])),
+            )
+        )
+    table = _aligned(rows)
+    out.append(Line("curves", table[0], "table"))
+    out += [Line("", row, "table") for row in table[1:]]
+    return out
+
+
 def simulation_lines(r: CertifyResult) -> list[Line]:
     """Lines describing ``r.simulation`` (empty when there is none)."""
     sim = r.simulation
     if sim is None:
         return []
     import numpy as np  # only with a simulation (numpy is loaded then)
+
+    from ..flow import gd
+
+    if isinstance(sim, gd.GdSimulation):
+        assert r.gd is not None
+        return gd_simulation_lines(r, sim, r.gd)
 
     horizon = "auto: the C1 bound reaches loss_tol·L0" if sim.horizon_auto else "from the spec"
     out = [
@@ -85,21 +177,7 @@ def simulation_lines(r: CertifyResult) -> list[Line]:
             out.append(Line(label, f"{head}: not applicable: {why}"))
             continue
         out.append(Line(label, f"{head}:"))
-        for c in checks:
-            tag = " (estimate)" if c.estimate else ""
-            if c.holds is None:
-                mark, kind = "unresolved", "check-ok"
-                worst = "its bound never rose above the integrator's error floor: not checked"
-            else:
-                mark = "holds" if c.holds else "VIOLATED"
-                kind = "check-ok" if c.holds else "check-bad"
-                worst = (
-                    f"worst measured/bound {num(c.worst_ratio)} at t = {num(c.worst_t)}"
-                    if c.worst_ratio is not None and c.worst_t is not None
-                    else "violated below the error floor's resolution"
-                )
-            final = f", final {num(c.final_ratio)}" if c.final_ratio is not None else ""
-            out.append(Line("", f"  {c.id} {mark}{tag}: {c.statement} — {worst}{final}", kind))
+        out += [_check_line(c, "t", "the integrator's error floor") for c in checks]
     out.append(
         Line(
             "laziness",

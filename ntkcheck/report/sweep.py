@@ -20,20 +20,22 @@ from .words import VERDICT, num
 Row = Mapping[str, Any]
 
 #: The quantities ``--fit`` fits, and with ``--measure flow`` the measured ones.
-FIT_QUANTITIES = ("gamma_star.lecture", "gamma_star.path", "sigma_min", "sigma_max", "beta")
+FIT_QUANTITIES = (
+    "gamma_star.lecture", "gamma_star.path", "sigma_min", "sigma_max", "beta", "gd.lr_max",
+)  # fmt: skip
 FLOW_FIT_QUANTITIES = SWEEP_FLOW_KEYS
 #: The lecture's heuristic γ* ∝ n^{3/2} N^{−1} (THEORY.md §4), for both theorems' γ*.
 HEURISTIC = {
     (q, axis): e
     for q in ("gamma_star.lecture", "gamma_star.path")
     for axis, e in (("data.n", 1.5), ("model.width", -1.0))
-}
+} | {("gd.lr_max", "gamma"): -2.0}  # lr_max ∝ γ⁻² at fixed width, large γ (THEORY.md §13)
 #: Columns of the human table and their headers (the file and JSON have every key).
 _SHOWN = {
     "seed": "seed", "gamma": "γ", "status": "status", "gamma_star.lecture": "γ* lecture",
     "gamma_star.path": "γ* path", "sigma_min": "σ_min", "sigma_max": "σ_max", "beta": "β",
     "loss0": "L0", "flow.kernel_change_max": "max ΔK/K0", "flow.gap_max": "max gap",
-    "flow.time_to_tol": "t(loss_tol)",
+    "flow.time_to_tol": "t(loss_tol)", "gd.lr_max": "lr_max",
 }  # fmt: skip
 _STYLE = {"certified": "green", "not_certified": "yellow", "not_applicable": "red", "error": "red"}
 
@@ -52,7 +54,8 @@ def analyse(
     axis) the empirical lazy threshold at each point of the other axes."""
     good = [r for r in rows if r["status"] != "error"]
     quantities = FIT_QUANTITIES + (FLOW_FIT_QUANTITIES if flow else ())
-    fits = [f for q in quantities for f in fit_power_law(good, q, grid_keys)]
+    present = [q for q in quantities if good and q in good[0]]  # gd.*: GD sweeps only
+    fits = [f for q in present for f in fit_power_law(good, q, grid_keys)]
     thresholds: list[Threshold] = []
     if flow and "gamma" in grid_keys:
         thresholds = lazy_thresholds(
@@ -87,7 +90,10 @@ def _cell(value: Any) -> str:
 
 def _table_columns(rows: Sequence[Row], grid_keys: Sequence[str]) -> list[str]:
     grid = [k for k in grid_keys if k not in ("seed", "gamma")]
-    return [*grid, *(k for k in _SHOWN if rows and k in rows[0])]
+    shown = [k for k in _SHOWN if rows and k in rows[0]]
+    if all(r.get("gd.lr_max") is None for r in rows):  # no point trains by GD
+        shown = [k for k in shown if not k.startswith("gd.")]
+    return [*grid, *shown]
 
 
 def _header(key: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import NtkcheckError
+from ..io.output import figure_metadata
 from ..run.fit import Fit, Threshold, positive_median, split_axes
 from .plot import check_plot_target
 
@@ -206,5 +207,5 @@ def plot_sweep(
         a.set_title(f"phase diagram {where}".strip())
         a.legend(fontsize=8, loc="lower left")
     fig.suptitle("ntkcheck sweep")
-    fig.savefig(path)
+    fig.savefig(path, metadata=figure_metadata(path))  # recognised as ntkcheck's own
     plt.close(fig)

@@ -10,8 +10,10 @@ import math
 from typing import TYPE_CHECKING
 
 from ..theory.certificate import Certificate, Interval, Reason, Status, Theorem
+from ..theory.gd import GdCertificate, GdReason
 
 if TYPE_CHECKING:
+    from ..run.advice import WouldCertify
     from ..run.measure import Estimate, FullRank
 
 EPS = 2.0**-52  # float64 machine epsilon (the rank tolerance n·ε·λ_max)
@@ -95,7 +97,8 @@ def unproved(est: Estimate) -> str:
     if m.beta_method == "local":
         why.append("β is the local β_loc at θ0, not a proven Lipschitz bound")
     if not m.bounds.rigorous:
-        why.append("σ_min and σ_max are Lanczos estimates, not proven bounds")
+        how = "Lanczos estimates" if m.bounds.method == "lanczos" else "eigenvalues"
+        why.append(f"σ_min and σ_max are {how}, not proven bounds")
     return " and ".join(why)
 
 
@@ -165,3 +168,90 @@ FLIP_ASSUMPTION = (
     "flip bound covers every selection, and the flow is taken to obey the chain rule "
     "along its path (Davis–Drusvyatskiy–Kakade–Lee)"
 )
+
+
+#: How the report names each ``train.loss`` (THEORY.md §13 "Loss conventions").
+LOSS_NAMES = {
+    "half_sum": "½‖r‖²",
+    "sum": "MSELoss(reduction='sum')",
+    "mse": "MSELoss",
+    "half_mean": "½·mean",
+}
+
+
+def lr_text(c: GdCertificate) -> str:
+    """``lr = 0.05 (MSELoss)`` — the learning rate in the user's units."""
+    return f"lr = {c.lr:g} ({LOSS_NAMES[c.loss]})"
+
+
+def gd_verdict(c: GdCertificate) -> str:
+    """The GD verdict in the user's units (THEORY.md §13)."""
+    if c.certified:
+        assert c.loss_bound is not None
+        ratio = c.loss_bound / c.guarantees.loss0 if c.guarantees and c.guarantees.loss0 else 0.0
+        return (
+            f"{lr_text(c)} certified up to lr_max = {num(c.lr_max)}; loss ≤ "
+            f"{num(ratio, 2)}·L0 after {c.steps:,} steps"
+        )
+    return f"{lr_text(c)}, γ = {c.gamma:g}: not certified (lr_max = {num(c.lr_max)} at this γ)"
+
+
+def gd_advice(c: GdCertificate) -> str:
+    """Why a GD certificate fails, and what would certify (THEORY.md §13)."""
+    interval = describe_interval(c.gamma_interval)
+    lower = f"lower lr to below {num(c.lr_max)}" if c.lr_max > 0 else "lower lr"
+    if c.reason is GdReason.unstable:
+        return (
+            f"the step is at or past the stability limit: ηγ²σ_max² = {num(c.stability)} ≥ 2 "
+            "(σ_max: its proven upper bound), where gradient descent on the linearized "
+            "network diverges and the true network may leave the lazy regime (the "
+            f"catapult); nothing is certified; {lower}"
+            + (f", or keep lr and take γ ∈ {interval}" if c.gamma_interval else "")
+        )
+    if c.reason is GdReason.too_small:
+        if not c.gamma_interval:
+            return (
+                "no lr is certified at this γ (not even the η → 0 limit, gradient flow): "
+                "raise γ or widen the network"
+            )
+        lo = c.gamma_interval[0][0]
+        return f"γ is below the certified set {interval} at this lr: raise γ above {lo:.4g}"
+    if c.reason is GdReason.too_large:
+        hi = c.gamma_interval[0][1]
+        return (
+            f"γ is above the certified set {interval} at this lr (ηγ²Σ² grows like γ²): "
+            f"{lower}, or take γ below {hi:.4g}; scaling lr as η̂/γ² keeps the step fixed"
+        )
+    if c.reason is GdReason.lr_too_large:
+        return f"no γ is certified at this lr: {lower}"
+    return ""
+
+
+def gd_message(c: GdCertificate, activation: str, est: Estimate, flow: Certificate) -> str:
+    """The GD certificate in one line with its advice (JSON ``certificates.gd.message``)."""
+    if c.status is Status.not_applicable:
+        return certificate_message(flow, activation, est)
+    text = gd_verdict(c)
+    if c.certified and not c.rigorous:
+        text += f" — an estimate: {unproved(est) or 'a bound is not proven'}"
+    advice = gd_advice(c)
+    return f"{text}; {advice}" if advice else text
+
+
+def would_certify_text(w: WouldCertify) -> str:
+    """``γ = 726.9; or model.width = 131,072 (certified there, not at 65,536); or lr …``."""
+    parts = []
+    if w.gamma is not None:
+        parts.append(f"γ = {w.gamma:.4g} (the nearest end of the certified set)")
+    if w.width is not None:
+        failed = [x for x, ok in w.runs if not ok and x < w.width]
+        below = max(failed, default=w.start)
+        check = "predicted, unchecked"
+        if w.confirmed:
+            check = "certified there" + (f", not at {below:,}" if below is not None else "")
+        parts.append(f"model.width = {w.width:,} (about; {check})")
+    if w.lr is not None:
+        parts.append(f"lr up to {num(w.lr)}")
+    if not parts:
+        return "nothing found with everything else fixed"
+    return "each alone, everything else fixed: " + "; or ".join(parts)

@@ -5,25 +5,45 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..choices import TrainMethod
 from ..errors import EstimationError, NtkcheckError
 from ..io.build import build_problem
 from ..io.example import example_spec
 from ..io.spec import LoadedSpec, load_spec
 from ..problem import Problem
-from ..theory.certificate import Certificate, Quantities, Theorem, certify_both
+from ..theory.certificate import Certificate, Quantities, Status, Theorem, certify_both
+from ..theory.gd import GdCertificate, certify_gd
+from .advice import WouldCertify, nearest_gamma, search_width, width_of
 from .measure import Estimate, Measurement, estimate_at, measure
 from .result import CertifyResult, Entry, ProblemInfo, SpecFailure
 from .specs import labelled
 
 if TYPE_CHECKING:
     from ..flow.deviation import Progress
+    from ..flow.gd import GdSimulation
     from ..flow.simulate import Simulation
+
+
+def quantities_for(problem: Problem, est: Estimate) -> Quantities:
+    """What a theorem reads: the proven σ bounds (THEORY.md §11), L0 and the γ-dependence."""
+    m = est.measurement
+    return Quantities(
+        sigma_min=est.sigma_min_lower,
+        sigma_max=est.sigma_max_upper,
+        loss0=est.loss0,
+        f0_sq=m.f0_norm * m.f0_norm,
+        f0_dot_y=m.f0_dot_y,
+        y_sq=m.y_norm * m.y_norm,
+        full_rank=m.full_rank.holds,
+        loss_depends_on_gamma=problem.loss_depends_on_gamma,
+    )
 
 
 def certificates_for(
@@ -36,17 +56,25 @@ def certificates_for(
     """
     gamma = problem.gamma if gamma is None else gamma
     m = est.measurement
-    q = Quantities(
-        sigma_min=est.sigma_min_lower,
-        sigma_max=est.sigma_max_upper,
-        loss0=est.loss0,
-        f0_sq=m.f0_norm * m.f0_norm,
-        f0_dot_y=m.f0_dot_y,
-        y_sq=m.y_norm * m.y_norm,
-        full_rank=m.full_rank.holds,
-        loss_depends_on_gamma=problem.loss_depends_on_gamma,
-    )
+    q = quantities_for(problem, est)
     return certify_both(gamma, q, m.drift, rigorous=m.drift.rigorous and m.bounds.rigorous)
+
+
+def gd_certificate_for(problem: Problem, est: Estimate, train: Any) -> GdCertificate | None:
+    """The GD certificate (THEORY.md §13) for the spec's ``train:`` block; None for flow."""
+    if train.method != TrainMethod.gd:
+        return None
+    m = est.measurement
+    return certify_gd(
+        problem.gamma,
+        train.lr,
+        train.loss,
+        train.steps,
+        problem.n,
+        quantities_for(problem, est),
+        m.drift,
+        rigorous=m.drift.rigorous and m.bounds.rigorous,
+    )
 
 
 def simulate_at(
@@ -58,13 +86,30 @@ def simulate_at(
     *,
     progress: Progress | None = None,
     horizon_hint: str = "give a time instead, e.g. --horizon 1e-3",
+    gd: GdCertificate | None = None,
     notice: Callable[[str], None] | None = None,
-) -> Simulation:
-    """The flow for a certified (or not) problem: ``simulate`` with the spec's ``simulate:``."""
-    if sp.horizon == "auto" and not est.full_rank.holds:
+) -> Simulation | GdSimulation:
+    """The flow for a certified (or not) problem: ``simulate`` with the spec's ``simulate:``;
+    with ``gd`` (``train.method: gd``) gradient descent with its step, for its steps.
+    ``notice`` receives one sentence before a flow predicted to take long starts."""
+    if gd is None and sp.horizon == "auto" and not est.full_rank.holds:
         code = est.full_rank.code.replace("_", " ")
         raise EstimationError(
             f"simulate.horizon: auto needs σ_min > 0, but (H2) fails ({code}); {horizon_hint}"
+        )
+    if gd is not None:  # train.method: gd: the configured steps, exactly (THEORY.md §13)
+        from ..flow.gd import simulate_gd
+
+        return simulate_gd(
+            problem,
+            eta=gd.eta,
+            steps=gd.steps,
+            points=sp.points,
+            sigma_min=est.sigma_min_lower,
+            sigma_max=est.sigma_max_upper,
+            guarantees=gd.guarantees,
+            rigorous=gd.rigorous,
+            progress=progress,
         )
     from ..flow.simulate import simulate  # scipy.integrate: only when simulating
 
@@ -85,13 +130,65 @@ def simulate_at(
 
 
 def certify_spec(
-    loaded: LoadedSpec, *, with_local_beta: bool = False, spectrum: str = "auto"
+    loaded: LoadedSpec,
+    *,
+    with_local_beta: bool = False,
+    spectrum: str = "auto",
+    advise: bool = True,
 ) -> CertifyResult:
     """Build the problem, measure at θ0, certify at the spec's γ; time each stage.
 
     ``spectrum``: ``auto`` | ``dense`` | ``iterative`` (see ``measure_spectrum``).
+    ``advise``: when not certified, find what would certify (``run.advice``; for the
+    width this certifies the spec again at a few widths).
     """
-    return _run(loaded, simulate_flow=False, with_local_beta=with_local_beta, spectrum=spectrum)
+    result = _run(loaded, simulate_flow=False, with_local_beta=with_local_beta, spectrum=spectrum)
+    if advise and result.verdict.status is Status.not_certified:
+        t = time.perf_counter()
+        advice = would_certify(loaded, result, with_local_beta=with_local_beta, spectrum=spectrum)
+        timing = {**result.timing, "advice": time.perf_counter() - t}
+        timing["total"] = sum(v for k, v in timing.items() if k != "total")
+        result = replace(result, would_certify=advice, timing=timing)
+    return result
+
+
+def would_certify(
+    loaded: LoadedSpec, result: CertifyResult, *, with_local_beta: bool, spectrum: str
+) -> WouldCertify:
+    """The nearest certified γ, a width that certifies (half of it does not) and the
+    largest certified lr, everything else fixed (``run.advice``)."""
+    c = result.verdict
+    lr = result.gd.lr_max if result.gd is not None and result.gd.lr_max > 0 else None
+    width0 = width_of(loaded)
+    if width0 is None:
+        return WouldCertify(nearest_gamma(c), None, lr, False)
+    gamma = c.gamma
+    lo = nearest_gamma(c)
+    if lo is not None and gamma < lo:
+        ratio = lo / gamma
+    else:
+        path = result.certificates.get(Theorem.path)
+        ratio = path.gamma_star / gamma if path is not None else math.inf
+    even = getattr(loaded.spec.model, "init", "") == "symmetric"
+
+    def certifies(width: int) -> bool:
+        other = reload(loaded, {"model.width": width})
+        again = _run(other, simulate_flow=False, with_local_beta=with_local_beta, spectrum=spectrum)
+        return again.verdict.certified
+
+    try:
+        width, runs = search_width(width0, ratio, certifies, even=even)
+    except (NtkcheckError, MemoryError):  # a width too large for this machine: no advice
+        width, runs = None, ()
+    return WouldCertify(nearest_gamma(c), width, lr, width is not None, runs, width0)
+
+
+def reload(loaded: LoadedSpec, extra: dict[str, Any]) -> LoadedSpec:
+    """The same spec with more overrides (a file is read again)."""
+    overrides = {**loaded.overrides, **extra}
+    if loaded.builtin:
+        return example_spec(overrides)
+    return load_spec(Path(loaded.source), overrides)
 
 
 def simulate_spec(
@@ -151,7 +248,7 @@ def run_at(
     progress: Progress | None = None,
     horizon_hint: str | None = None,
     notice: Callable[[str], None] | None = None,
-) -> tuple[CertifyResult, Simulation | None]:
+) -> tuple[CertifyResult, Simulation | GdSimulation | None]:
     """The spec's γ on a measured problem: L0, both certificates (and the flow), timed."""
     timing = dict(shared.timing)
     gamma = loaded.spec.gamma
@@ -161,6 +258,7 @@ def run_at(
     timing["estimate"] += time.perf_counter() - t
     t = time.perf_counter()
     certificates = certificates_for(problem, est)
+    gd = gd_certificate_for(problem, est, loaded.spec.train)
     theorem = Theorem(loaded.spec.certify.theorem)
     timing["certify"] = time.perf_counter() - t
     sim = None
@@ -168,12 +266,19 @@ def run_at(
         t = time.perf_counter()
         hint = {} if horizon_hint is None else {"horizon_hint": horizon_hint}
         sim = simulate_at(
-            problem, est, certificates, theorem, loaded.spec.simulate, progress=progress,
-            notice=notice, **hint,
-        )  # fmt: skip
+            problem,
+            est,
+            certificates,
+            theorem,
+            loaded.spec.simulate,
+            progress=progress,
+            gd=gd,
+            notice=notice,
+            **hint,
+        )
         timing["simulate"] = time.perf_counter() - t
     timing["total"] = sum(timing.values())
-    return result_of(loaded, problem, est, certificates, timing, sim), sim
+    return result_of(loaded, problem, est, certificates, timing, sim, gd), sim
 
 
 def _run(
@@ -195,9 +300,11 @@ def result_of(
     est: Estimate,
     certificates: dict[Theorem, Certificate],
     timing: dict[str, float],
-    sim: Simulation | None,
+    sim: Simulation | GdSimulation | None,
+    gd: GdCertificate | None = None,
 ) -> CertifyResult:
-    """The result of one spec: the deciding theorem's certificate is ``certify.theorem``'s."""
+    """The result of one spec: the flow certificate is ``certify.theorem``'s; with
+    ``train.method: gd`` the GD certificate decides (``CertifyResult.verdict``)."""
     return CertifyResult(
         spec=loaded.source,
         name=loaded.name,
@@ -208,14 +315,18 @@ def result_of(
         certificates=certificates,
         timing=timing,
         simulation=sim,
+        gd=gd,
         gamma_line=loaded.line_of("gamma"),
         overrides=dict(loaded.overrides),
     )
 
 
-def load(spec: Path | None, overrides: dict[str, Any]) -> LoadedSpec:
-    """The spec at ``spec``, or the built-in example when None."""
-    return example_spec(overrides) if spec is None else load_spec(spec, overrides)
+def load(spec: Path | None, overrides: dict[str, Any], *, command_line: bool = False) -> LoadedSpec:
+    """The spec at ``spec``, or the built-in example when None (``command_line``: the
+    overrides came from the CLI's flags, and errors name those)."""
+    if spec is None:
+        return example_spec(overrides, command_line=command_line)
+    return load_spec(spec, overrides, command_line=command_line)
 
 
 def guarded(label: str, job: Callable[[], CertifyResult], *, debug: bool = False) -> Entry:

@@ -26,7 +26,7 @@ from ..linalg.rigorous import (
 )
 from ..linalg.spectrum import Spectrum, dense_spectrum, iterative_spectrum
 from ..linalg.threads import blas_threads, threads_for
-from ..models.protocol import BetaSummary, LocalBeta, Model
+from ..models.protocol import BetaSummary, GramError, LocalBeta, Model
 from ..problem import Problem
 from ..theory.drift import Drift, LipschitzDrift, NoDrift
 
@@ -88,7 +88,8 @@ class SpectrumBounds:
     ``rigorous``; ``method``: ``dense`` (the eigenvalues minus/plus the rounding
     bounds of forming K0 and of ``syevr``), ``dense+cholesky`` (λ_min's bound
     proved by a Cholesky factorization of K0 − τI), ``cholesky`` (Lanczos values
-    proved by Cholesky on K0), ``lanczos`` (estimates: nothing proved).
+    proved by Cholesky on K0), ``lanczos`` (estimates: nothing proved), ``unproved``
+    (the family gives no rigorous bound on K0's rounding: the eigenvalues, estimates).
     """
 
     sigma_min_lower: float
@@ -98,9 +99,18 @@ class SpectrumBounds:
     gram_error: float = 0.0
 
 
+def _unproved(spectrum: Spectrum, E_K: GramError) -> SpectrumBounds:
+    """The family cannot bound K0's rounding: the eigenvalues themselves, labelled
+    estimates (a σ_min of 0 would make every certificate fail silently)."""
+    return SpectrumBounds(spectrum.sigma_min, spectrum.sigma_max, "unproved", False, E_K.value)
+
+
 def _bounds_dense(
-    spectrum: Spectrum, n: int, E_K: float, K_proof: np.ndarray | None
+    spectrum: Spectrum, n: int, gram_error: GramError, K_proof: np.ndarray | None
 ) -> SpectrumBounds:
+    if not gram_error.rigorous:
+        return _unproved(spectrum, gram_error)
+    E_K = gram_error.value
     lower = dense_lower_bound(spectrum.eig_min, spectrum.eig_max, n, E_K)
     upper = math.sqrt(max(upper_bound_eig_max(spectrum.eig_max, n, E_K), 0.0))
     method, smin = "dense", lower.sigma_min_lower
@@ -111,8 +121,11 @@ def _bounds_dense(
     return SpectrumBounds(smin, upper, method, True, E_K)
 
 
-def _bounds_iterative(spectrum: Spectrum, E_K: float, K: np.ndarray | None) -> SpectrumBounds:
-    if K is not None:
+def _bounds_iterative(
+    spectrum: Spectrum, gram_error: GramError, K: np.ndarray | None
+) -> SpectrumBounds:
+    E_K = gram_error.value
+    if K is not None and gram_error.rigorous:
         lower = proven_lower_bound(K, spectrum.eig_min, E_K)
         upper = proven_upper_bound(K, spectrum.eig_max, E_K)
         if lower.rigorous and upper is not None:
@@ -150,7 +163,8 @@ def measure_spectrum(
         with blas_threads(gram_threads):
             K = model.gram(X)
             E_K = _gram_error(model, X, K)
-        K_proof = K if math.isfinite(E_K) and proof_fits else None  # eigvalsh keeps K
+        proof = E_K.rigorous and math.isfinite(E_K.value) and proof_fits
+        K_proof = K if proof else None  # eigvalsh keeps K
         with blas_threads(eigen_threads):
             spectrum = dense_spectrum(K, threads={"gram": gram_threads, "eigen": eigen_threads})
             return spectrum, _bounds_dense(spectrum, n, E_K, K_proof)
@@ -166,7 +180,7 @@ def measure_spectrum(
                 seed=seed,
                 threads={"gram": gram_threads, "eigen": eigen_threads},
             )
-            proof = math.isfinite(E_K) and proof_fits
+            proof = E_K.rigorous and math.isfinite(E_K.value) and proof_fits
             return spectrum, _bounds_iterative(spectrum, E_K, K if proof else None)
     require(
         model.peak_bytes("matvec", n),
@@ -182,13 +196,13 @@ def measure_spectrum(
             seed=seed,
             threads={"gram": gram_threads},
         )
-    return spectrum, _bounds_iterative(spectrum, math.inf, None)
+    return spectrum, _bounds_iterative(spectrum, GramError(math.inf), None)
 
 
-def _gram_error(model: Model, X: np.ndarray, K: np.ndarray) -> float:
+def _gram_error(model: Model, X: np.ndarray, K: np.ndarray) -> GramError:
     """E_K for the formed K0, ∞ when K0 is not finite (then the spectrum raises)."""
     if not np.all(np.isfinite(np.diagonal(K))):
-        return math.inf
+        return GramError(math.inf)
     return model.gram_error(X, trace_upper(K))
 
 
@@ -211,7 +225,13 @@ class Measurement:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A measurement and L0 at one γ: everything a certificate reads (JSON ``estimate``)."""
+    """A measurement and L0 at one γ: everything a certificate reads (JSON ``estimate``).
+
+    Every key of JSON ``estimate`` is an attribute of the same name here, holding the
+    same value (∞ where the JSON writes null), except: ``full_rank`` is the
+    :class:`FullRank` whose ``holds`` the JSON writes, and ``full_rank_reason`` is the
+    sentence ``report/`` makes of its ``code`` (tests/test_api.py checks the names).
+    """
 
     measurement: Measurement
     loss0: float
@@ -271,6 +291,42 @@ class Estimate:
     def condition_number(self) -> float:
         """κ = σ_max / σ_min (∞ when σ_min = 0)."""
         return self.sigma_max / self.sigma_min if self.sigma_min > 0 else math.inf
+
+    @property
+    def sigma_bounds(self) -> SpectrumBounds:
+        """How σ_min_lower, σ_max_upper were proved (``method``, ``rigorous``, ``gram_error``)."""
+        return self.measurement.bounds
+
+    @property
+    def spectrum_method(self) -> str:
+        return self.measurement.spectrum.method
+
+    @property
+    def eig_min(self) -> float:
+        return self.measurement.spectrum.eig_min
+
+    @property
+    def eig_max(self) -> float:
+        return self.measurement.spectrum.eig_max
+
+    @property
+    def beta_bounds(self) -> dict[str, float]:
+        """The analytic β bounds by name (``frobenius``, ``operator``, ``lecture``, …)."""
+        return dict(self.measurement.beta.bounds)
+
+    @property
+    def lipschitz_derivative(self) -> float:
+        """sup|σ''| (∞ where σ' jumps)."""
+        return self.measurement.beta.lipschitz_derivative
+
+    @property
+    def drift_bound(self) -> str:
+        """Which drift bound h(ρ) the certificate uses (``lipschitz``, ``flip_count``, …)."""
+        return self.measurement.drift.kind
+
+    @property
+    def beta_local_info(self) -> LocalBeta | None:
+        return self.measurement.beta_local_info
 
 
 def measure(

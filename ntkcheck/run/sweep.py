@@ -21,7 +21,8 @@ import itertools
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import signal
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from ..choices import SweepMeasure
 from ..errors import NtkcheckError, SpecError
 from ..io.example import EXAMPLE_YAML
 from ..io.grid import MAX_POINTS, Axis, GridError, parse_grid_option
+from ..io.output import spec_inputs
 from ..io.spec import LoadedSpec, grid_axis, parse_spec, read_spec_text, spec_hash, sweep_axes
 from ..linalg.threads import cap_threads, usable_cores, warm_controller
 from .job import Measured, guarded, measure_spec, run_at
@@ -40,6 +42,7 @@ from .result import CertifyResult, Entry, SpecFailure
 from .specs import BUILTIN
 
 if TYPE_CHECKING:
+    from ..flow.gd import GdSimulation
     from ..flow.simulate import Simulation
 
 #: Caps every BLAS/LAPACK operation of ntkcheck (``linalg.threads``), and the
@@ -50,6 +53,13 @@ THREAD_VARIABLES = (
     "OPENBLAS_NUM_THREADS",
     "MKL_NUM_THREADS",
 )
+#: How the parent asks a local worker to stop the point it computes (after Ctrl-C; None
+#: where there is no SIGUSR1: the workers are then killed at once).
+STOP_SIGNAL: int | None = getattr(signal, "SIGUSR1", None)
+#: How what still runs after the grace is ended.
+KILL_SIGNAL: int = getattr(signal, "SIGKILL", signal.SIGTERM)
+#: Seconds the workers get, once asked to stop, to give the points they had finished.
+STOP_GRACE = 3.0
 
 
 @dataclass(frozen=True)
@@ -60,13 +70,14 @@ class SpecSource:
     source: str
     base_dir: str
     builtin: bool = False
+    command_line: bool = False  # the overrides come from the CLI's flags (error wording)
 
     @classmethod
-    def read(cls, path: Path | None) -> SpecSource:
+    def read(cls, path: Path | None, *, command_line: bool = False) -> SpecSource:
         """The spec file at ``path``, or the built-in example when None."""
         if path is None:
-            return cls(EXAMPLE_YAML, BUILTIN, str(Path.cwd()), builtin=True)
-        return cls(read_spec_text(path), str(path), str(path.resolve().parent))
+            return cls(EXAMPLE_YAML, BUILTIN, str(Path.cwd()), True, command_line)
+        return cls(read_spec_text(path), str(path), str(path.resolve().parent), False, command_line)
 
     def parse(self, overrides: dict[str, Any], flags: dict[str, str] | None = None) -> LoadedSpec:
         return parse_spec(
@@ -76,6 +87,7 @@ class SpecSource:
             builtin=self.builtin,
             overrides=overrides,
             flags=flags,
+            command_line=self.command_line,
         )
 
 
@@ -112,6 +124,7 @@ class Plan:
     source: SpecSource
     axes: tuple[Axis, ...]
     points: tuple[Point, ...]
+    gd: bool = False  # some point trains by gradient descent: the rows carry gd.* columns
 
     @property
     def grid_keys(self) -> tuple[str, ...]:
@@ -245,6 +258,7 @@ def plan_sweep(source: SpecSource, sets: dict[str, Any], axes: Sequence[Axis]) -
     base = source.parse(sets)
     check_axes(source, sets, axes)
     points: list[Point] = []
+    gd = base.spec.train.method == "gd"
     for index, combo in enumerate(itertools.product(*(a.values for a in axes))):
         values = tuple(
             pair
@@ -268,6 +282,7 @@ def plan_sweep(source: SpecSource, sets: dict[str, Any], axes: Sequence[Axis]) -
             )
             continue
         s = loaded.spec
+        gd = gd or s.train.method == "gd"
         points.append(Point(index, values, tuple(overrides.items()), s.seed, s.gamma, spec_hash(s)))
     first: dict[tuple[str, Any], Point] = {}
     for p in points:
@@ -277,7 +292,21 @@ def plan_sweep(source: SpecSource, sets: dict[str, Any], axes: Sequence[Axis]) -
                 f"the points {other.describe()} and {p.describe()} give the same spec; "
                 "remove one of the values"
             )
-    return Plan(source, tuple(axes), tuple(points))
+    return Plan(source, tuple(axes), tuple(points), gd)
+
+
+def plan_inputs(plan: Plan, overrides: dict[str, Any]) -> list[tuple[Path, str]]:
+    """The files the sweep reads, each with what it is (``io.output.check_output``): the
+    spec, and the data and init files of its points (each point's own where the grid
+    sweeps a file key, else the spec's with ``overrides``)."""
+    source = plan.source
+    inputs = [] if source.builtin else [(Path(source.source), f"the spec {source.source}")]
+    specs = [source.parse(overrides)]
+    if {"data.path", "model.init_path"} & set(plan.grid_keys):
+        specs += [source.parse(dict(p.overrides)) for p in plan.points if p.error is None]
+    for loaded in specs:
+        inputs += spec_inputs(loaded)
+    return inputs
 
 
 def tasks(plan: Plan, points: Sequence[Point], options: Options) -> list[Task]:
@@ -292,10 +321,14 @@ def tasks(plan: Plan, points: Sequence[Point], options: Options) -> list[Task]:
 # --------------------------------------------------------------------------- computing
 
 
-def flow_summary(sim: Simulation, loss0: float, loss_tol: float) -> FlowSummary:
+def flow_summary(sim: Simulation | GdSimulation, loss0: float, loss_tol: float) -> FlowSummary:
     """Maxima of the laziness measures over the checkpoints, the final loss, and the first
-    time the loss reaches ``loss_tol``·L0 (log-linear between the checkpoints around it)."""
-    loss, t = sim.loss, sim.t
+    time the loss reaches ``loss_tol``·L0 (log-linear between the checkpoints around it;
+    for gradient descent the step, THEORY.md §13)."""
+    from ..flow.gd import GdSimulation  # loaded already when a GD simulation ran
+
+    loss = sim.loss
+    t = sim.step.astype(float) if isinstance(sim, GdSimulation) else sim.t
     target = loss_tol * loss0
     below = np.flatnonzero(loss <= target)
     when: float | None = None
@@ -327,18 +360,29 @@ def _certify_point(
     result, sim = run_at(loaded, shared, simulate_flow=flow, horizon_hint=hint)
     if sim is None:
         return result, None
+    if sim.status == "interrupted":
+        # The integrator keeps the checkpoints reached for `simulate`'s report; a sweep
+        # row must describe a finished flow (its final loss, its maxima), so a point cut
+        # short is no row at all: the interrupt goes on up, and a rerun computes it.
+        raise KeyboardInterrupt
     return result, flow_summary(sim, result.estimate.loss0, loaded.spec.simulate.loss_tol)
 
 
 def compute_task(task: Task) -> list[Outcome]:
-    """Every γ of one task: the problem is built and measured once, from the spec text
-    and the seed, wherever this runs. Failures become ``SpecFailure`` entries."""
-    out: list[Outcome] = []
+    """Every γ of one task (:func:`iter_task`), as a list."""
+    return list(iter_task(task))
+
+
+def iter_task(task: Task) -> Iterator[Outcome]:
+    """Every γ of one task, each outcome as soon as it is finished: the problem is built
+    and measured once, from the spec text and the seed, wherever this runs. Failures
+    become ``SpecFailure`` entries; ``KeyboardInterrupt`` goes on up (the point being
+    computed is not finished, and yields nothing)."""
     shared: Measured | Exception | None = None
     label = task.source.source
     for point in task.points:
         if point.error is not None:
-            out.append(Outcome(point, SpecFailure(label, point.error)))
+            yield Outcome(point, SpecFailure(label, point.error))
             continue
         flow: list[FlowSummary | None] = [None]
 
@@ -356,8 +400,7 @@ def compute_task(task: Task) -> list[Outcome]:
             return result
 
         entry = guarded(label, job, debug=task.options.debug)
-        out.append(Outcome(point, entry, flow[0] if isinstance(entry, CertifyResult) else None))
-    return out
+        yield Outcome(point, entry, flow[0] if isinstance(entry, CertifyResult) else None)
 
 
 # ---------------------------------------------------------------------------- backends
@@ -399,13 +442,50 @@ def _threads_here(threads: int | None) -> Iterator[None]:
                 os.environ[name] = value
 
 
+#: A worker's stop state: ``asked`` once the parent asked it to stop (``STOP_SIGNAL``),
+#: ``computing`` while it computes a task's points.
+_STOP = {"asked": False, "computing": False}
+
+
+def _stop_asked(signum: int, frame: object) -> None:
+    """In a worker, the parent's ``STOP_SIGNAL``: interrupt the point being computed (once;
+    a task that has not started yet returns at once)."""
+    if not _STOP["asked"]:
+        _STOP["asked"] = True
+        if _STOP["computing"]:
+            raise KeyboardInterrupt
+
+
 def _init_worker(threads: int) -> None:
-    """Process-pool initializer: Ctrl-C is the parent's to handle; BLAS threads capped
-    (threadpoolctl for the loaded libraries, the environment for any loaded later)."""
+    """Process-pool initializer: Ctrl-C and SIGTERM are the parent's to handle (a terminal
+    sends Ctrl-C to the whole process group; the parent asks its workers to stop with
+    ``STOP_SIGNAL``, and kills the ones that do not); BLAS threads capped (threadpoolctl
+    for the loaded libraries, the environment for any loaded later)."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler, if forked
+    if STOP_SIGNAL is not None:
+        signal.signal(STOP_SIGNAL, _stop_asked)
+    _STOP.update(asked=False, computing=False)
     limit_blas_threads(threads)
+
+
+def _worker_task(task: Task) -> list[Outcome]:
+    """A task in a local worker: the points finished before the parent asked it to stop
+    (all of them when it does not)."""
+    out: list[Outcome] = []
+    if _STOP["asked"]:
+        return out
+    _STOP["computing"] = True
+    try:
+        for outcome in iter_task(task):
+            out.append(outcome)
+    except KeyboardInterrupt:
+        pass  # stopped: the point being computed is not finished, the others are
+    finally:
+        _STOP["computing"] = False
+    return out
 
 
 def _warm_up(task: Task) -> None:
@@ -443,85 +523,177 @@ def _lost(task: Task, exc: BaseException) -> list[Outcome]:
 
 
 def _serial(work: Sequence[Task], threads: int | None) -> Iterator[list[Outcome]]:
+    """In this process, each point as soon as it is finished (Ctrl-C interrupts the point
+    being computed; every point before it has been given)."""
     with _threads_here(threads):
         for task in work:
-            yield compute_task(task)
+            for outcome in iter_task(task):
+                yield [outcome]
 
 
-def _processes(work: Sequence[Task], jobs: int, threads: int) -> Outcomes:
-    """Start ``jobs`` workers and submit every task now (a forked pool starts all its
-    workers at the first submission: before the caller starts any thread of its own,
-    e.g. a progress bar's); closing the result cancels what has not started."""
-    import multiprocessing
-    import sys
-    from concurrent.futures import ProcessPoolExecutor
+class _Backend:
+    """Where the tasks run: ``runs()`` gives their outcomes as they come; after an
+    interrupt ``rest(grace)`` gives those finished but not given yet; ``stop(kill)``
+    cancels (and, after an interrupt, kills) what still runs."""
 
-    method = start_method()
-    if method == "fork":  # what every worker would load on its first point, loaded once here
-        _warm_up(work[0])
-    for stream in (sys.stdout, sys.stderr):  # a forked worker must not repeat pending output
-        stream.flush()
-    pool = ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context(method),
-        initializer=_init_worker,
-        initargs=(threads,),
-    )
-    futures = {pool.submit(compute_task, task): task for task in work}
+    def runs(self) -> Iterator[list[Outcome]]:
+        raise NotImplementedError
 
-    def stop() -> None:
+    def rest(self, grace: float) -> Iterator[list[Outcome]]:
+        return iter(())
+
+    def stop(self, kill: bool) -> None:
+        pass
+
+
+class _Pool(_Backend):
+    """Local worker processes (``concurrent.futures``), every task submitted at once (a
+    forked pool starts all its workers at the first submission: before the caller starts
+    any thread of its own, e.g. a progress bar's)."""
+
+    def __init__(self, work: Sequence[Task], jobs: int, threads: int) -> None:
+        import multiprocessing
+        import sys
+        from concurrent.futures import Future, ProcessPoolExecutor
+
+        method = start_method()
+        if method == "fork":  # what every worker would load on its first point, loaded once
+            _warm_up(work[0])
+        for stream in (sys.stdout, sys.stderr):  # a forked worker must not repeat output
+            stream.flush()
+        self.pool = ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context(method),
+            initializer=_init_worker,
+            initargs=(threads,),
+        )
+        self.futures: dict[Future[list[Outcome]], Task] = {}
+        self.given: set[Future[list[Outcome]]] = set()
+        try:
+            for task in work:
+                self.futures[self.pool.submit(_worker_task, task)] = task
+        except BaseException:  # Ctrl-C while the workers start: none is left behind
+            self.stop(kill=True)
+            raise
+
+    def runs(self) -> Iterator[list[Outcome]]:
+        from concurrent.futures import as_completed
+
+        for future in as_completed(self.futures):
+            self.given.add(future)
+            try:
+                yield future.result()
+            except Exception as exc:  # a worker died (out of memory, killed)
+                yield _lost(self.futures[future], exc)
+
+    def _signal(self, signum: int) -> None:
+        for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+            if process.pid is not None and process.is_alive():
+                with contextlib.suppress(OSError):
+                    os.kill(process.pid, signum)
+
+    def rest(self, grace: float) -> Iterator[list[Outcome]]:
+        """Ask every worker to stop (``STOP_SIGNAL``: the point it computes is interrupted
+        within one right-hand side or one BLAS call), then give, for ``grace`` seconds, the
+        points the workers had finished."""
+        from concurrent.futures import TimeoutError, as_completed
+
+        for future in self.futures:
+            future.cancel()
+        if STOP_SIGNAL is None:
+            grace = 0.0  # only what has finished already
+        else:
+            self._signal(STOP_SIGNAL)
+        left = [f for f in self.futures if f not in self.given and not f.cancelled()]
+        with contextlib.suppress(TimeoutError):
+            for future in as_completed(left, timeout=grace):
+                self.given.add(future)
+                try:
+                    yield future.result()
+                except BaseException:  # stopped or died: nothing finished to give
+                    continue
+
+    def stop(self, kill: bool) -> None:
         # Cancel here, not only through shutdown(cancel_futures=True): the pool's manager
         # thread cancels through a weak reference to the pool, which may be gone by then.
-        for future in futures:
+        for future in self.futures:
             future.cancel()
-        pool.shutdown(wait=False, cancel_futures=True)
+        if kill:
+            # After an interrupt nothing still computing is waited for, nor is the pool's
+            # manager thread joined: an interrupt may have left one of its locks held.
+            self._signal(KILL_SIGNAL)
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        else:
+            # The workers finish the points in hand and exit; joined here, not in the
+            # interpreter's exit (where a Ctrl-C would print a threading traceback).
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
-    return Outcomes(_completed(futures), stop)
 
+class _Dask(_Backend):
+    """A Dask distributed cluster: every task submitted at once; stopping cancels them and
+    closes the client (a task already running on a worker thread runs to its end there)."""
 
-def _completed(futures: dict[Any, Task]) -> Iterator[list[Outcome]]:
-    from concurrent.futures import as_completed
-
-    for future in as_completed(futures):
+    def __init__(self, work: Sequence[Task], address: str) -> None:
         try:
-            yield future.result()
-        except Exception as exc:  # a worker died (out of memory, killed)
-            yield _lost(futures[future], exc)
+            import distributed
+        except ImportError:
+            raise NtkcheckError(
+                '--scheduler needs Dask, an optional extra: pip install "ntkcheck[dask]"'
+            ) from None
+        self.distributed = distributed
+        try:
+            self.client = distributed.Client(address, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise NtkcheckError(f"--scheduler {address}: cannot connect ({exc})") from None
+        self.futures: list[Any] = []
+        self.given: set[Any] = set()
+        try:
+            self.futures = [self.client.submit(_dask_task, task, pure=False) for task in work]
+        except BaseException:  # Ctrl-C while submitting: cancel what went, close the client
+            self.stop(kill=True)
+            raise
+        self.owner = {f.key: task for f, task in zip(self.futures, work, strict=True)}
 
-
-def _dask(work: Sequence[Task], address: str) -> Iterator[list[Outcome]]:
-    try:
-        import distributed
-    except ImportError:
-        raise NtkcheckError(
-            '--scheduler needs Dask, an optional extra: pip install "ntkcheck[dask]"'
-        ) from None
-    try:
-        client = distributed.Client(address, timeout="10s")
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise NtkcheckError(f"--scheduler {address}: cannot connect ({exc})") from None
-    futures = []
-    try:
-        futures = [client.submit(_dask_task, task, pure=False) for task in work]
-        owner = {f.key: task for f, task in zip(futures, work, strict=True)}
-        for future in distributed.as_completed(futures):
+    def runs(self) -> Iterator[list[Outcome]]:
+        for future in self.distributed.as_completed(self.futures):
+            self.given.add(future.key)
             try:
                 yield future.result()
             except Exception as exc:  # KilledWorker, a lost connection
-                yield _lost(owner[future.key], exc)
-    finally:
-        client.cancel(futures)
-        client.close()
+                yield _lost(self.owner[future.key], exc)
+
+    def rest(self, grace: float) -> Iterator[list[Outcome]]:
+        """The tasks finished on the cluster whose results have not been given yet."""
+        for future in self.futures:
+            if future.key in self.given or future.status != "finished":
+                continue
+            self.given.add(future.key)
+            try:
+                yield future.result(timeout=grace)
+            except Exception:  # not fetched in time: computed again on resume
+                continue
+
+    def stop(self, kill: bool) -> None:
+        with contextlib.suppress(Exception):  # a client already closed, a lost connection
+            self.client.cancel(self.futures)
+        with contextlib.suppress(Exception):
+            self.client.close(timeout=2 if kill else None)
 
 
 class Outcomes(Iterator[Outcome]):
     """The outcomes of :func:`execute`, in completion order. ``close()`` (or leaving a
-    ``with`` block) stops the work not yet started, even before the first outcome."""
+    ``with`` block) stops the work not yet started, even before the first outcome.
 
-    def __init__(self, runs: Iterator[list[Outcome]], stop: Callable[[], None] | None = None):
+    After a ``KeyboardInterrupt`` in the loop, ``rest()`` gives the outcomes already
+    finished (local workers are asked to stop and given ``grace`` seconds), then stops
+    everything; a second ``KeyboardInterrupt`` inside it stops at once.
+    """
+
+    def __init__(self, runs: Iterator[list[Outcome]], backend: _Backend | None = None) -> None:
         self._outcomes = itertools.chain.from_iterable(runs)
         self._runs = runs
-        self._stop = stop
+        self._backend = backend
+        self._interrupted = False
 
     def __next__(self) -> Outcome:
         try:
@@ -530,13 +702,27 @@ class Outcomes(Iterator[Outcome]):
             self.close()
             raise
 
+    def rest(self, grace: float = STOP_GRACE) -> Iterator[Outcome]:
+        """After an interrupt: every outcome finished but not given yet; then all stopped
+        (and ``close()`` from now on kills what still runs)."""
+        self._interrupted = True
+        return self._rest(grace)
+
+    def _rest(self, grace: float) -> Iterator[Outcome]:
+        try:
+            if self._backend is not None:
+                for outcomes in self._backend.rest(grace):
+                    yield from outcomes
+        finally:
+            self.close()
+
     def close(self) -> None:
         close = getattr(self._runs, "close", None)
-        if close is not None:  # a generator: run its cleanup (a Dask client's, say)
+        if close is not None:  # a generator: run its cleanup
             close()
-        if self._stop is not None:
-            self._stop()
-            self._stop = None
+        if self._backend is not None:
+            backend, self._backend = self._backend, None
+            backend.stop(kill=self._interrupted)
 
     def __enter__(self) -> Outcomes:
         return self
@@ -557,9 +743,12 @@ def execute(work: Sequence[Task], *, jobs: int = 1, scheduler: str | None = None
     if not work:
         return Outcomes(iter(()))
     threads = work[0].options.threads
+    backend: _Backend
     if scheduler is not None:
-        return Outcomes(_dask(work, scheduler))
-    if jobs <= 1 or len(work) == 1:
+        backend = _Dask(work, scheduler)
+    elif jobs <= 1 or len(work) == 1:
         return Outcomes(_serial(work, threads))
-    share = threads or max(1, usable_cores() // jobs)
-    return _processes(work, min(jobs, len(work)), share)
+    else:
+        share = threads or max(1, usable_cores() // jobs)
+        backend = _Pool(work, min(jobs, len(work)), share)
+    return Outcomes(backend.runs(), backend)

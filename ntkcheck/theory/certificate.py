@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .drift import Drift, LipschitzDrift
+from .drift import Drift, DriftKind, LipschitzDrift
 from .gamma_set import Interval, certified_gammas
 from .guarantees import Guarantees, lecture_guarantees, path_guarantees
 from .lecture import gamma_star, gamma_star_drift, lecture_lambda, radius_B, radius_R
@@ -71,6 +71,13 @@ class Certificate:
     ``radius_R`` is the theorem's path radius, ``radius_B`` the safe radius ρ*
     (B = σ_min/(2β) for a Lipschitz drift bound), ``lecture_lambda`` the
     lecture's Λ (with β_eff = σ_min/(2ρ*) when the drift bound is not Lipschitz).
+
+    The fields and ``certified`` carry the JSON's names and values (∞ where it writes
+    null). Not in the JSON: ``reason``, a code (why the theorem does not apply), and
+    the two flags after it. Not here: JSON ``message``, the sentence ``report/`` makes
+    of ``reason`` and the numbers (this layer has no words; from Python,
+    ``ntkcheck.result_dict(result)`` is the JSON), and ``heuristic_gamma``, which is
+    ``CertifyResult.problem.heuristic_gamma``.
     """
 
     theorem: Theorem
@@ -115,7 +122,7 @@ def certify(
     theorem = Theorem(theorem)
     smin, smax, L0 = q.sigma_min, q.sigma_max, q.loss0
     rho = drift.safe_radius(0.5 * smin) if smin > 0 else 0.0
-    if drift.kind == "none" or math.isnan(rho):
+    if drift.kind is DriftKind.none or math.isnan(rho):
         return not_applicable(theorem, gamma, rigorous, 0.0, Reason.no_drift_bound)
     beta = drift.beta if isinstance(drift, LipschitzDrift) else None
     lipschitz = beta is not None

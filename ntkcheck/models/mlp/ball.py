@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...theory.drift import DriftKind
 from .rounding import ActivationConstants, LayerConstants
 from .theta0 import Theta0
 
@@ -133,13 +134,22 @@ class BallDrift:
 
     bound: BallBound
     rigorous: bool = True
-    kind: str = "ball_lipschitz"
+    kind: DriftKind = DriftKind.ball_lipschitz
     _radii: dict[float, float] = field(default_factory=dict, compare=False, repr=False)
 
     def h(self, rho: float) -> float:
         if rho <= 0.0 or self.bound.vanishes:
             return 0.0
         return rho * self.bound.beta(rho) * _OUT
+
+    def lipschitz(self, rho: float) -> float | None:
+        """β(ρ) rounded up: J is β(ρ)-Lipschitz on the ball (THEORY.md §10, §13 (L))."""
+        if self.bound.vanishes:
+            return 0.0
+        return self.bound.beta(max(rho, 0.0)) * _OUT
+
+    def pair(self, rho: float) -> float:
+        return 2.0 * self.h(rho)
 
     def safe_radius(self, target: float) -> float:
         """ρ* = sup{ρ : h(ρ) ≤ target}, from below to relative ``RADIUS_RTOL``; cached

@@ -195,10 +195,10 @@ def local_beta(
     spread = (top - min(finals)) / top if top > 0 else 0.0
     return LocalBeta(
         value=top,
-        neuron=-1,
         iterations=total_sweeps,
         converged=best[1],
         restarts=restarts,
         spread=spread if math.isfinite(spread) else 0.0,
+        where="nested JVPs",
         extra={"sample": best[2]},
     )

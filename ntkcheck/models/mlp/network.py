@@ -26,7 +26,7 @@ from ...linalg.rigorous import gamma, gram_formation_error
 from ...theory.drift import Drift, LipschitzDrift, NoDrift
 from .. import protocol
 from ..names import NONSMOOTH_ACTIVATIONS
-from ..protocol import BetaSummary, LocalBeta, ModelInfo, Obstruction
+from ..protocol import BetaSummary, GramError, LocalBeta, ModelInfo, Obstruction
 from .ball import BallBound, BallDrift
 from .local_beta import local_beta
 from .memory import (
@@ -121,12 +121,18 @@ class MlpNetwork:
         ]
         if st.s != 1.0:
             tail.append(f"s = {st.s:g}")
+        summary: dict[str, int | float | str] = {  # "width": the narrowest layer
+            "width": min(st.widths),
+            "params": self.n_params,
+            "activation": st.activation.name,
+            "scaling": st.parametrization,
+        }
         return ModelInfo(
             family="mlp",
-            width=min(st.widths),
             params=self.n_params,
             activation=st.activation.name,
-            scaling=st.parametrization,
+            summary=summary,
+            heuristic_size=min(st.widths),
             head=f"mlp {st.activation.name} network, widths [{widths}], d = {st.sizes[0]:,}",
             tail=", ".join(tail),
         )
@@ -181,7 +187,7 @@ class MlpNetwork:
         assert K is not None
         return K
 
-    def gram_error(self, X: np.ndarray, trace: float) -> float:
+    def gram_error(self, X: np.ndarray, trace: float) -> GramError:
         """E_K ≥ ‖K̂0 − K0‖₂ (THEORY.md §11): the formation bound of ``linalg.rigorous``
         with m = ``gram_n_terms`` roundings per term, plus the factors' error
         2‖Ĵ‖‖ΔJ‖_F + ‖ΔJ‖²_F from the per-sample rounding recursion (``rounding.py``)."""
@@ -189,8 +195,8 @@ class MlpNetwork:
         m = gram_n_terms(self.structure)
         factor = factor_error(t0, trace, gamma(m))
         if not math.isfinite(factor):
-            return math.inf
-        return gram_formation_error(trace, m, factor_error=factor)
+            return GramError(math.inf)
+        return GramError(gram_formation_error(trace, m, factor_error=factor))
 
     def gram_operator(self, X: np.ndarray, *, cache: bool) -> Callable[[np.ndarray], np.ndarray]:
         """``v ↦ J0 (J0ᵀ v)``: with ``cache`` from the stored factors, else recomputing

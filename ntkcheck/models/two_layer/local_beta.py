@@ -415,10 +415,10 @@ def local_beta(
     first = search.first_pass()
     if not np.all(np.isfinite(first)):  # overflow: X too large for float64
         bad = int(np.argmin(np.isfinite(first)))
-        return LocalBeta(math.inf, int(search.index[bad]), 0, False, 0, 0.0, K, 0)
+        return _local(math.inf, int(search.index[bad]), 0, False, 0, 0.0, K, 0)
     order = np.argsort(-first, kind="stable")
     if first[order[0]] == 0.0:  # σ'' vanishes on the data (e.g. identity): J is constant
-        return LocalBeta(0.0, int(search.index[0]), 0, True, 0, 0.0, K, 0)
+        return _local(0.0, int(search.index[0]), 0, True, 0, 0.0, K, 0)
     near = int(np.count_nonzero(first >= within * first[order[0]]))
     count = min(K, max(1, top, min(near, max_candidates)))
     rows = order[:count]
@@ -439,15 +439,43 @@ def local_beta(
     k = int(np.argmax(best))
     value = float(best[k])
     spread = float((value - runs[k].min()) / value) if value > 0 else 0.0
+    return _local(
+        value if math.isfinite(value) else math.inf,
+        int(search.index[rows[k]]),
+        iterations,
+        converged,
+        runs.shape[1],
+        spread,
+        K,
+        len(rows),
+        tensor_value,
+        tensor_improved,
+    )
+
+
+def _local(
+    value: float,
+    neuron: int,
+    iterations: int,
+    converged: bool,
+    restarts: int,
+    spread: float,
+    distinct: int,
+    candidates: int,
+    tensor_value: float = 0.0,
+    tensor_improved: bool = False,
+) -> LocalBeta:
+    """β_loc with the two-layer diagnostics: the arg-max ``neuron`` (its first index
+    among identical neurons) and the ``distinct_neurons`` left after merging."""
     return LocalBeta(
-        value=value if math.isfinite(value) else math.inf,
-        neuron=int(search.index[rows[k]]),
+        value=value,
         iterations=iterations,
         converged=converged,
-        restarts=runs.shape[1],
+        restarts=restarts,
         spread=spread,
-        distinct_neurons=K,
-        candidates=len(rows),
+        candidates=candidates,
         tensor_value=tensor_value,
         tensor_improved=tensor_improved,
+        where=f"neuron {neuron}",
+        extra={"neuron": neuron, "distinct_neurons": distinct},
     )

@@ -25,11 +25,11 @@ from ...linalg import dense
 from ...linalg.rigorous import factor_error_bound, gram_formation_error, gram_n_terms
 from ...linalg.spectrum import EPS
 from ...linalg.threads import blas_threads, threads_for
-from ...theory.drift import Drift, LipschitzDrift, NoDrift
+from ...theory.drift import Drift, DriftKind, LipschitzDrift, NoDrift
 from .. import protocol
 from ..activations import Activation
 from ..names import NONSMOOTH_ACTIVATIONS
-from ..protocol import BetaSummary, LocalBeta, ModelInfo, Obstruction
+from ..protocol import BetaSummary, GramError, LocalBeta, ModelInfo, Obstruction
 from .memory import (
     BLOCK_VALUES,
     certify_peak_bytes,
@@ -120,13 +120,21 @@ class FlipDrift:
 
     bound: FlipBound
     rigorous: bool = True
-    kind: str = "flip_count"
+    kind: DriftKind = DriftKind.flip_count
 
     def h(self, rho: float) -> float:
         return self.bound.h(rho)
 
     def safe_radius(self, target: float) -> float:
         return self.bound.safe_radius(target)
+
+    def lipschitz(self, rho: float) -> float | None:
+        return None  # σ' jumps: J is not Lipschitz
+
+    def pair(self, rho: float) -> float:
+        """min(2h(ρ), h(√2ρ)) (THEORY.md §13 (G)): a pair's differing blocks lie in the
+        union of the two flip sets, which costs at most 2ρ² of budget (nested margins)."""
+        return min(2.0 * self.h(rho), self.h(math.sqrt(2.0) * rho))
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,12 +165,18 @@ class TwoLayerNetwork:
 
     def info(self) -> ModelInfo:
         N, d = self.W.shape
+        summary: dict[str, int | float | str] = {
+            "width": N,
+            "params": self.n_params,
+            "activation": self.activation.name,
+            "scaling": self.scaling,
+        }
         return ModelInfo(
             family="two_layer",
-            width=N,
             params=self.n_params,
             activation=self.activation.name,
-            scaling=self.scaling,
+            summary=summary,
+            heuristic_size=N,
             head=f"two-layer {self.activation.name} network, N = {N:,}, d = {d:,}",
             tail=f"{self.scaling} scaling",
         )
@@ -190,9 +204,11 @@ class TwoLayerNetwork:
         return S
 
     def linearize(self, X: np.ndarray, theta: np.ndarray | None = None) -> Linearization:
-        """``f_W(X)`` and the full factor ``S = s σ'(X Wᵀ) diag(a)`` from one product X Wᵀ."""
-        sigma, S = self.activation.value_and_derivative(X @ self._w(theta).T)
-        f = self.s * (sigma @ self.a)
+        """``f_W(X)`` and the full factor ``S = s σ'(X Wᵀ) diag(a)`` from one product X Wᵀ
+        (σ and σ' in its memory where the activation allows: one n×N array per step of GD)."""
+        f, S = self.activation.reduce_then_derivative(
+            X @ self._w(theta).T, lambda sigma: self.s * (sigma @ self.a)
+        )
         S *= self.s * self.a
         return Linearization(X=X, f=f, S=S)
 
@@ -296,7 +312,7 @@ class TwoLayerNetwork:
             return FlipDrift(flip_bound(X, self.W, self.a, self.s, jump))
         return NoDrift("not_lipschitz")
 
-    def gram_error(self, X: np.ndarray, trace: float) -> float:
+    def gram_error(self, X: np.ndarray, trace: float) -> GramError:
         """E_K ≥ ‖K̂0 − K0‖₂ for ``gram`` (THEORY.md §11): the rounding of the sums and of S."""
         name = self.activation.name
         smooth = self.activation.smooth
@@ -317,7 +333,9 @@ class TwoLayerNetwork:
             jump=jump,
             block_values=BLOCK_VALUES,
         )
-        return gram_formation_error(trace, gram_n_terms(*self.W.shape), factor_error=factor)
+        return GramError(
+            gram_formation_error(trace, gram_n_terms(*self.W.shape), factor_error=factor)
+        )
 
     def local_beta(self, X: np.ndarray, *, seed: int = 0) -> LocalBeta | None:
         """β_loc at θ0 (THEORY.md §6); None when σ' jumps (J is not Lipschitz)."""
