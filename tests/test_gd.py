@@ -10,7 +10,8 @@ import pytest
 
 from ntkcheck.cli import main
 from ntkcheck.io.example import example_spec
-from ntkcheck.io.spec import load_spec, spec_hash
+from ntkcheck.io.loading import load_spec
+from ntkcheck.io.spec_keys import spec_hash
 from ntkcheck.run.job import certify_spec, load
 from ntkcheck.theory.gd import loss_factor
 

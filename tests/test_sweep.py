@@ -16,7 +16,7 @@ import pytest
 
 from ntkcheck.cli import main
 from ntkcheck.io.grid import GridError, evaluate
-from ntkcheck.io.spec import grid_axis
+from ntkcheck.io.spec_keys import grid_axis
 from ntkcheck.report.document import sweep_row
 from ntkcheck.run import sweep as sweep_module
 from ntkcheck.run.sweep import Options, SpecSource, execute, plan_sweep, resolve_axes, tasks

@@ -10,7 +10,7 @@ from ..linalg.memory import require
 from ..models.registry import family
 from ..problem import Problem
 from .data import check_file, load_data, read_npz
-from .spec import LoadedSpec
+from .loaded import LoadedSpec
 
 
 @dataclass(frozen=True)
@@ -25,13 +25,13 @@ class _Context:
     def read_arrays(
         self, names: tuple[str, ...], *, suffix_error: str, hint: str
     ) -> list[np.ndarray]:
-        ms = self.loaded.spec.model
-        assert ms.init_path is not None
-        path = self.loaded.resolve(ms.init_path)
+        init_path = getattr(self.loaded.spec.model, "init_path", None)
+        assert init_path is not None
+        path = self.loaded.resolve(init_path)
         check_file(self.loaded, path, "model", "init_path")
         if path.suffix.lower() != ".npz":
             raise self.loaded.error(suffix_error, "model", "init_path")
-        return read_npz(path, names, f"model.init_path {ms.init_path!r}", hint)
+        return read_npz(path, names, f"model.init_path {init_path!r}", hint)
 
 
 def build_problem(loaded: LoadedSpec) -> Problem:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..io.spec import LoadedSpec
+from ..io.loaded import LoadedSpec
 from ..theory.certificate import Certificate
 from ..theory.gd import GdCertificate
 

@@ -16,7 +16,9 @@ from ..choices import TrainMethod
 from ..errors import EstimationError, NtkcheckError
 from ..io.build import build_problem
 from ..io.example import example_spec
-from ..io.spec import LoadedSpec, load_spec
+from ..io.loaded import LoadedSpec
+from ..io.loading import load_spec
+from ..io.overrides import FlagNames
 from ..problem import Problem
 from ..theory.certificate import Certificate, Quantities, Status, Theorem, certify_both
 from ..theory.gd import GdCertificate, certify_gd
@@ -311,12 +313,14 @@ def result_of(
     )
 
 
-def load(spec: Path | None, overrides: dict[str, Any], *, command_line: bool = False) -> LoadedSpec:
-    """The spec at ``spec``, or the built-in example when None (``command_line``: the
+def load(
+    spec: Path | None, overrides: dict[str, Any], *, flag_names: FlagNames | None = None
+) -> LoadedSpec:
+    """The spec at ``spec``, or the built-in example when None (``flag_names``: the
     overrides came from the CLI's flags, and errors name those)."""
     if spec is None:
-        return example_spec(overrides, command_line=command_line)
-    return load_spec(spec, overrides, command_line=command_line)
+        return example_spec(overrides, flag_names=flag_names)
+    return load_spec(spec, overrides, flag_names=flag_names)
 
 
 def guarded(label: str, job: Callable[[], CertifyResult], *, debug: bool = False) -> Entry:

@@ -34,8 +34,11 @@ from ..choices import SweepMeasure
 from ..errors import NtkcheckError, SpecError
 from ..io.example import EXAMPLE_YAML
 from ..io.grid import MAX_POINTS, Axis, GridError, parse_grid_option
+from ..io.loaded import LoadedSpec
+from ..io.loading import parse_spec, read_spec_text
 from ..io.output import spec_inputs
-from ..io.spec import LoadedSpec, grid_axis, parse_spec, read_spec_text, spec_hash, sweep_axes
+from ..io.overrides import FlagNames
+from ..io.spec_keys import grid_axis, spec_hash, sweep_axes
 from ..linalg.threads import cap_threads, usable_cores, warm_controller
 from .job import Measured, guarded, measure_spec, run_at
 from .result import CertifyResult, Entry, SpecFailure
@@ -70,14 +73,14 @@ class SpecSource:
     source: str
     base_dir: str
     builtin: bool = False
-    command_line: bool = False  # the overrides come from the CLI's flags (error wording)
+    flag_names: FlagNames | None = None  # how the caller names its overrides (the CLI's flags)
 
     @classmethod
-    def read(cls, path: Path | None, *, command_line: bool = False) -> SpecSource:
+    def read(cls, path: Path | None, *, flag_names: FlagNames | None = None) -> SpecSource:
         """The spec file at ``path``, or the built-in example when None."""
         if path is None:
-            return cls(EXAMPLE_YAML, BUILTIN, str(Path.cwd()), True, command_line)
-        return cls(read_spec_text(path), str(path), str(path.resolve().parent), False, command_line)
+            return cls(EXAMPLE_YAML, BUILTIN, str(Path.cwd()), True, flag_names)
+        return cls(read_spec_text(path), str(path), str(path.resolve().parent), False, flag_names)
 
     def parse(self, overrides: dict[str, Any], flags: dict[str, str] | None = None) -> LoadedSpec:
         return parse_spec(
@@ -87,7 +90,7 @@ class SpecSource:
             builtin=self.builtin,
             overrides=overrides,
             flags=flags,
-            command_line=self.command_line,
+            flag_names=self.flag_names,
         )
 
 
