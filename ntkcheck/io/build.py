@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..linalg.memory import require
-from ..models.registry import family
+from ..models.registry import family, shrink_advice
 from ..problem import Problem
 from .data import check_file, load_data, read_npz
 from .loaded import LoadedSpec
@@ -38,7 +38,7 @@ def build_problem(loaded: LoadedSpec) -> Problem:
     """Data, initial weights and f0 for the spec; one seed drives everything.
 
     Data and weights use independent streams spawned from ``seed``, so changing
-    the width does not change the data.
+    the model does not change the data.
     """
     spec = loaded.spec
     ds, ms = spec.data, spec.model
@@ -50,7 +50,7 @@ def build_problem(loaded: LoadedSpec) -> Problem:
             require(
                 plan[0],
                 f"certifying n = {ds.n:,}, d = {ds.d:,}, {plan[1]}",
-                "reduce data.n or model.width",
+                shrink_advice(ms.architecture),
             )
     data_seq, init_seq = np.random.SeedSequence(spec.seed).spawn(2)
     data = load_data(loaded, np.random.default_rng(data_seq))

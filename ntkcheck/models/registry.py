@@ -84,6 +84,11 @@ def family_specs() -> Mapping[str, FamilySpec]:
     return {name: family_spec(name) for name in FAMILIES}
 
 
+def shrink_advice(name: str) -> str:
+    """What makes a problem of the family ``name`` smaller (advice when memory runs out)."""
+    return f"reduce data.n or {family_spec(name).words.size}"
+
+
 def size_keys() -> tuple[str, ...]:
     """The families' size axes (``model.width``), in registry order, without repeats."""
     keys = (f.size_key for f in family_specs().values() if f.size_key is not None)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from io import StringIO
 from typing import Any
 
+from ..models.registry import heuristic_exponents
 from ..run.fit import Fit, Threshold, fit_power_law, lazy_thresholds
 from ..theory.certificate import Status
 from .document import SWEEP_FLOW_KEYS, sweep_document
@@ -24,12 +25,13 @@ FIT_QUANTITIES = (
     "gamma_star.lecture", "gamma_star.path", "sigma_min", "sigma_max", "beta", "gd.lr_max",
 )  # fmt: skip
 FLOW_FIT_QUANTITIES = SWEEP_FLOW_KEYS
-#: The lecture's heuristic γ* ∝ n^{3/2} N^{−1} (THEORY.md §4), for both theorems' γ*.
+#: The families' heuristic γ* (the lecture's n^{3/2} N^{−1}, THEORY.md §4), for both
+#: theorems' γ*, along the spec keys their registry entries name.
 HEURISTIC = {
     (q, axis): e
     for q in ("gamma_star.lecture", "gamma_star.path")
-    for axis, e in (("data.n", 1.5), ("model.width", -1.0))
-} | {("gd.lr_max", "gamma"): -2.0}  # lr_max ∝ γ⁻² at fixed width, large γ (THEORY.md §13)
+    for axis, e in heuristic_exponents().items()
+} | {("gd.lr_max", "gamma"): -2.0}  # lr_max ∝ γ⁻² at a fixed model, large γ (THEORY.md §13)
 #: Columns of the human table and their headers (the file and JSON have every key).
 _SHOWN = {
     "seed": "seed", "gamma": "γ", "status": "status", "gamma_star.lecture": "γ* lecture",
