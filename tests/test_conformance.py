@@ -116,3 +116,24 @@ def test_families_conform_on_scipys_dense_path(monkeypatch, family):
     net, X = _two_layer("tanh", "ntk", seed=5) if family == "two_layer" else _mlp("gelu", "ntk", 5)
     report = check_model(net, X)
     assert report.drift_ratio <= 1.0 and report.peak_ratio <= 1.0
+
+
+#: A small ``model:`` block per registered family, built through the registry (as a spec
+#: would build it) for the conformance run below; a new family adds its line here.
+#: ``smooth``: the family's check may use finite differences.
+REGISTERED_BLOCKS: dict[str, tuple[dict[str, object], bool]] = {
+    "two_layer": ({"width": 8, "init": "gaussian", "activation": "tanh"}, True),
+    "mlp": ({"architecture": "mlp", "widths": [5, 4], "activation": "gelu"}, True),
+}
+
+
+@pytest.mark.parametrize("name", list(REGISTERED_BLOCKS))
+def test_every_registered_family_conforms_built_from_its_spec_block(name):
+    from ntkcheck.models.registry import family, family_spec
+
+    fields, smooth = REGISTERED_BLOCKS[name]
+    block = family_spec(name).block.model_validate(fields)
+    model = family(name).build(block, 3, np.random.default_rng(7), None)
+    X = np.random.default_rng(8).standard_normal((5, 3))
+    report = check_model(model, X, smooth=smooth)
+    assert report.drift_ratio <= 1.0 and report.peak_ratio <= 1.0
