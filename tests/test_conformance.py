@@ -118,22 +118,22 @@ def test_families_conform_on_scipys_dense_path(monkeypatch, family):
     assert report.drift_ratio <= 1.0 and report.peak_ratio <= 1.0
 
 
-#: A small ``model:`` block per registered family, built through the registry (as a spec
-#: would build it) for the conformance run below; a new family adds its line here.
-#: ``smooth``: the family's check may use finite differences.
-REGISTERED_BLOCKS: dict[str, tuple[dict[str, object], bool]] = {
-    "two_layer": ({"width": 8, "init": "gaussian", "activation": "tanh"}, True),
-    "mlp": ({"architecture": "mlp", "widths": [5, 4], "activation": "gelu"}, True),
-}
+def _registered() -> list[str]:
+    from ntkcheck.models.registry import FAMILIES
+
+    return list(FAMILIES)
 
 
-@pytest.mark.parametrize("name", list(REGISTERED_BLOCKS))
+@pytest.mark.parametrize("name", _registered())
 def test_every_registered_family_conforms_built_from_its_spec_block(name):
+    """Each registered family, built through the registry from its own small block
+    (``FamilySpec.conformance``) as a spec would build it; smooth unless relu-like."""
     from ntkcheck.models.registry import family, family_spec
 
-    fields, smooth = REGISTERED_BLOCKS[name]
-    block = family_spec(name).block.model_validate(fields)
+    fam = family_spec(name)
+    assert fam.conformance, f"{name}: FamilySpec.conformance names no block to check"
+    block = fam.block.model_validate({"architecture": name, **fam.conformance})
     model = family(name).build(block, 3, np.random.default_rng(7), None)
     X = np.random.default_rng(8).standard_normal((5, 3))
-    report = check_model(model, X, smooth=smooth)
+    report = check_model(model, X, smooth=fam.nonsmooth(block) is None)
     assert report.drift_ratio <= 1.0 and report.peak_ratio <= 1.0

@@ -134,19 +134,29 @@ def test_nothing_outside_its_folder_reaches_into_a_family(family):
 
 def test_every_registered_family_is_complete():
     """A spec block (numpy-free, tagged with the family's name), a conformance run and a
-    layering guard (the test above is parametrized over the registry) for each family."""
+    layering guard (both tests parametrized over the registry) for each family."""
     from ntkcheck.models.fields import Block, FamilySpec
     from ntkcheck.models.registry import family_spec
 
-    from .test_conformance import REGISTERED_BLOCKS
+    from . import test_conformance
 
+    runs = test_conformance.test_every_registered_family_conforms_built_from_its_spec_block
+    guarded = test_nothing_outside_its_folder_reaches_into_a_family
     for name, package in _registered().items():
         fam = family_spec(name)
         assert isinstance(fam, FamilySpec) and issubclass(fam.block, Block), name
         assert fam.block.model_fields["architecture"].annotation == Literal[name], name
         assert (PKG / "models" / package / "spec.py").is_file(), name
-        assert name in REGISTERED_BLOCKS, f"{name}: no conformance run (test_conformance)"
-    assert set(REGISTERED_BLOCKS) == set(_registered())
+        assert fam.conformance, f"{name}: FamilySpec.conformance names no block to check"
+        for test in (runs, guarded):
+            marks = [m for m in test.pytestmark if m.name == "parametrize"]
+            assert any(name in m.args[1] for m in marks), f"{name}: {test.__name__} skips it"
+
+
+def _printed(code: str) -> str:
+    """What ``code`` prints, run in a fresh interpreter."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
 
 
 def test_family_spec_modules_load_no_numpy():
@@ -157,8 +167,7 @@ def test_family_spec_modules_load_no_numpy():
         "family_specs()\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'scipy'}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert _printed(code) == "[]"
 
 
 #: Where ``grep -rn "width\|two_layer\|neuron" ntkcheck/ --include=*.py`` may still match
@@ -215,8 +224,7 @@ def test_theory_imports_no_spec_yaml_pydantic_models_or_integrator():
         "                        'ntkcheck.run', 'ntkcheck.flow', 'ntkcheck.report'))]\n"
         "print(bad)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert _printed(code) == "[]"
 
 
 @pytest.mark.parametrize(

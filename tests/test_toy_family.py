@@ -112,7 +112,7 @@ def test_conformance(folder: Path) -> None:
         "import numpy as np\n"
         "from ntkcheck.models.registry import family, family_spec\n"
         "from ntkcheck.testing import check_model\n"
-        "block = family_spec('linear').block(architecture='linear', scale=0.7)\n"
+        "block = family_spec('linear').block.model_validate(family_spec('linear').conformance)\n"
         "model = family('linear').build(block, 5, np.random.default_rng(0), None)\n"
         "X = np.random.default_rng(1).standard_normal((4, 5))\n"
         # smooth=False: with J constant, the finite-difference reference for drift_gram

@@ -94,7 +94,9 @@ class FamilySpec:
     family's heuristic γ* along spec keys (THEORY.md §4: ``{"data.n": 1.5,
     "model.width": -1.0}``), empty if it has none; ``nonsmooth(block)``: the activation
     whose σ' jumps, if any (``certify.beta: local`` refuses it); ``files(block)``: the
-    files the block names, as ``(key path, path as written)``.
+    files the block names, as ``(key path, path as written)``; ``conformance``: the keys
+    of a small block (a few parameters) that the conformance suite builds the family
+    from (``tests/test_conformance.py``).
     """
 
     block: type[BaseModel]
@@ -107,3 +109,4 @@ class FamilySpec:
     heuristic: Mapping[str, float] = field(default_factory=dict)
     nonsmooth: Callable[[Any], str | None] = nonsmooth_activation
     files: Callable[[Any], list[tuple[tuple[str, str], str]]] = init_file
+    conformance: Mapping[str, Any] = field(default_factory=dict)

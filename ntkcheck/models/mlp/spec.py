@@ -86,4 +86,5 @@ FAMILY = FamilySpec(
     # No single size key: the hidden widths are a list (a sweep varies them through
     # linked keys if at all); no heuristic γ* is claimed for deep networks.
     size_key=None,
+    conformance={"architecture": "mlp", "widths": [5, 4], "activation": "gelu"},
 )

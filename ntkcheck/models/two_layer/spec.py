@@ -68,4 +68,5 @@ FAMILY = FamilySpec(
     size_even=lambda model: model.init == "symmetric",
     # The lecture's heuristic γ* ∝ n^{3/2} N^{−1} (THEORY.md §4).
     heuristic={"data.n": 1.5, "model.width": -1.0},
+    conformance={"width": 8, "init": "gaussian", "activation": "tanh"},
 )

@@ -33,4 +33,5 @@ FAMILY = FamilySpec(
         too_few="too few input features",
     ),
     schema_note="model.architecture: linear takes model.scale",
+    conformance={"architecture": "linear", "scale": 0.7},
 )
