@@ -193,9 +193,6 @@ GENERIC_USES = [
     ("io/grid.py", "model.width=logspace(8,14,7,base=2)"),
     ("io/yaml_lines.py", "write a key such as `width:`"),
     ("io/example.py", ""),
-    # PENDING (issue 16 item 1, not yet moved): the two-layer Gram's rounding analysis
-    # in linalg/rigorous.py belongs in models/two_layer/
-    ("linalg/rigorous.py", "neuron"),
     # PENDING (the run/sweep split): a docstring naming the two-layer family's rule
     ("run/sweep.py", "an odd width with symmetric pairs"),
 ]

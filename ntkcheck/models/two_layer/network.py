@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...linalg import dense
-from ...linalg.rigorous import factor_error_bound, gram_formation_error, gram_n_terms
+from ...linalg.rigorous import gram_formation_error
 from ...linalg.spectrum import EPS
 from ...linalg.threads import blas_threads, threads_for
 from ...theory.drift import Drift, DriftKind, LipschitzDrift, NoDrift
@@ -36,6 +36,7 @@ from .memory import (
     matrix_free_peak_bytes,
     simulate_peak_bytes,
 )
+from .rounding import factor_error_bound, gram_n_terms
 
 if TYPE_CHECKING:
     from .flips import FlipBound
