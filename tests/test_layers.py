@@ -97,20 +97,6 @@ def _registered() -> dict[str, str]:
     return dict(FAMILIES)
 
 
-#: Imports of one family's folder by another, allowed for now (module, what it imports).
-#: PENDING: the mlp family reuses the two-layer activation-flip bound for its
-#: one-hidden-layer case; that bound belongs in a module shared under models/.
-ACROSS_FAMILIES = {
-    ("ntkcheck.models.mlp.rounding", "ntkcheck.models.two_layer.flips"),
-    ("ntkcheck.models.mlp.rounding", "ntkcheck.models.two_layer.flips.jump_of"),
-    ("ntkcheck.models.mlp.network", "ntkcheck.models.two_layer.flips"),
-    ("ntkcheck.models.mlp.network", "ntkcheck.models.two_layer.flips.flip_bound"),
-    ("ntkcheck.models.mlp.network", "ntkcheck.models.two_layer.flips.jump_of"),
-    ("ntkcheck.models.mlp.network", "ntkcheck.models.two_layer.network"),
-    ("ntkcheck.models.mlp.network", "ntkcheck.models.two_layer.network.FlipDrift"),
-}
-
-
 @pytest.mark.parametrize("family", list(_registered()))
 def test_nothing_outside_its_folder_reaches_into_a_family(family):
     """Only the registry loads a family (by name); no other module, nor another family,
@@ -121,8 +107,6 @@ def test_nothing_outside_its_folder_reaches_into_a_family(family):
         if name == folder or name.startswith(folder + ".") or name == "ntkcheck.testing":
             continue
         reached = [m for m in _imports(path) if m == folder or m.startswith(folder + ".")]
-        if name.startswith("ntkcheck.models."):
-            reached = [m for m in reached if (name, m) not in ACROSS_FAMILIES]
         assert not reached, f"{name} imports {reached}: use the protocol or the registry"
         if name.startswith("ntkcheck.models"):
             continue
