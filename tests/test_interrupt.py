@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from ntkcheck.cli import main
-from ntkcheck.run import sweep as sweep_module
+from ntkcheck.linalg.threads import THREAD_VARIABLES
 
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux", reason="reads /proc; forked workers are Linux's"
@@ -207,7 +207,7 @@ def test_ctrl_c_and_sigterm_with_dask(reference, tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
     from threadpoolctl import threadpool_limits
 
-    for name in sweep_module.THREAD_VARIABLES:  # the in-process workers set them
+    for name in THREAD_VARIABLES:  # the in-process workers set them
         monkeypatch.delenv(name, raising=False)
     with (
         threadpool_limits(limits=None),  # restores this process's BLAS threads afterwards
