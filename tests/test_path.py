@@ -17,8 +17,8 @@ from ntkcheck.theory.path import (
     path_radius,
 )
 
-REL = 1e-14
-CASES = [(0.7, 0.5, 2.0, 3.0), (12.0, 1e-3, 40.0, 0.02), (1e-4, 2.0, 2.5, 1e3)]  # β, σmin, σmax, L0
+from .conftest import FORMULA_REL as REL
+from .conftest import THEOREM_CASES as CASES
 
 
 @pytest.mark.parametrize(("beta", "smin", "smax", "L0"), CASES)
