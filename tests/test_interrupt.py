@@ -186,7 +186,7 @@ def test_ctrl_c_and_sigterm_in_this_process(reference, tmp_path):
     _sweep_cases(reference, tmp_path, ["--jobs", "1"], cases)
 
 
-@pytest.mark.slow  # 7–11 s
+@pytest.mark.slow  # 6–11 s (measured three times)
 def test_ctrl_c_and_sigterm_with_worker_processes(reference, tmp_path):
     cases = [("int", [signal.SIGINT]), ("term", [signal.SIGTERM])]
     _sweep_cases(reference, tmp_path, ["--jobs", "2"], cases)
@@ -204,7 +204,7 @@ def test_a_second_ctrl_c_exits_at_once_and_loses_no_finished_row(reference, tmp_
     _resume_and_compare(command, out, reference_rows)
 
 
-@pytest.mark.slow  # 8–9 s
+@pytest.mark.slow  # 8–11 s (measured three times)
 def test_ctrl_c_and_sigterm_with_dask(reference, tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
     from threadpoolctl import threadpool_limits
