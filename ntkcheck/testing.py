@@ -363,7 +363,7 @@ CHECKS: dict[str, tuple[Check, Callable[[Capabilities], bool] | None]] = {
 }
 
 
-def checks_for(caps: Capabilities) -> list[str]:
+def checks_for_capabilities(caps: Capabilities) -> list[str]:
     """The names of the checks that apply to a model with ``caps``, in ``CHECKS`` order."""
     return [name for name, (_, needs) in CHECKS.items() if needs is None or needs(caps)]
 
@@ -394,7 +394,7 @@ def check_model(
     finite-difference checks, whose steps may straddle a kink).
     """
     case = Case(model, X, radii, seed, fd_step, fd_tol, restarts, ascent_steps, smooth)
-    measured = {name: CHECKS[name][0](case) for name in checks_for(case.caps)}
+    measured = {name: CHECKS[name][0](case) for name in checks_for_capabilities(case.caps)}
     return Conformance(
         adjoint_error=measured["jvp_vjp_adjoint"],
         gram_error=measured.get("gram_vs_finite_differences", measured["gram_vs_jvp_columns"]),

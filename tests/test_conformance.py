@@ -13,7 +13,7 @@ import pytest
 from ntkcheck.models.protocol import GramError
 from ntkcheck.models.registry import FAMILIES
 from ntkcheck.models.two_layer import TwoLayerNetwork
-from ntkcheck.testing import CHECKS, Case, check_model, checks_for, family_cases
+from ntkcheck.testing import CHECKS, Case, check_model, checks_for_capabilities, family_cases
 
 
 @cache
@@ -27,7 +27,7 @@ PARAMS = [
     pytest.param(family, name, check, id=f"{family}-{name}-{check}")
     for family in FAMILIES
     for name in family_cases(family)
-    for check in checks_for(_case(family, name).caps)
+    for check in checks_for_capabilities(_case(family, name).caps)
 ]
 
 
@@ -59,7 +59,7 @@ def test_capabilities_are_read_from_the_model_and_choose_the_checks(family, name
     assert (case.caps.smooth, case.caps.relu_like, case.caps.drift_bound) == (
         smooth, not smooth, drift,
     )  # fmt: skip
-    chosen = set(checks_for(case.caps))
+    chosen = set(checks_for_capabilities(case.caps))
     assert ("gram_vs_finite_differences" in chosen) is smooth
     assert ("drift_gram_vs_finite_differences" in chosen) is smooth
     assert ("drift_bound_dominates_ascent" in chosen) is drift
@@ -116,7 +116,7 @@ def test_a_gram_error_that_is_not_proved_is_checked_as_a_labelled_estimate():
     net, X = _two_layer()
     unknown = _UnknownRounding(net.W, net.a, net.s, net.activation, net.scaling)
     case = Case(unknown, X)
-    chosen = checks_for(case.caps)
+    chosen = checks_for_capabilities(case.caps)
     assert "gram_error_is_labelled" in chosen and "gram_error_is_proved" not in chosen
     check_model(unknown, X)
     unknown.value = math.inf

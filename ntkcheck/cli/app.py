@@ -167,8 +167,8 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
-@app.command()
-def certify(
+@app.command("certify")
+def certify_command(
     specs: Annotated[
         list[Path] | None,
         typer.Argument(
@@ -309,8 +309,8 @@ def _horizon(value: str | None) -> float | str | None:
         return value  # the spec's validation names it: "--horizon: must be ..."
 
 
-@app.command()
-def simulate(
+@app.command("simulate")
+def simulate_command(
     specs: Annotated[
         list[Path] | None,
         typer.Argument(

@@ -70,7 +70,7 @@ def analyse(
     return fits, thresholds
 
 
-def summary(rows: Sequence[Row]) -> str:
+def sweep_summary(rows: Sequence[Row]) -> str:
     """``12 points: 8 certified, 3 not certified, 0 not applicable, 1 error``."""
     counts = {s.value: 0 for s in Status}
     errors = sum(r["status"] == "error" for r in rows)
@@ -176,7 +176,7 @@ def render_text(
     errors = _errors(rows, grid_keys)
     if errors:
         lines += ["", *(f"error  {e}" for e in errors)]
-    lines += ["", summary(rows)]
+    lines += ["", sweep_summary(rows)]
     return "\n".join(lines) + "\n"
 
 
@@ -224,7 +224,7 @@ def rich_renderables(
         out.append(titled(title, _THRESHOLD_HEADER, [_threshold_cells(t) for t in thresholds]))
     for e in _errors(rows, grid_keys):
         out.append(Text.assemble(("error ", "bold red"), e))
-    out.append(Text(summary(rows), style="bold"))
+    out.append(Text(sweep_summary(rows), style="bold"))
     return out
 
 
