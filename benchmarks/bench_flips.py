@@ -1,4 +1,4 @@
-"""Timing of the activation-flip bound (ntkcheck/models/two_layer/flips.py).
+"""Timing of the activation-flip bound (ntkcheck/models/flips.py).
 
     python benchmarks/bench_flips.py                      # n=1024, d=64, N=16384, relu
     python benchmarks/bench_flips.py --n 512 --N 4096     # other sizes
@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ntkcheck.models.two_layer.flips import flip_bound, jump_of
+from ntkcheck.models.flips import flip_bound, jump_of
 
 
 def main() -> None:

@@ -31,11 +31,11 @@ _EXPORTS = {
     "DataError": "ntkcheck.errors",
     "Estimate": "ntkcheck.run.measure",
     "EstimationError": "ntkcheck.errors",
-    "LoadedSpec": "ntkcheck.io.spec",
+    "LoadedSpec": "ntkcheck.io.loaded",
     "Measurement": "ntkcheck.run.measure",
     "NtkcheckError": "ntkcheck.errors",
     "Problem": "ntkcheck.problem",
-    "Spec": "ntkcheck.io.spec",
+    "Spec": "ntkcheck.io.spec_schema",
     "SpecError": "ntkcheck.errors",
     "SpecFailure": "ntkcheck.run.result",
     "Status": "ntkcheck.theory.certificate",
@@ -44,9 +44,9 @@ _EXPORTS = {
     "certify_spec": "ntkcheck.run.job",
     "estimate_at": "ntkcheck.run.measure",
     "example_spec": "ntkcheck.io.example",
-    "load_spec": "ntkcheck.io.spec",
+    "load_spec": "ntkcheck.io.loading",
     "measure": "ntkcheck.run.measure",
-    "parse_spec": "ntkcheck.io.spec",
+    "parse_spec": "ntkcheck.io.loading",
     "result_dict": "ntkcheck.report.document",
     "simulate_spec": "ntkcheck.run.job",
 }
@@ -96,7 +96,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from .errors import DataError, EstimationError, NtkcheckError, SpecError
     from .io.build import build_problem
     from .io.example import EXAMPLE_YAML, example_spec
-    from .io.spec import LoadedSpec, Spec, load_spec, parse_spec
+    from .io.loaded import LoadedSpec
+    from .io.loading import load_spec, parse_spec
+    from .io.spec_schema import Spec
     from .problem import Problem
     from .report.document import result_dict
     from .run.job import certificates_for, certify_spec, simulate_spec

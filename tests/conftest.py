@@ -35,6 +35,13 @@ COMPLEX_SIGMA = {
 }
 SMOOTH = tuple(COMPLEX_SIGMA)
 
+#: (β, σ_min, σ_max, L0) for the theorems' formulas: an ordinary case, an
+#: ill-conditioned one, a tiny β with a large L0.
+THEOREM_CASES = [(0.7, 0.5, 2.0, 3.0), (12.0, 1e-3, 40.0, 0.02), (1e-4, 2.0, 2.5, 1e3)]
+#: Two evaluations of one formula of a dozen correctly rounded operations agree to a
+#: few units in the last place.
+FORMULA_REL = 1e-14
+
 
 def reference_forward(X, W, a, s, sigma):
     """f_W(X) = s Σ_i a_i σ(⟨w_i, x⟩), written independently of ntkcheck."""

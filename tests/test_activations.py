@@ -208,8 +208,8 @@ def test_evaluation_within_the_stated_ulp_models(name):
     exactly where the library says σ' is exact; σ'' (only the local-β estimates read
     it) to EVAL_ULPS·u·max(1, sup|σ''|), the model stated in activations.py.
     """
-    from ntkcheck.linalg.rigorous import DERIVATIVE_ULPS
     from ntkcheck.models.mlp.rounding import EVAL_ULPS, EXACT_PRIME
+    from ntkcheck.models.two_layer.rounding import DERIVATIVE_ULPS
 
     act = get_activation(name)
     ref = _MP[name]

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from ntkcheck.cli import main
-from ntkcheck.run.advice import search_width
+from ntkcheck.run.advice import search_size
 
 from .conftest import SPECS
 
@@ -20,19 +20,19 @@ def _json(capsys, *argv):
 
 @pytest.mark.parametrize("threshold", [513, 1000, 4096, 5000, 70_000])
 @pytest.mark.parametrize("guess", [0.3, 1.0, 1.9, 8.0])
-def test_search_width_brackets_a_monotone_threshold(threshold, guess):
+def test_search_size_brackets_a_monotone_threshold(threshold, guess):
     """certifies(w) ⇔ w ≥ threshold: the answer certifies and half of it does not,
     whatever the trend's guess (ratio = guess × the true one)."""
     width0 = 512
     ratio = guess * threshold / width0
-    width, runs = search_width(width0, ratio, lambda w: w >= threshold, even=True)
+    width, runs = search_size(width0, ratio, lambda w: w >= threshold, even=True)
     assert width is not None and width >= threshold and width // 2 < threshold
     assert width % 4 == 0 and all(ok == (w >= threshold) for w, ok in runs)
     assert len(runs) <= 6
 
 
-def test_search_width_gives_up_within_its_runs():
-    width, runs = search_width(512, 2.0, lambda w: False, even=False, max_runs=3)
+def test_search_size_gives_up_within_its_runs():
+    width, runs = search_size(512, 2.0, lambda w: False, even=False, max_runs=3)
     assert width is None and len(runs) == 3
 
 

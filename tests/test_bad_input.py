@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from ntkcheck.cli import main
+from ntkcheck.cli.flags import CLI_FLAG_NAMES
 
 OK_DATA = "data: {n: 12, d: 4}\n"
 OK_MODEL = "model: {width: 64}\n"
@@ -497,4 +498,4 @@ def test_python_override_errors_name_the_overrides_argument(overrides, fragment)
         assert "--" not in message
     # the command line still names its flags
     with pytest.raises(SpecError, match=r"^(--set |--gamma|--seed)"):
-        load_spec(spec, overrides, command_line=True)
+        load_spec(spec, overrides, flag_names=CLI_FLAG_NAMES)

@@ -95,7 +95,7 @@ class _Cert:
         est = SimpleNamespace(
             full_rank=full_rank,
             measurement=SimpleNamespace(
-                beta_method="analytic", bounds=SimpleNamespace(rigorous=True)
+                beta_method="analytic", bounds=SimpleNamespace(rigorous=True), family="two_layer"
             ),
         )
         self.c, self.message = c, certificate_message(c, "tanh", est)

@@ -103,7 +103,7 @@ def _h2(spec_file, text):
     r = certify_spec(load_spec(spec_file(text)))
     assert r.certificate.status.value == "not_applicable"
     assert not r.estimate.full_rank.holds
-    return full_rank_reason(r.estimate.full_rank)
+    return full_rank_reason(r.estimate.full_rank, r.estimate.measurement.family)
 
 
 def test_h2_fails_when_fewer_parameters_than_points(spec_file):
@@ -118,7 +118,7 @@ def test_h2_fails_on_repeated_inputs(tmp_path):
         "gamma: 1\ndata: {source: file, path: t.npz}\nmodel: {width: 50}\n"
     )
     r = certify_spec(load_spec(tmp_path / "s.yaml"))
-    assert "inputs 0 and 2 are identical" in full_rank_reason(r.estimate.full_rank)
+    assert "inputs 0 and 2 are identical" in full_rank_reason(r.estimate.full_rank, "two_layer")
 
 
 def test_h2_fails_on_zero_input(tmp_path):
@@ -128,7 +128,7 @@ def test_h2_fails_on_zero_input(tmp_path):
         "gamma: 1\ndata: {source: file, path: t.npz}\nmodel: {width: 50}\n"
     )
     r = certify_spec(load_spec(tmp_path / "s.yaml"))
-    assert "input 1 is zero" in full_rank_reason(r.estimate.full_rank)
+    assert "input 1 is zero" in full_rank_reason(r.estimate.full_rank, "two_layer")
 
 
 def test_h2_fails_below_numerical_precision(spec_file):

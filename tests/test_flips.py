@@ -1,4 +1,4 @@
-"""Tests of the activation-flip drift bound (ntkcheck/models/two_layer/flips.py, THEORY.md §10).
+"""Tests of the activation-flip drift bound (ntkcheck/models/flips.py, THEORY.md §10).
 
 Everything here is independent of the module under test: the margins, hulls and greedy
 fill are recomputed with plain loops, the Jacobians are built densely from the row
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy.optimize import nnls
 
-from ntkcheck.models.two_layer.flips import FlipBound, _upper_hulls, flip_bound, jump_of
+from ntkcheck.models.flips import FlipBound, _upper_hulls, flip_bound, jump_of
 
 U = 2.0**-53
 LEAKY = 0.2
@@ -189,7 +189,7 @@ def test_divide_and_conquer_path(monkeypatch):
     """The cascade case: for neuron 0 the corners form a long concave chain followed by a
     point of huge gain, so local pruning removes one vertex per pass and the row goes to
     divide and conquer. The result still equals the reference."""
-    import ntkcheck.models.two_layer.flips as module
+    import ntkcheck.models.flips as module
 
     n = 40
     cos = np.arange(1, n + 1) / n  # margins of w = e1: m_j = cos θ_j = j/n (concave corners)

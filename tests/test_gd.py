@@ -10,7 +10,8 @@ import pytest
 
 from ntkcheck.cli import main
 from ntkcheck.io.example import example_spec
-from ntkcheck.io.spec import load_spec, spec_hash
+from ntkcheck.io.loading import load_spec
+from ntkcheck.io.spec_keys import spec_hash
 from ntkcheck.run.job import certify_spec, load
 from ntkcheck.theory.gd import loss_factor
 
@@ -251,3 +252,17 @@ def test_simulate_text_names_the_steps(capsys):
     code, out, _ = _run(capsys, "simulate", str(SPECS / "gd.yaml"), "--steps", "100", "-f", "text")
     assert code == 0
     assert "gradient descent, 100 of 100 steps" in out and "G5 holds" in out
+
+
+def test_no_step_is_certified_at_the_flow_threshold():
+    """At γ = γ*_p (h = βρ) the η → 0 limit is only just not certified: lr_max is 0, not a
+    rounding residue (a hypothesis case: σ_min = 1, β = 1, ‖r0‖ = 3, γ = 12 = 4β‖r0‖/σ_min²)."""
+    from ntkcheck.theory.certificate import Quantities
+    from ntkcheck.theory.drift import LipschitzDrift
+    from ntkcheck.theory.gd import certify_gd
+
+    q = Quantities(1.0, 1.0, 4.5, 0.0, 0.0, 9.0, True, False)
+    cert = certify_gd(12.0, 1e-3, "half_sum", 100, 10, q, LipschitzDrift(1.0), True)
+    assert cert.lr_max == 0.0 and not cert.certified
+    above = certify_gd(12.5, 1e-6, "half_sum", 100, 10, q, LipschitzDrift(1.0), True)
+    assert above.lr_max > 0.0 and above.certified

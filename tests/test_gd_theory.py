@@ -681,7 +681,7 @@ WORST: dict[str, float] = {}  # the worst measured/bound ratio of each check ove
 
 
 def real_problem(name: str, seed: int):
-    from ntkcheck.io.spec import parse_spec
+    from ntkcheck.io.loading import parse_spec
     from ntkcheck.run.job import load, measure_spec
 
     overrides, gamma, loss, _ = REAL[name]

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from ntkcheck.cli import main
-from ntkcheck.run import sweep as sweep_module
+from ntkcheck.linalg.threads import THREAD_VARIABLES
 
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux", reason="reads /proc; forked workers are Linux's"
@@ -202,6 +202,7 @@ def test_ctrl_c_and_sigterm_in_this_process(reference, tmp_path):
     _sweep_cases(reference, tmp_path, ["--jobs", "1"], cases)
 
 
+@pytest.mark.slow  # 6–11 s (measured three times)
 def test_ctrl_c_and_sigterm_with_worker_processes(reference, tmp_path):
     cases = [("int", [signal.SIGINT]), ("term", [signal.SIGTERM])]
     _sweep_cases(reference, tmp_path, ["--jobs", "2"], cases)
@@ -219,11 +220,12 @@ def test_a_second_ctrl_c_exits_at_once_and_loses_no_finished_row(reference, tmp_
     _resume_and_compare(command, out, reference_rows)
 
 
+@pytest.mark.slow  # 8–11 s (measured three times)
 def test_ctrl_c_and_sigterm_with_dask(reference, tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
     from threadpoolctl import threadpool_limits
 
-    for name in sweep_module.THREAD_VARIABLES:  # the in-process workers set them
+    for name in THREAD_VARIABLES:  # the in-process workers set them
         monkeypatch.delenv(name, raising=False)
     with (
         threadpool_limits(limits=None),  # restores this process's BLAS threads afterwards

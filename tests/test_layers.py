@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -90,17 +91,110 @@ def test_layers_import_downwards_only():
             assert ORDER.index(b) > ORDER.index(a), f"{module} ({a}) imports {dep} ({b})"
 
 
-def test_nothing_outside_models_reaches_into_a_family():
+def _registered() -> dict[str, str]:
+    from ntkcheck.models.registry import FAMILIES
+
+    return dict(FAMILIES)
+
+
+@pytest.mark.parametrize("family", list(_registered()))
+def test_nothing_outside_its_folder_reaches_into_a_family(family):
+    """Only the registry loads a family (by name); no other module, nor another family,
+    imports its folder."""
+    folder = f"ntkcheck.models.{_registered()[family]}"
     for path in PKG.rglob("*.py"):
         name = _module_name(path)
-        if name.startswith("ntkcheck.models") or name == "ntkcheck.testing":
+        if name == folder or name.startswith(folder + ".") or name == "ntkcheck.testing":
+            continue
+        reached = [m for m in _imports(path) if m == folder or m.startswith(folder + ".")]
+        assert not reached, f"{name} imports {reached}: use the protocol or the registry"
+        if name.startswith("ntkcheck.models"):
             continue
         text = path.read_text(encoding="utf-8")
-        family = [m for m in _imports(path) if m.startswith("ntkcheck.models.two_layer")]
-        assert not family, f"{name} imports {family}: use the protocol or the registry"
         assert not re.search(r"\.(W|S|a)\b(?!\w)", text.replace("σ", "")), (
             f"{name} reads a family's weights or factor"
         )
+
+
+def test_every_registered_family_is_complete():
+    """A spec block (numpy-free, tagged with the family's name), a conformance run and a
+    layering guard (both tests parametrized over the registry) for each family."""
+    from ntkcheck.models.fields import Block, FamilySpec
+    from ntkcheck.models.registry import family_spec
+
+    from . import test_conformance
+
+    runs = test_conformance.test_every_registered_family_conforms_built_from_its_spec_block
+    guarded = test_nothing_outside_its_folder_reaches_into_a_family
+    for name, package in _registered().items():
+        fam = family_spec(name)
+        assert isinstance(fam, FamilySpec) and issubclass(fam.block, Block), name
+        assert fam.block.model_fields["architecture"].annotation == Literal[name], name
+        assert (PKG / "models" / package / "spec.py").is_file(), name
+        assert fam.conformance, f"{name}: FamilySpec.conformance names no block to check"
+        for test in (runs, guarded):
+            marks = [m for m in test.pytestmark if m.name == "parametrize"]
+            assert any(name in m.args[1] for m in marks), f"{name}: {test.__name__} skips it"
+
+
+def _printed(code: str) -> str:
+    """What ``code`` prints, run in a fresh interpreter."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_family_spec_modules_load_no_numpy():
+    """validate and schema read every family's spec block: it must come without numpy."""
+    code = (
+        "import sys\n"
+        "from ntkcheck.models.registry import family_specs\n"
+        "family_specs()\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'scipy'}))\n"
+    )
+    assert _printed(code) == "[]"
+
+
+#: Where ``grep -rn "width\|two_layer\|neuron" ntkcheck/ --include=*.py`` may still match
+#: outside models/: (file, text on the line). Every other match is a family's vocabulary
+#: that leaked out of its folder — ask the family (models.registry.family_spec) instead.
+GENERIC_USES = [
+    # layout widths: a Rich console, table columns, a matplotlib line, CSV columns
+    ("report/rich_format.py", "width"),
+    ("report/sweep.py", "widths = [max(len"),
+    ("report/sweep.py", "zip(header, widths"),
+    ("report/sweep.py", "zip(b, widths"),
+    ("report/sweep.py", "width: int = 160"),
+    ("report/sweep.py", "Console(file=buf, width=width"),
+    ("report/simulation_lines.py", "widths"),
+    ("report/sweep_plot.py", "linewidth=0"),
+    ("io/data.py", "width"),  # the columns of a CSV row
+    # the public JSON key certificate.would_certify.width (README's contract)
+    ("report/document.py", '"width"'),
+    # examples of a spec key in help and error texts, and the built-in example spec (a
+    # two-layer spec, the README's): text the user reads, unchanged by design
+    ("cli/app.py", "--set model.width=8192"),
+    ("io/grid.py", "``model.width``"),
+    ("io/grid.py", "model.width=logspace(8,14,7,base=2)"),
+    ("io/yaml_lines.py", "write a key such as `width:`"),
+    ("io/example.py", ""),
+    # PENDING (the run/sweep split): a docstring naming the two-layer family's rule
+    ("run/sweep.py", "an odd width with symmetric pairs"),
+]
+
+
+def test_outside_models_no_family_vocabulary():
+    """Outside models/, "width", "two_layer" and "neuron" are only generic words."""
+    leaks = []
+    for path in sorted(PKG.rglob("*.py")):
+        rel = path.relative_to(PKG).as_posix()
+        if rel.startswith("models/"):
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not re.search(r"width|two_layer|neuron", line):
+                continue
+            if not any(rel == f and text in line for f, text in GENERIC_USES):
+                leaks.append(f"ntkcheck/{rel}:{number}: {line.strip()}")
+    assert not leaks, "family vocabulary outside models/:\n" + "\n".join(leaks)
 
 
 def test_theory_imports_no_spec_yaml_pydantic_models_or_integrator():
@@ -111,8 +205,7 @@ def test_theory_imports_no_spec_yaml_pydantic_models_or_integrator():
         "                        'ntkcheck.run', 'ntkcheck.flow', 'ntkcheck.report'))]\n"
         "print(bad)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert _printed(code) == "[]"
 
 
 @pytest.mark.parametrize(

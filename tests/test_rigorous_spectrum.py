@@ -1,4 +1,5 @@
-"""ntkcheck.linalg.rigorous (THEORY.md §11) against independent references.
+"""ntkcheck.linalg.rigorous and the two-layer Gram's rounding analysis
+(ntkcheck.models.two_layer.rounding, THEORY.md §11) against independent references.
 
 References, built here and sharing no code with the product:
 - mpmath at 50 digits (n ≤ 12): the float64 X, W, s are taken as exact, z = ⟨w_i, x_j⟩
@@ -27,6 +28,7 @@ from scipy.linalg import blas, eigh, eigvalsh, qr
 from scipy.sparse.linalg import eigsh
 
 from ntkcheck.linalg import rigorous as R
+from ntkcheck.models.two_layer import rounding as TR
 
 U = 2.0**-53
 LEAKY = 0.01
@@ -100,8 +102,8 @@ def error_bounds(X, W, s, name, K_hat, *, jump_override=None):
     if jump_override is not None:
         jump = jump_override
     tr = R.trace_upper(K_hat)
-    F = R.factor_error_bound(X, W, s, L, trace_K=tr, derivative_scale=D, jump=jump)
-    E = R.gram_formation_error(tr, R.gram_n_terms(W.shape[0], X.shape[1]), factor_error=F)
+    F = TR.factor_error_bound(X, W, s, L, trace_K=tr, derivative_scale=D, jump=jump)
+    E = R.gram_formation_error(tr, TR.gram_n_terms(W.shape[0], X.shape[1]), factor_error=F)
     return E, F, tr
 
 
@@ -191,7 +193,7 @@ def test_gamma_and_closed_forms():
     g = R.gamma(1000)
     assert 1000 * U / (1 - 1000 * U) <= g <= 1000 * U / (1 - 1000 * U) * (1 + 1e-14)
     assert R.gamma(2**52) == math.inf
-    assert R.gram_n_terms(100, 7) == 100 + 7 + 5
+    assert TR.gram_n_terms(100, 7) == 100 + 7 + 5
     # E_K = γ_m/(1 − γ_m)·tr + F, rounded up by a hair.
     m, tr, F = 1234, 5.0, 1e-9
     exact = (m * U / (1 - m * U)) / (1 - m * U / (1 - m * U)) * tr + F
@@ -216,17 +218,17 @@ def test_factor_error_bound_blocks_and_guards():
     K = model_gram(X, W, s, "tanh")
     tr = R.trace_upper(K)
     kw = dict(trace_K=tr, derivative_scale=1.0)
-    big = R.factor_error_bound(X, W, s, 0.77, **kw)
-    small = R.factor_error_bound(X, W, s, 0.77, block_values=30 * 3, **kw)
+    big = TR.factor_error_bound(X, W, s, 0.77, **kw)
+    small = TR.factor_error_bound(X, W, s, 0.77, block_values=30 * 3, **kw)
     assert small == pytest.approx(big, rel=1e-12)  # blocking changes only the summation order
     # size: ‖ΔJ‖_F ≈ s(c u D + L γ_d a)·√(N Σ‖x‖²) ~ 20 u √tr, F ≈ 2√tr ‖ΔJ‖_F ≈ 40 u tr
     assert 1e-16 * tr < big < 1e-13 * tr
-    assert R.factor_error_bound(X, W, s, math.inf, **kw) == math.inf
+    assert TR.factor_error_bound(X, W, s, math.inf, **kw) == math.inf
     with pytest.raises(ValueError):
-        R.factor_error_bound(X, W, s, math.inf, jump=1.0, **kw)
+        TR.factor_error_bound(X, W, s, math.inf, jump=1.0, **kw)
     # a step σ' costs nothing when no z is near the kink
-    relu = R.factor_error_bound(X, W, s, 0.0, jump=1.0, **kw)
-    assert relu == pytest.approx(R.factor_error_bound(X, W, s, 0.0, **kw), rel=1e-12)
+    relu = TR.factor_error_bound(X, W, s, 0.0, jump=1.0, **kw)
+    assert relu == pytest.approx(TR.factor_error_bound(X, W, s, 0.0, **kw), rel=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -240,8 +242,8 @@ def test_smooth_factor_bound_closed_form_matches_the_entrywise_sum(seed, n, N, d
     W = rng.standard_normal((N, d))
     s, L, D = 0.37, 0.77, 1.0
     tr = 5.0
-    F = R.factor_error_bound(X, W, s, L, trace_K=tr, derivative_scale=D)
-    c, ell = R.DERIVATIVE_ULPS * U * D, L * R.gamma(d)
+    F = TR.factor_error_bound(X, W, s, L, trace_K=tr, derivative_scale=D)
+    c, ell = TR.DERIVATIVE_ULPS * U * D, L * R.gamma(d)
     with mp.workdps(40):
         total = mp.mpf(0)
         for j in range(n):
@@ -250,7 +252,7 @@ def test_smooth_factor_bound_closed_form_matches_the_entrywise_sum(seed, n, N, d
                 a = mp.fsum(abs(mp.mpf(float(X[j, k])) * mp.mpf(float(W[i, k]))) for k in range(d))
                 total += (mp.mpf(c) + mp.mpf(ell) * a) ** 2 * x2
         dJ = mp.mpf(s) * mp.sqrt(total)
-        J = mp.sqrt(mp.mpf(tr) / (1 - mp.mpf(R.gamma(R.gram_n_terms(N, d)))))
+        J = mp.sqrt(mp.mpf(tr) / (1 - mp.mpf(R.gamma(TR.gram_n_terms(N, d)))))
         exact = 2 * J * dJ + dJ**2
     assert exact <= F <= exact * (1 + 1e-12)
 
@@ -261,13 +263,13 @@ def test_factor_error_bound_with_many_inputs_sums_entry_by_entry(monkeypatch):
     rng = np.random.default_rng(5)
     X, W = rng.standard_normal((6, 40)), rng.standard_normal((7, 40))
     called = []
-    monkeypatch.setattr(R, "_smooth_factor_sum", lambda *a: called.append(1) or 0.0)
-    entrywise = R.factor_error_bound(X, W, 0.3, 0.77, trace_K=4.0, derivative_scale=1.0)
+    monkeypatch.setattr(TR, "_smooth_factor_sum", lambda *a: called.append(1) or 0.0)
+    entrywise = TR.factor_error_bound(X, W, 0.3, 0.77, trace_K=4.0, derivative_scale=1.0)
     assert called == [] and entrywise > 0.0
     monkeypatch.undo()
     x2 = np.einsum("jl,jl->j", X, X)
-    closed = R._smooth_factor_sum(X, W, x2, R.DERIVATIVE_ULPS * U, 0.77 * R.gamma(40))
-    J = math.sqrt(4.0 / (1 - R.gamma(R.gram_n_terms(7, 40))))
+    closed = TR._smooth_factor_sum(X, W, x2, TR.DERIVATIVE_ULPS * U, 0.77 * R.gamma(40))
+    J = math.sqrt(4.0 / (1 - R.gamma(TR.gram_n_terms(7, 40))))
     dJ = 0.3 * math.sqrt(closed)
     assert entrywise == pytest.approx(2 * J * dJ + dJ * dJ, rel=1e-9)
 
@@ -277,8 +279,8 @@ def test_factor_error_bound_closed_form_agrees_with_the_blocked_loop():
     flags never fire: the same δ) agree up to their different rounding allowances."""
     X, W, s = make_net(3, 20, 64, 6)
     kw = dict(trace_K=4.0, derivative_scale=1.0)
-    closed = R.factor_error_bound(X, W, s, 0.77, **kw)
-    looped = R.factor_error_bound(X, W, s, 0.77, jump=1e-300, **kw)
+    closed = TR.factor_error_bound(X, W, s, 0.77, **kw)
+    looped = TR.factor_error_bound(X, W, s, 0.77, jump=1e-300, **kw)
     assert closed == pytest.approx(looped, rel=1e-9)
 
 
@@ -511,7 +513,7 @@ def test_adversarial_large_inputs_need_the_factor_term():
     true_min = float(ev[0])
     E, fac, tr = error_bounds(X, W, s, "sin", K)
     assert fac > 1e3 * (E - fac)  # here the factor term is the bound
-    E_formation_only = R.gram_formation_error(tr, R.gram_n_terms(30, 4))
+    E_formation_only = R.gram_formation_error(tr, TR.gram_n_terms(30, 4))
     actual = abs(lam[0] - true_min)
     assert actual > 100 * E_formation_only  # the inner-product bound alone is wrong here
     assert R.dense_lower_bound(lam[0], lam[-1], 8, E).eig_min_lower <= true_min

@@ -341,6 +341,7 @@ def test_ctrl_c_prints_partial_report_and_exits_130():
     assert "Traceback" not in err
 
 
+@pytest.mark.slow  # ~28 s
 def test_symmetric_init_gap_resolved_down_to_rounding():
     """Symmetric pairs make the gap third order (~1e-9 here); the automatic tighter rerun
     resolves it. The reference is an independent Radau solution, whose own error on r is

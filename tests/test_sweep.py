@@ -16,10 +16,12 @@ import pytest
 
 from ntkcheck.cli import main
 from ntkcheck.io.grid import GridError, evaluate
-from ntkcheck.io.spec import grid_axis
+from ntkcheck.io.spec_keys import grid_axis
+from ntkcheck.linalg.threads import THREAD_VARIABLES
 from ntkcheck.report.document import sweep_row
 from ntkcheck.run import sweep as sweep_module
 from ntkcheck.run.sweep import Options, SpecSource, execute, plan_sweep, resolve_axes, tasks
+from ntkcheck.run.sweep.backends import processes
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = """\
@@ -472,7 +474,7 @@ def test_worker_processes_and_dask_give_identical_rows(capsys, small, monkeypatc
     distributed = pytest.importorskip("distributed")
     from threadpoolctl import threadpool_limits
 
-    for name in sweep_module.THREAD_VARIABLES:  # the in-process workers set them: restored
+    for name in THREAD_VARIABLES:  # the in-process workers set them: restored
         monkeypatch.delenv(name, raising=False)
 
     argv = [small, "--grid", "model.width=[32, 64]", "--grid", "gamma=[1, 100]", "--seeds", "2"]
@@ -489,8 +491,8 @@ def test_worker_processes_and_dask_give_identical_rows(capsys, small, monkeypatc
     serial = _rows(capsys, *argv, "--jobs", "1", "--threads", "1")[1]
     assert _untimed(serial["rows"]) == _untimed(local["rows"])
     # forked workers (Linux) and spawned ones (elsewhere) compute the same rows
-    assert sweep_module.start_method() == ("fork" if sys.platform == "linux" else "spawn")
-    monkeypatch.setattr(sweep_module, "start_method", lambda: "spawn")
+    assert processes.start_method() == ("fork" if sys.platform == "linux" else "spawn")
+    monkeypatch.setattr(processes, "start_method", lambda: "spawn")
     spawned = _rows(capsys, *argv, "--jobs", "2", "--threads", "1")[1]
     assert _untimed(spawned["rows"]) == _untimed(local["rows"])
 

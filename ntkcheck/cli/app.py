@@ -28,10 +28,11 @@ from ..run.result import CertifyResult, Entry, SpecFailure
 from ..run.specs import BUILTIN, expand_specs, inputs_of, labelled
 from ..theory.certificate import Theorem
 from ._malloc import tune_malloc
+from .flags import CLI_FLAG_NAMES
 from .gate import EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, exit_code, say_error
 
 if TYPE_CHECKING:
-    from ..io.spec import LoadedSpec
+    from ..io.loaded import LoadedSpec
 
 # Numerical code (numpy, scipy, the pipeline), rich and pydantic load inside the commands
 # that need them: `--version`, `--help`, `validate` and `schema` start fast.
@@ -166,8 +167,8 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
-@app.command()
-def certify(
+@app.command("certify")
+def certify_command(
     specs: Annotated[
         list[Path] | None,
         typer.Argument(
@@ -231,7 +232,7 @@ def certify(
             label = BUILTIN if target is None else str(target)
 
             def job(target: Path | None = target) -> CertifyResult:
-                loaded = load(target, overrides, command_line=True)
+                loaded = load(target, overrides, flag_names=CLI_FLAG_NAMES)
                 return certify_spec(loaded, with_local_beta=beta_local, spectrum=spectrum.value)
 
             if spinner:
@@ -308,8 +309,8 @@ def _horizon(value: str | None) -> float | str | None:
         return value  # the spec's validation names it: "--horizon: must be ..."
 
 
-@app.command()
-def simulate(
+@app.command("simulate")
+def simulate_command(
     specs: Annotated[
         list[Path] | None,
         typer.Argument(
@@ -405,7 +406,7 @@ def simulate(
             print(
                 "ntkcheck: no SPEC given: simulating the built-in lecture example", file=sys.stderr
             )
-        loaded = load(spec, overrides, command_line=True)
+        loaded = load(spec, overrides, flag_names=CLI_FLAG_NAMES)
         result = _simulate_with_progress(
             loaded, label=label, with_local_beta=beta_local, spectrum=spectrum.value, quiet=quiet
         )
@@ -462,7 +463,7 @@ def _simulate_many(
             label = BUILTIN if target is None else str(target)
 
             def job(target: Path | None = target, label: str = label) -> CertifyResult:
-                loaded = load(target, overrides, command_line=True)
+                loaded = load(target, overrides, flag_names=CLI_FLAG_NAMES)
                 return _simulate_with_progress(
                     loaded, label=label, with_local_beta=with_local_beta, spectrum=spectrum,
                     quiet=quiet,
@@ -715,7 +716,8 @@ def validate(
 ) -> int:
     """Check specs against the schema, and that the files they name exist (nothing is
     read from those files, nothing is computed)."""
-    from ..io.spec import check_referenced_files, load_spec
+    from ..io.loading import load_spec
+    from ..io.spec_files import check_referenced_files
 
     fmt = fmt or Format.text
     if fmt not in (Format.text, Format.json, Format.github):
@@ -728,7 +730,7 @@ def validate(
             rows.append((target.spec, target.message, None))
             continue
         try:
-            check_referenced_files(load_spec(target, overrides, command_line=True))
+            check_referenced_files(load_spec(target, overrides, flag_names=CLI_FLAG_NAMES))
             rows.append((str(target), None, None))
         except NtkcheckError as exc:
             rows.append((str(target), labelled(str(target), exc), exc.line))

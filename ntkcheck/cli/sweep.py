@@ -68,6 +68,7 @@ def run_sweep(r: SweepRequest) -> int:
         resolve_axes,
         tasks,
     )
+    from .flags import CLI_FLAG_NAMES
 
     jobs, threads, seeds, scheduler, plot = r.jobs, r.threads, r.seeds, r.scheduler, r.plot
     output_file, fit, lazy_tol = r.output_file, r.fit, r.lazy_tol
@@ -80,7 +81,7 @@ def run_sweep(r: SweepRequest) -> int:
             raise NtkcheckError(f"--lazy-tol: must be a positive number; got {lazy_tol}")
         if scheduler is not None and jobs is not None:
             raise NtkcheckError("--jobs is for local workers; with --scheduler the cluster runs")
-        source = SpecSource.read(r.spec, command_line=True)
+        source = SpecSource.read(r.spec, flag_names=CLI_FLAG_NAMES)
         overrides = dict(r.overrides or {})
         axes = resolve_axes(source.parse(overrides), list(r.grid), seeds)
         plan = plan_sweep(source, overrides, axes)

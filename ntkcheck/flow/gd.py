@@ -29,6 +29,7 @@ from ..linalg import dense
 from ..linalg.memory import require
 from ..linalg.threads import blas_threads, threads_for
 from ..models.protocol import Linearization
+from ..models.registry import shrink_advice
 from ..problem import Problem
 from ..theory.gd import STATEMENTS, GdGuarantees
 from . import GD_SIMULATION_ARRAYS
@@ -426,7 +427,7 @@ def simulate_gd(
     require(
         model.peak_bytes("simulate", n),
         f"simulating GD on n = {n:,} points on a {model.info().head}",
-        "reduce data.n or model.width",
+        shrink_advice(model.info().family),
     )
     timing: dict[str, float] = {}
     start = time.perf_counter()

@@ -21,6 +21,7 @@ from scipy.linalg import eigvalsh
 from ..errors import EstimationError
 from ..linalg.memory import require
 from ..linalg.threads import blas_threads, threads_for
+from ..models.registry import shrink_advice
 from ..problem import Problem
 from ..theory.guarantees import Guarantees
 from ..theory.linear_flow import LinearizedFlow
@@ -247,7 +248,7 @@ def simulate(
     require(
         model.peak_bytes("simulate", problem.n),
         f"simulating n = {problem.n:,} points on a {model.info().head}",
-        "reduce data.n or model.width",
+        shrink_advice(model.info().family),
     )
     gamma = problem.gamma
     auto = horizon == "auto"

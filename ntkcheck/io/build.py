@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..linalg.memory import require
-from ..models.registry import family
+from ..models.registry import family, shrink_advice
 from ..problem import Problem
 from .data import check_file, load_data, read_npz
-from .spec import LoadedSpec
+from .loaded import LoadedSpec
 
 
 @dataclass(frozen=True)
@@ -25,20 +25,20 @@ class _Context:
     def read_arrays(
         self, names: tuple[str, ...], *, suffix_error: str, hint: str
     ) -> list[np.ndarray]:
-        ms = self.loaded.spec.model
-        assert ms.init_path is not None
-        path = self.loaded.resolve(ms.init_path)
+        init_path = getattr(self.loaded.spec.model, "init_path", None)
+        assert init_path is not None
+        path = self.loaded.resolve(init_path)
         check_file(self.loaded, path, "model", "init_path")
         if path.suffix.lower() != ".npz":
             raise self.loaded.error(suffix_error, "model", "init_path")
-        return read_npz(path, names, f"model.init_path {ms.init_path!r}", hint)
+        return read_npz(path, names, f"model.init_path {init_path!r}", hint)
 
 
 def build_problem(loaded: LoadedSpec) -> Problem:
     """Data, initial weights and f0 for the spec; one seed drives everything.
 
     Data and weights use independent streams spawned from ``seed``, so changing
-    the width does not change the data.
+    the model does not change the data.
     """
     spec = loaded.spec
     ds, ms = spec.data, spec.model
@@ -50,7 +50,7 @@ def build_problem(loaded: LoadedSpec) -> Problem:
             require(
                 plan[0],
                 f"certifying n = {ds.n:,}, d = {ds.d:,}, {plan[1]}",
-                "reduce data.n or model.width",
+                shrink_advice(ms.architecture),
             )
     data_seq, init_seq = np.random.SeedSequence(spec.seed).spawn(2)
     data = load_data(loaded, np.random.default_rng(data_seq))

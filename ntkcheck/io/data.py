@@ -13,7 +13,8 @@ import numpy as np
 from ..arrays import require_finite, require_real
 from ..errors import DataError, EstimationError
 from ..linalg.memory import require
-from .spec import LoadedSpec, check_file
+from .loaded import LoadedSpec
+from .spec_files import check_file
 
 
 @dataclass(frozen=True, eq=False)

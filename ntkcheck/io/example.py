@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .spec import LoadedSpec
+    from .loaded import LoadedSpec
+    from .overrides import FlagNames
 
 #: Written by `ntkcheck init` beside the spec; named in the spec's first line for editors.
 SCHEMA_FILE = "ntkcheck.schema.json"
@@ -90,11 +91,11 @@ BUILTIN = "<built-in example>"
 
 
 def example_spec(
-    overrides: dict[str, Any] | None = None, *, command_line: bool = False
+    overrides: dict[str, Any] | None = None, *, flag_names: FlagNames | None = None
 ) -> LoadedSpec:
     """The built-in example as a validated spec (paths resolve against the cwd);
-    ``command_line``: the overrides came from the CLI's flags, and errors name those."""
-    from .spec import parse_spec  # pydantic: not for the commands that only name the example
+    ``flag_names``: how the caller names the overrides in errors (the CLI: its flags)."""
+    from .loading import parse_spec  # pydantic: not for the commands that only name the example
 
     return parse_spec(
         EXAMPLE_YAML,
@@ -102,5 +103,5 @@ def example_spec(
         base_dir=Path.cwd(),
         builtin=True,
         overrides=overrides,
-        command_line=command_line,
+        flag_names=flag_names,
     )

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from .._version import __version__
 from ..errors import NtkcheckError
-from .spec import LoadedSpec
+from .loaded import LoadedSpec
 
 #: What a plot's metadata says (PNG ``Software``, SVG and PDF ``Creator``).
 CREATOR = f"ntkcheck {__version__}"

@@ -1,32 +1,27 @@
 """Rigorous bounds on the extreme eigenvalues of the NTK Gram K0 (THEORY.md §11).
 
-K0 = J0 J0ᵀ = (X Xᵀ) ⊙ (S Sᵀ), S_ji = s a_i σ'(⟨w_i, x_j⟩), is never available
-exactly: the tool forms K̂0 in floating point (dgemm for Z = W Xᵀ, σ' in place,
-s²·Sᵀ S by dsyrk over neuron blocks, then ⊙ X Xᵀ by dsyrk) and an eigensolver
-returns λ̂ for K̂0. This module turns λ̂ into bounds that hold for K0 itself:
+K0 = J0 J0ᵀ is never available exactly: a model family forms K̂0 in floating point
+(by its own structured products) and an eigensolver returns λ̂ for K̂0. This module
+turns λ̂ into bounds that hold for K0 itself:
 
     λ_min(K0) ≥ λ̂_min − E_eig − E_K,        λ_max(K0) ≤ λ̂_max + E_eig + E_K,
 
 with E_K ≥ ‖K̂0 − K0‖₂ (Weyl) and E_eig ≥ |λ̂ − λ(K̂0)|. Notation: u = 2⁻⁵³ (unit
 roundoff, round to nearest), γ_k = k u / (1 − k u) (Higham 2002, §3.1, Lemma 3.1).
 
-**E_K, formation** (:func:`gram_formation_error`). Every entry of K̂0 is a sum
-of products ŝ_ji ŝ_ki x_jl x_kl, each carrying at most m roundings, m =
-:func:`gram_n_terms` (N, d) — N for the S Sᵀ inner product (any order, blocked,
-FMA or not: Higham (3.5)), the rounded α = fl(s²), d for X Xᵀ and one for ⊙ — so
-|K̂0 − K̃| ≤ γ_m M entrywise, M = (|Ŝ||Ŝ|ᵀ) ⊙ (|X||X|ᵀ), K̃ := (X Xᵀ) ⊙ (Ŝ Ŝᵀ)
-formed exactly from the computed Ŝ. M is PSD (Schur product theorem) with
+**E_K, formation** (:func:`gram_formation_error`). When every entry of K̂0 is a sum
+of products of the computed factors, each carrying at most m roundings (m the
+family's count), |K̂0 − K̃| ≤ γ_m M entrywise, with K̃ the Gram formed exactly from
+the computed factors and M the same sums of absolute values. M is PSD with
 nonnegative entries and tr M = tr K̃, so ‖K̂0 − K̃‖₂ ≤ ‖|K̂0 − K̃|‖₂ ≤ γ_m ‖M‖₂ ≤
 γ_m tr K̃ (Perron–Frobenius monotonicity). The diagonal sums have nonnegative
 terms, so K̂0_jj ≥ (1 − γ_m) K̃_jj and tr K̃ ≤ tr K̂0 / (1 − γ_m):
 
     ‖K̂0 − K̃‖₂ ≤ γ_m / (1 − γ_m) · tr K̂0.
 
-**E_K, factor** (:func:`factor_error_bound`). Ŝ differs from S because
-ẑ = fl(⟨w_i, x_j⟩) has |ẑ − z| ≤ γ_d (|X||W|ᵀ)_ji and σ' is evaluated in floating
-point. With ΔJ = Ĵ − J (rows (ΔS_ji x_j)_i) and Ĵ Ĵᵀ − J Jᵀ = Ĵ ΔJᵀ + ΔJ Ĵᵀ − ΔJ ΔJᵀ:
-‖K̃ − K0‖₂ ≤ 2 ‖Ĵ‖₂ ‖ΔJ‖_F + ‖ΔJ‖_F², ‖Ĵ‖₂² ≤ tr K̃, ‖ΔJ‖_F² = Σ_ji ΔS_ji² ‖x_j‖².
-E_K = γ_m/(1 − γ_m) tr K̂0 + (this factor term).
+**E_K, factor**: ‖K̃ − K0‖₂, from the computed factors themselves, is the family's
+own analysis (a ``rounding`` module in its folder under ``models/``), added
+as ``factor_error``.
 
 **E_eig** (:func:`eigensolver_error`). LAPACK's symmetric eigensolvers are
 backward stable: λ̂ are the exact eigenvalues of K̂0 + E, ‖E‖₂ ≤ p(n) u ‖K̂0‖₂,
@@ -79,16 +74,12 @@ UNIT_ROUNDOFF = 2.0**-53
 #: Smallest positive subnormal double: the absolute error of an underflowing × or /.
 _ETA = 2.0**-1074
 #: Relative outward rounding of every evaluated bound (≫ the few u of the formulas).
-_OUT = 1.0 + 2.0**-40
+OUTWARD = 1.0 + 2.0**-40
 #: p(n) = EIG_P_FACTOR · n in |λ̂ − λ| ≤ p(n) u ‖A‖₂ (LAPACK Users' Guide §4.7).
 EIG_P_FACTOR = 4
-#: Default σ' accuracy: |σ̂'(z) − σ'(z)| ≤ DERIVATIVE_ULPS · u · derivative_scale.
-DERIVATIVE_ULPS = 16
-#: Spare roundings in gram_n_terms beyond the N + d + 3 of the analysis.
-_SPARE_TERMS = 2
 
 
-def _up(x: float, steps: int = 2) -> float:
+def round_up(x: float, steps: int = 2) -> float:
     """x moved `steps` ulps towards +∞ (covers one correctly rounded operation)."""
     for _ in range(steps):
         x = math.nextafter(x, math.inf)
@@ -114,54 +105,40 @@ def gamma(k: int) -> float:
     ku = k * UNIT_ROUNDOFF  # exact: u is a power of two and k < 2⁵³
     if ku >= 0.5:
         return math.inf
-    return _up(ku / (1.0 - ku))
+    return round_up(ku / (1.0 - ku))
 
 
-def _gamma_ratio(k: int) -> float:
+def gamma_ratio(k: int) -> float:
     """γ_k / (1 − γ_k), rounded up; ∞ when γ_k ≥ 1/2."""
     g = gamma(k)
     if g >= 0.5:
         return math.inf
-    return _up(g / (1.0 - g))
-
-
-def gram_n_terms(N: int, d: int) -> int:
-    """Roundings per term of an entry of K̂0 as ``TwoLayerNetwork.gram`` forms it (THEORY.md §11).
-
-    N + 2 for fl(s²)·Σ_i ŝ_ji ŝ_ki (one product, ≤ N − 1 additions along any
-    summation tree, blocked or not, α = fl(s²) rounded and applied once), d for
-    (X Xᵀ)_jk, 1 for the Hadamard product: N + d + 3, plus 2 spare roundings
-    (e.g. a BLAS that applies α twice).
-    """
-    if N < 1 or d < 1:
-        raise ValueError(f"gram_n_terms: need N ≥ 1 and d ≥ 1, got N={N}, d={d}")
-    return N + d + 3 + _SPARE_TERMS
+    return round_up(g / (1.0 - g))
 
 
 def trace_upper(K_hat: np.ndarray) -> float:
     """An upper bound on tr(K̂): ``math.fsum`` of the diagonal (correctly rounded), one ulp up."""
-    return _up(math.fsum(np.diagonal(K_hat).tolist()), 1)
+    return round_up(math.fsum(np.diagonal(K_hat).tolist()), 1)
 
 
 def gram_formation_error(trace_K: float, n_terms: int, *, factor_error: float = 0.0) -> float:
-    """E_K ≥ ‖K̂0 − K0‖₂ for K0 = (X Xᵀ) ⊙ (S Sᵀ) formed in floating point (THEORY.md §11).
+    """E_K ≥ ‖K̂0 − K0‖₂ for a Gram formed in floating point (THEORY.md §11).
 
     E_K = γ_m/(1 − γ_m) · tr K̂0 + factor_error, m = ``n_terms``.
 
-    Derivation (Higham 2002, (3.5) and Lemma 3.3): each entry of K̂0 is
-    Σ_{i,l} ŝ_ji ŝ_ki x_jl x_kl (1 + θ_m), so |K̂0 − K̃| ≤ γ_m (|Ŝ||Ŝ|ᵀ) ⊙ (|X||X|ᵀ)
-    =: γ_m M, K̃ = (X Xᵀ) ⊙ (Ŝ Ŝᵀ). M is PSD (Schur) with tr M = tr K̃, so
-    ‖K̂0 − K̃‖₂ ≤ γ_m ‖M‖₂ ≤ γ_m tr K̃; the diagonal is a sum of squares, so
-    K̂0_jj ≥ (1 − γ_m) K̃_jj and tr K̃ ≤ tr K̂0/(1 − γ_m). ``factor_error`` bounds
-    ‖K̃ − K0‖₂ (the error of Ŝ itself, :func:`factor_error_bound`); 0 only if Ŝ
-    is exact.
+    Derivation (Higham 2002, (3.5) and Lemma 3.3): each entry of K̂0 is a sum of
+    products of the computed factors, each times (1 + θ_m), so |K̂0 − K̃| ≤ γ_m M with
+    K̃ the Gram formed exactly from the computed factors and M the same sums of absolute
+    values. M is PSD with tr M = tr K̃, so ‖K̂0 − K̃‖₂ ≤ γ_m ‖M‖₂ ≤ γ_m tr K̃; the
+    diagonal is a sum of squares, so K̂0_jj ≥ (1 − γ_m) K̃_jj and tr K̃ ≤
+    tr K̂0/(1 − γ_m). ``factor_error`` bounds ‖K̃ − K0‖₂ (the error of the computed
+    factors themselves: the family's analysis); 0 only if they are exact.
 
     Args:
         trace_K: tr(K̂0), or any upper bound on it (e.g. :func:`trace_upper`; a
             plain floating-point sum of the n ≤ 2²⁰ nonnegative diagonal entries is
             also covered by the final outward rounding).
-        n_terms: m ≥ the roundings per term; :func:`gram_n_terms` (N, d) for
-            ``TwoLayerNetwork.gram``.
+        n_terms: m ≥ the roundings per term (the family's count of its ``gram``).
         factor_error: additive bound on ‖K̃ − K0‖₂.
     """
     if not (trace_K >= 0.0) or not math.isfinite(trace_K):
@@ -171,148 +148,7 @@ def gram_formation_error(trace_K: float, n_terms: int, *, factor_error: float = 
     if not (factor_error >= 0.0):
         raise ValueError(f"gram_formation_error: factor_error must be ≥ 0, got {factor_error}")
     # trace_K·(1 + 2⁻³⁰) covers a floating-point trace of up to 2²⁰ terms (γ_n ≤ 2⁻³³).
-    return _up((_gamma_ratio(n_terms) * trace_K * (1.0 + 2.0**-30) + factor_error) * _OUT)
-
-
-def factor_error_bound(
-    X: np.ndarray,
-    W: np.ndarray,
-    s: float,
-    lipschitz_derivative: float,
-    *,
-    trace_K: float,
-    derivative_scale: float,
-    jump: float = 0.0,
-    derivative_ulps: int = DERIVATIVE_ULPS,
-    block_values: int = 1 << 21,
-) -> float:
-    """Bound on ‖K̃ − K0‖₂ from computing S in floating point (THEORY.md §11).
-
-    K̃ = (X Xᵀ) ⊙ (Ŝ Ŝᵀ) with the computed Ŝ_ji = s σ̂'(ẑ_ji), K0 with the exact
-    S_ji = s σ'(z_ji), z = ⟨w_i, x_j⟩ for the given float X, W, s. Per entry:
-
-        |Ŝ − S|_ji ≤ δ_ji = s (c u D + L γ_d a_ji + jump · [|ẑ_ji| ≤ 2 γ_d a_ji]),
-
-    a = |X||W|ᵀ, c = ``derivative_ulps``, D = ``derivative_scale``, L =
-    ``lipschitz_derivative``. Argument: |ẑ − z| ≤ γ_d a (Higham (3.5), any dgemm),
-    so σ' moves by ≤ L γ_d a on a smooth piece; a jump of σ' at 0 can be crossed
-    only where |z| ≤ γ_d a, i.e. (our ẑ also within γ_d a of z) where
-    |ẑ| ≤ 2 γ_d a. Evaluation: |σ̂'(ẑ) − σ'(ẑ)| ≤ c u D is an *absolute* model —
-    a relative one fails for 1 − tanh²(z), whose cancellation gives relative
-    error 1 at z ≈ 19 — with D = max(1, sup|σ'|) for the library's activations
-    (c = 16 covers 1 − t² with a tanh good to 4 ulps: (2·4 + 2) u), D = 0 where
-    σ' is exact (identity, quadratic, relu, leaky_relu, abs).
-
-    Then ‖ΔJ‖_F² ≤ Σ_ji δ_ji² ‖x_j‖² and ‖K̃ − K0‖₂ ≤ 2 √(tr K̃) ‖ΔJ‖_F + ‖ΔJ‖_F²,
-    tr K̃ ≤ trace_K/(1 − γ_m), m = :func:`gram_n_terms` (N, d).
-
-    Without a jump the sum has a closed form in O((N + n) d²), no n×N array:
-
-        Σ_ji δ_ji² ‖x_j‖² = s² Σ_j ‖x_j‖² (N c̄² + 2 c̄ ℓ |x_j|ᵀ Σ_i |w_i| + ℓ² |x_j|ᵀ |W|ᵀ|W| |x_j|),
-
-    c̄ = c u D, ℓ = L γ_d: every term is a sum of products of nonnegative numbers, each
-    through at most N + n + 3d + 32 roundings, so dividing the computed value by
-    1 − γ_{N+n+3d+32} bounds the exact one (a d×d temporary). It is used when
-    d(N + n) ≤ nN; otherwise, and with a jump (the flags need every ẑ_ji), the sum runs
-    entry by entry over neuron blocks of about ``block_values`` entries (two n×block
-    temporaries), each term through at most n·N + d + 16 roundings.
-
-    Args:
-        X: inputs (n, d). W: first-layer weights (N, d). s: output factor.
-        lipschitz_derivative: L = sup|σ''| on the pieces where σ' is continuous;
-            0 for relu, leaky_relu, abs (piecewise constant σ'). ∞ with
-            ``jump == 0`` returns ∞ (no bound).
-        trace_K: tr(K̂0) or an upper bound (:func:`trace_upper`).
-        derivative_scale: D in the evaluation model above.
-        jump: the largest change of σ' across (or at) its kink at 0: relu 1,
-            leaky_relu 1 − α, abs 2; 0 for continuous σ'.
-        derivative_ulps: c in the evaluation model above.
-        block_values: target size n·block of the per-block temporaries.
-    """
-    X = np.asarray(X, dtype=np.float64)
-    W = np.asarray(W, dtype=np.float64)
-    if X.ndim != 2 or W.ndim != 2 or X.shape[1] != W.shape[1]:
-        raise ValueError(f"factor_error_bound: need X (n, d), W (N, d); got {X.shape}, {W.shape}")
-    if (
-        not (jump >= 0.0 and derivative_scale >= 0.0 and lipschitz_derivative >= 0.0)
-        or derivative_ulps < 0
-    ):
-        raise ValueError(
-            "factor_error_bound: jump, derivative_scale, lipschitz_derivative, "
-            "derivative_ulps must be ≥ 0"
-        )
-    if not (trace_K >= 0.0) or not math.isfinite(trace_K):
-        raise ValueError(f"factor_error_bound: trace_K must be finite and ≥ 0, got {trace_K}")
-    if math.isinf(lipschitz_derivative):
-        if jump > 0.0:
-            raise ValueError(
-                "factor_error_bound: for a step σ' pass lipschitz_derivative=0 (σ' is "
-                "constant between jumps) and its jump"
-            )
-        return math.inf
-    n, d = X.shape
-    N = W.shape[0]
-    if n == 0 or N == 0 or s == 0.0:
-        return 0.0
-    c_abs = derivative_ulps * UNIT_ROUNDOFF * derivative_scale
-    x2 = np.einsum("jl,jl->j", X, X)  # ‖x_j‖², relative error ≤ γ_d
-    if jump == 0.0 and d * (N + n) <= n * N:  # the closed form is the cheaper one
-        total = _smooth_factor_sum(X, W, x2, c_abs, lipschitz_derivative * gamma(d))
-        g_sum = gamma(N + n + 3 * d + 32)
-    else:
-        total = _flagged_factor_sum(X, W, x2, c_abs, lipschitz_derivative, jump, block_values)
-        g_sum = gamma(n * N + d + 16)  # every term of `total` through ≤ n·N + d + 16 roundings
-    if g_sum >= 0.5:
-        return math.inf
-    dJ = _up(abs(s) * math.sqrt(total / (1.0 - g_sum)))
-    if not math.isfinite(dJ):
-        return math.inf
-    J_norm = math.sqrt(trace_K / (1.0 - gamma(gram_n_terms(N, d))))
-    return _up((2.0 * J_norm * dJ + dJ * dJ) * _OUT)
-
-
-def _smooth_factor_sum(
-    X: np.ndarray, W: np.ndarray, x2: np.ndarray, c_abs: float, lip: float
-) -> float:
-    """fl(Σ_j ‖x_j‖² Σ_i (c̄ + ℓ a_ji)²), a = |X||W|ᵀ exact, by the closed form above."""
-    absX, absW = np.abs(X), np.abs(W)
-    N = W.shape[0]
-    linear = absX @ absW.sum(axis=0)  # Σ_i a_ji
-    quadratic = np.einsum("jl,jl->j", absX @ (absW.T @ absW), absX)  # Σ_i a_ji²
-    per_row = (N * c_abs * c_abs) + (2.0 * c_abs * lip) * linear + (lip * lip) * quadratic
-    return float(x2 @ per_row)
-
-
-def _flagged_factor_sum(
-    X: np.ndarray,
-    W: np.ndarray,
-    x2: np.ndarray,
-    c_abs: float,
-    lipschitz_derivative: float,
-    jump: float,
-    block_values: int,
-) -> float:
-    """fl(Σ_ji δ_ji² ‖x_j‖²)/s² with the jump flags, over blocks of neurons."""
-    n, d = X.shape
-    N = W.shape[0]
-    g_d = _gamma_ratio(d)  # computed |X||W|ᵀ ≥ (1 − γ_d) a, so γ_d a ≤ γ_d/(1 − γ_d) â
-    lip = lipschitz_derivative * g_d
-    flag_tol = 3.0 * g_d  # ≥ 2 γ_d/(1 − γ_d) with room for the rounding of flag_tol·â
-    absX = np.abs(X)
-    block = max(1, block_values // max(n, 1))
-    total = 0.0
-    for start in range(0, N, block):
-        Wb = W[start : start + block]
-        A = absX @ np.abs(Wb).T  # (n, B) â_ji
-        delta = A * lip
-        delta += c_abs
-        if jump > 0.0:
-            Z = X @ Wb.T
-            np.abs(Z, out=Z)
-            delta += jump * (flag_tol * A >= Z)
-        np.square(delta, out=delta)
-        total += float(delta.sum(axis=1) @ x2)
-    return total
+    return round_up((gamma_ratio(n_terms) * trace_K * (1.0 + 2.0**-30) + factor_error) * OUTWARD)
 
 
 def eigensolver_error(n: int, eig_max_abs: float) -> float:
@@ -328,7 +164,7 @@ def eigensolver_error(n: int, eig_max_abs: float) -> float:
     if n < 0 or not (eig_max_abs >= 0.0):
         raise ValueError(f"eigensolver_error: need n ≥ 0, eig_max_abs ≥ 0; got {n}, {eig_max_abs}")
     # p u/(1 − p u) is γ_p exactly.
-    return _up(gamma(EIG_P_FACTOR * max(n, 1)) * eig_max_abs * _OUT)
+    return round_up(gamma(EIG_P_FACTOR * max(n, 1)) * eig_max_abs * OUTWARD)
 
 
 @dataclass(frozen=True)
@@ -364,7 +200,9 @@ def dense_lower_bound(
     """
     if not (formation_error >= 0.0):
         raise ValueError(f"dense_lower_bound: formation_error must be ≥ 0, got {formation_error}")
-    error = _up(eigensolver_error(n, max(abs(eig_min_hat), abs(eig_max_hat))) + formation_error)
+    error = round_up(
+        eigensolver_error(n, max(abs(eig_min_hat), abs(eig_max_hat))) + formation_error
+    )
     lower = _down(eig_min_hat - error)
     return LowerBound(lower, _sqrt_down(lower), error, False, "dense-evr")
 
@@ -376,7 +214,7 @@ def upper_bound_eig_max(eig_max_hat: float, n: int, formation_error: float) -> f
     """
     if not (formation_error >= 0.0):
         raise ValueError(f"upper_bound_eig_max: formation_error must be ≥ 0, got {formation_error}")
-    return _up(eig_max_hat + eigensolver_error(n, abs(eig_max_hat)) + formation_error)
+    return round_up(eig_max_hat + eigensolver_error(n, abs(eig_max_hat)) + formation_error)
 
 
 def cholesky_margin(K_hat: np.ndarray, formation_error: float) -> float:
@@ -392,14 +230,14 @@ def cholesky_margin(K_hat: np.ndarray, formation_error: float) -> float:
     K_hat = np.asarray(K_hat)
     n = K_hat.shape[0]
     if n == 0:
-        return _up(formation_error)
+        return round_up(formation_error)
     diag = np.diagonal(K_hat)
     dmax = max(float(diag.max()), 0.0)
     tr = max(trace_upper(K_hat), 0.0)
-    chol = (1.0 + UNIT_ROUNDOFF) * _gamma_ratio(n + 2) * tr
+    chol = (1.0 + UNIT_ROUNDOFF) * gamma_ratio(n + 2) * tr
     shift_rounding = UNIT_ROUNDOFF * dmax
-    underflow = _up(4.0 * n * (n + 3.0 + dmax) * _ETA)
-    return _up((chol + shift_rounding + underflow + formation_error) * _OUT)
+    underflow = round_up(4.0 * n * (n + 3.0 + dmax) * _ETA)
+    return round_up((chol + shift_rounding + underflow + formation_error) * OUTWARD)
 
 
 def cholesky_proves(K_hat: np.ndarray, tau: float, formation_error: float) -> bool:
@@ -422,7 +260,7 @@ def cholesky_proves(K_hat: np.ndarray, tau: float, formation_error: float) -> bo
         return True
     if K_hat.shape[0] == 0 or not np.isfinite(K_hat).all():
         return False
-    shift = _up(tau + cholesky_margin(K_hat, formation_error))
+    shift = round_up(tau + cholesky_margin(K_hat, formation_error))
     if not math.isfinite(shift):
         return False
     return _cholesky_of_shifted(K_hat, 1.0, -shift)
@@ -456,7 +294,7 @@ def proven_lower_bound(
         if tau <= 0.0:
             break
         if cholesky_proves(K_hat, tau, formation_error):
-            return LowerBound(tau, _sqrt_down(tau), _up(est - tau), True, "cholesky")
+            return LowerBound(tau, _sqrt_down(tau), round_up(est - tau), True, "cholesky")
     return unproved
 
 
@@ -476,9 +314,9 @@ def cholesky_proves_upper(K_hat: np.ndarray, t: float, formation_error: float) -
     if not np.isfinite(K_hat).all():
         return False
     dmax = max(float(np.diagonal(K_hat).max()), 0.0)
-    underflow = _up(4.0 * n * (n + 3.0 + dmax + t) * _ETA)
-    slack = _up(UNIT_ROUNDOFF * dmax + underflow + formation_error)
-    growth = _up(1.0 + (1.0 + UNIT_ROUNDOFF) * _gamma_ratio(n + 2) * n + UNIT_ROUNDOFF)
+    underflow = round_up(4.0 * n * (n + 3.0 + dmax + t) * _ETA)
+    slack = round_up(UNIT_ROUNDOFF * dmax + underflow + formation_error)
+    growth = round_up(1.0 + (1.0 + UNIT_ROUNDOFF) * gamma_ratio(n + 2) * n + UNIT_ROUNDOFF)
     t_shift = _down((t - slack) / growth)
     if not (t_shift > 0.0):
         return False
@@ -508,7 +346,7 @@ def proven_upper_bound(
         return None
     n = np.asarray(K_hat).shape[0]
     for f in sorted(grow):
-        t = _up(est * (1.0 + f) + formation_error + (1.0 + f) * gamma(n + 2) * n * est)
+        t = round_up(est * (1.0 + f) + formation_error + (1.0 + f) * gamma(n + 2) * n * est)
         if cholesky_proves_upper(K_hat, t, formation_error):
             return t
     return None

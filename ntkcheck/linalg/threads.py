@@ -13,6 +13,8 @@ one. The policy:
 - ``NTKCHECK_THREADS=k`` overrides the count for every operation.
 
 threadpoolctl sets the limit on every BLAS loaded (NumPy's and SciPy's OpenBLAS).
+A sweep's workers are capped for good (``limit_blas_threads``, once per worker
+process) and a sweep run in this process for its duration (``threads_capped``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,14 @@ from typing import Any
 
 #: Dense eigensolvers and factorizations up to this n run on one thread.
 SMALL_N = 2048
+#: Caps every BLAS/LAPACK operation of ntkcheck (``NTKCHECK_THREADS``), and the
+#: OpenMP/BLAS pools of libraries loaded later.
+THREAD_VARIABLES = (
+    "NTKCHECK_THREADS",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
 
 
 def _cgroup_quota() -> float | None:
@@ -130,3 +140,40 @@ def blas_threads(count: int) -> Iterator[int]:
     """Limit every loaded BLAS to ``count`` threads inside the block; yields ``count``."""
     with _controller().limit(limits=count, user_api="blas"):
         yield count
+
+
+@cache
+def limit_blas_threads(threads: int) -> None:
+    """Cap this process's BLAS at ``threads`` for good (a sweep's worker; once per process).
+
+    ``NTKCHECK_THREADS`` caps every operation that ntkcheck sizes itself
+    (:func:`threads_for`), threadpoolctl the loaded BLAS libraries for the rest, the
+    ``OMP_NUM_THREADS`` family libraries loaded later. BLAS results depend on the
+    thread count in the last bits, so every point of a sweep runs with the same count,
+    whichever backend runs it.
+    """
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+    cap_threads(threads)
+
+
+@contextmanager
+def threads_capped(threads: int | None) -> Iterator[None]:
+    """:func:`limit_blas_threads` for the duration of a block, in this process (None: as
+    is); the environment and the libraries' limits are restored after it."""
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    os.environ.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -180,7 +180,7 @@ def result_dict(r: CertifyResult) -> dict[str, Any]:
         "eig_min": est.spectrum.eig_min,
         "eig_max": est.spectrum.eig_max,
         "full_rank": m.full_rank.holds,
-        "full_rank_reason": full_rank_reason(m.full_rank) or None,
+        "full_rank_reason": full_rank_reason(m.full_rank, m.family) or None,
         "lipschitz_derivative": m.beta.lipschitz_derivative,
         "drift_bound": m.drift.kind,
     }
@@ -196,7 +196,8 @@ def result_dict(r: CertifyResult) -> dict[str, Any]:
     advice = (
         None
         if w is None
-        else {"gamma": w.gamma, "width": w.width, "lr": w.lr, "confirmed": w.confirmed}
+        # "width": the JSON key of a larger model that would certify (the README's contract)
+        else {"gamma": w.gamma, "width": w.size, "lr": w.lr, "confirmed": w.confirmed}
     )
     out: dict[str, Any] = {
         "spec": r.spec,

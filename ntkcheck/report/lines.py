@@ -104,7 +104,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
     ]
     out.append(Line("", _bounds_note(e)))
     if not e.full_rank.holds:
-        out.append(Line("", f"(H2) fails: {full_rank_reason(e.full_rank)}"))
+        out.append(Line("", f"(H2) fails: {full_rank_reason(e.full_rank, e.measurement.family)}"))
     if p.f0_zero or p.centered:
         why = "f_θ0 ≡ 0" if p.f0_zero else "centered model"
         out.append(Line("loss", f"L0 = {num(e.loss0)} (= ½‖y‖², {why})"))
@@ -182,7 +182,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
             )
         )
     out.append(Line("γ set", f"certified for γ ∈ {describe_interval(c.gamma_interval)}"))
-    advice = certificate_advice(c)
+    advice = certificate_advice(c, m.family)
     if advice:
         out.append(Line("", "; ".join(advice)))
     if r.would_certify is not None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from io import StringIO
 from typing import Any
 
+from ..models.registry import heuristic_exponents
 from ..run.fit import Fit, Threshold, fit_power_law, lazy_thresholds
 from ..theory.certificate import Status
 from .document import SWEEP_FLOW_KEYS, sweep_document
@@ -24,12 +25,13 @@ FIT_QUANTITIES = (
     "gamma_star.lecture", "gamma_star.path", "sigma_min", "sigma_max", "beta", "gd.lr_max",
 )  # fmt: skip
 FLOW_FIT_QUANTITIES = SWEEP_FLOW_KEYS
-#: The lecture's heuristic γ* ∝ n^{3/2} N^{−1} (THEORY.md §4), for both theorems' γ*.
+#: The families' heuristic γ* (the lecture's n^{3/2} N^{−1}, THEORY.md §4), for both
+#: theorems' γ*, along the spec keys their registry entries name.
 HEURISTIC = {
     (q, axis): e
     for q in ("gamma_star.lecture", "gamma_star.path")
-    for axis, e in (("data.n", 1.5), ("model.width", -1.0))
-} | {("gd.lr_max", "gamma"): -2.0}  # lr_max ∝ γ⁻² at fixed width, large γ (THEORY.md §13)
+    for axis, e in heuristic_exponents().items()
+} | {("gd.lr_max", "gamma"): -2.0}  # lr_max ∝ γ⁻² at a fixed model, large γ (THEORY.md §13)
 #: Columns of the human table and their headers (the file and JSON have every key).
 _SHOWN = {
     "seed": "seed", "gamma": "γ", "status": "status", "gamma_star.lecture": "γ* lecture",
@@ -68,7 +70,7 @@ def analyse(
     return fits, thresholds
 
 
-def summary(rows: Sequence[Row]) -> str:
+def sweep_summary(rows: Sequence[Row]) -> str:
     """``12 points: 8 certified, 3 not certified, 0 not applicable, 1 error``."""
     counts = {s.value: 0 for s in Status}
     errors = sum(r["status"] == "error" for r in rows)
@@ -174,7 +176,7 @@ def render_text(
     errors = _errors(rows, grid_keys)
     if errors:
         lines += ["", *(f"error  {e}" for e in errors)]
-    lines += ["", summary(rows)]
+    lines += ["", sweep_summary(rows)]
     return "\n".join(lines) + "\n"
 
 
@@ -222,7 +224,7 @@ def rich_renderables(
         out.append(titled(title, _THRESHOLD_HEADER, [_threshold_cells(t) for t in thresholds]))
     for e in _errors(rows, grid_keys):
         out.append(Text.assemble(("error ", "bold red"), e))
-    out.append(Text(summary(rows), style="bold"))
+    out.append(Text(sweep_summary(rows), style="bold"))
     return out
 
 

@@ -1,8 +1,8 @@
 """``ntkcheck sweep --plot FILE`` (optional extra ``ntkcheck[plot]``).
 
-Left: γ* of both theorems (medians over seeds) against the width (or n) on log
-axes with their fitted power laws, and the measured lazy threshold. Right, with
-``--measure flow`` and a γ axis: the phase diagram γ × width coloured by the
+Left: γ* of both theorems (medians over seeds) against the model's size (or n) on
+log axes with their fitted power laws, and the measured lazy threshold. Right, with
+``--measure flow`` and a γ axis: the phase diagram γ × size coloured by the
 median relative kernel change, with the certified region (the deciding theorem,
 most seeds) outlined and both γ* curves drawn.
 """
@@ -18,11 +18,13 @@ import numpy as np
 
 from ..errors import NtkcheckError
 from ..io.output import figure_metadata
+from ..models.registry import size_keys
 from ..run.fit import Fit, Threshold, positive_median, split_axes
 from .plot import check_plot_target
 
 Row = Mapping[str, Any]
-X_AXES = ("model.width", "data.n")
+#: The horizontal axes a plot may use, in order: the families' size axes, then n.
+X_AXES = (*size_keys(), "data.n")
 
 
 def check_sweep_plot(path: Path) -> None:
@@ -31,12 +33,14 @@ def check_sweep_plot(path: Path) -> None:
 
 
 def x_axis(rows: Sequence[Row], grid_keys: Sequence[str]) -> str:
-    """The horizontal axis: the width if it is swept (positive numbers), else n."""
+    """The horizontal axis: the model's size if it is swept (positive numbers), else n."""
     numeric, _ = split_axes(rows, [k for k in grid_keys if k not in ("seed", "gamma")])
     for key in X_AXES:
         if key in numeric:
             return key
-    raise NtkcheckError("--plot needs model.width or data.n swept over two or more positive values")
+    raise NtkcheckError(
+        f"--plot needs {' or '.join(X_AXES)} swept over two or more positive values"
+    )
 
 
 def _median(values: Sequence[Any]) -> float:

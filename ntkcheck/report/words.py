@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from ..models.fields import FamilyWords
+from ..models.registry import family_spec
 from ..theory.certificate import Certificate, Interval, Reason, Status, Theorem
 from ..theory.gd import GdCertificate, GdReason
 
@@ -51,15 +53,21 @@ def describe_interval(intervals: tuple[Interval, ...]) -> str:
     return " ∪ ".join(f"({_fmt(lo)}, {_fmt(hi)})" for lo, hi in intervals)
 
 
-def full_rank_reason(fr: FullRank) -> str:
-    """Why (H2) fails, and the fix; empty when it holds."""
+def family_words(family: str) -> FamilyWords:
+    """How the advice names the model of ``family`` (its registry entry's words)."""
+    return family_spec(family).words
+
+
+def full_rank_reason(fr: FullRank, family: str) -> str:
+    """Why (H2) fails, and the fix in the words of the model's ``family``; empty when it
+    holds."""
     d = fr.data
     if fr.holds:
         return ""
     if fr.code == "underparametrized":
         return (
             f"P = {d['params']:,} parameters < n = {d['n']:,} points: J0 has more rows than "
-            "columns, so σ_min = 0; increase model.width"
+            f"columns, so σ_min = 0; {family_words(family).underparametrized}"
         )
     if fr.code == "repeated_inputs":
         return (
@@ -70,14 +78,15 @@ def full_rank_reason(fr: FullRank) -> str:
         return f"input {d['i']} is zero: its row of J0 vanishes, so σ_min = 0; remove it"
     if fr.code == "zero_jacobian":
         return (
-            "J0 = 0: σ'(⟨w_i, x_j⟩) vanishes for every neuron and input (saturated or "
+            f"J0 = 0: {family_words(family).saturated} (saturated or "
             "flat activation); reduce model.init_std or rescale the data"
         )
     if fr.code == "numerical_rank":
         return (
             f"σ_min is below numerical precision (λ_min/λ_max = {d['ratio']:.1e} ≤ n·ε = "
-            f"{d['n'] * EPS:.1e}): J0 is numerically rank-deficient (e.g. too few neurons, or an "
-            "activation whose features span a small space such as identity with n > d)"
+            f"{d['n'] * EPS:.1e}): J0 is numerically rank-deficient (e.g. "
+            f"{family_words(family).too_few}, or an activation whose features span a small "
+            "space such as identity with n > d)"
         )
     return f"σ_min = 0 ({fr.code})"
 
@@ -112,7 +121,7 @@ def _verdict(c: Certificate, est: Estimate) -> str:
     return f"γ = {gamma:.4g} ≤ {star} = {g_star:.4g} (margin {margin:.3g}×): not certified"
 
 
-def certificate_advice(c: Certificate) -> list[str]:
+def certificate_advice(c: Certificate, family: str) -> list[str]:
     """What to change (or know) beyond the verdict: the γ set's limits, how to certify."""
     intervals = c.gamma_interval
     advice: list[str] = []
@@ -135,10 +144,10 @@ def certificate_advice(c: Certificate) -> list[str]:
         if math.isinf(c.gamma_star):
             advice.append(
                 "the drift bound exceeds σ_min/2 on every ball (ρ* = 0): no γ is certified; "
-                "widen the network"
+                + family_words(family).grow
             )
         else:
-            advice.append(f"raise γ above {c.gamma_star:.4g} or widen the network")
+            advice.append(f"raise γ above {c.gamma_star:.4g} or {family_words(family).grow}")
     if c.drift_free:
         advice.append("β = 0 (J does not depend on θ), so B = ∞ and every γ > 0 is certified")
     return advice
@@ -154,12 +163,12 @@ def certificate_message(c: Certificate, activation: str, est: Estimate) -> str:
             "(relu-like σ are certified for the two-layer network)"
         )
     if c.reason is Reason.not_full_rank:
-        why = full_rank_reason(est.full_rank) or (
+        why = full_rank_reason(est.full_rank, est.measurement.family) or (
             "the rigorous lower bound on σ_min is 0 (its rounding bound exceeds λ_min(K0)); "
             "J0 is too close to rank-deficient to certify here"
         )
         return f"(H2) fails: {why}"
-    return "; ".join([_verdict(c, est), *certificate_advice(c)])
+    return "; ".join([_verdict(c, est), *certificate_advice(c, est.measurement.family)])
 
 
 #: What the report says beside a certificate from the activation-flip bound (THEORY.md §10).
@@ -239,17 +248,17 @@ def gd_message(c: GdCertificate, activation: str, est: Estimate, flow: Certifica
 
 
 def would_certify_text(w: WouldCertify) -> str:
-    """``γ = 726.9; or model.width = 131,072 (certified there, not at 65,536); or lr …``."""
+    """``γ = 726.9; or <size key> = 131,072 (certified there, not at 65,536); or lr …``."""
     parts = []
     if w.gamma is not None:
         parts.append(f"γ = {w.gamma:.4g} (the nearest end of the certified set)")
-    if w.width is not None:
-        failed = [x for x, ok in w.runs if not ok and x < w.width]
+    if w.size is not None:
+        failed = [x for x, ok in w.runs if not ok and x < w.size]
         below = max(failed, default=w.start)
         check = "predicted, unchecked"
         if w.confirmed:
             check = "certified there" + (f", not at {below:,}" if below is not None else "")
-        parts.append(f"model.width = {w.width:,} (about; {check})")
+        parts.append(f"{w.size_key} = {w.size:,} (about; {check})")
     if w.lr is not None:
         parts.append(f"lr up to {num(w.lr)}")
     if not parts:

@@ -1,10 +1,11 @@
 """What would certify a spec that is not certified, everything else fixed (JSON
-``certificate.would_certify``): the nearest certified γ, the smallest width (two-layer
-networks: certified at that width, not at half of it), the largest certified lr (GD).
+``certificate.would_certify``): the nearest certified γ, the smallest model size along
+the family's size axis (certified at that size, not at half of it; families that name
+one), the largest certified lr (GD).
 
-The width comes from the lecture's trend γ* ∝ 1/N (THEORY.md §4, §9) and is then
+The size comes from the lecture's trend γ* ∝ 1/N (THEORY.md §4, §9) and is then
 checked by certifying at it: doubled until it certifies, halved while half of it
-does, so the named width certifies and half of it does not (``confirmed``).
+does, so the named size certifies and half of it does not (``confirmed``).
 """
 
 from __future__ import annotations
@@ -14,32 +15,35 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..io.spec import LoadedSpec
+from ..io.loaded import LoadedSpec
+from ..models.registry import family_spec
 from ..theory.certificate import Certificate
 from ..theory.gd import GdCertificate
 
-#: Most certify runs the width search may spend, and its wall-time budget (s).
-MAX_WIDTH_RUNS = 6
-WIDTH_BUDGET_S = 60.0
-#: Widths beyond this are not searched (the model block's own limit is 10⁹).
-MAX_WIDTH = 1 << 26
+#: Most certify runs the size search may spend, and its wall-time budget (s).
+MAX_SIZE_RUNS = 6
+SIZE_BUDGET_S = 60.0
+#: Sizes beyond this are not searched.
+MAX_SIZE = 1 << 26
 
 
 @dataclass(frozen=True)
 class WouldCertify:
     """``gamma``: the nearest end of the certified γ set (None when empty);
-    ``width``: a width that certifies, half of which does not (None: no width key, or
-    not found within the search's budget); ``confirmed``: ``width`` was certified by a
-    run at that width (False: a prediction from the 1/N trend only); ``lr``: the
-    largest certified lr at this γ, in the user's units (GD only); ``runs``: the
-    widths certified on the way, with their verdicts; ``start``: the spec's width."""
+    ``size``: a value of the family's size key ``size_key`` that certifies, half of
+    which does not (None: no size key, or not found within the search's budget);
+    ``confirmed``: ``size`` was certified by a run at it (False: a prediction from the
+    1/N trend only); ``lr``: the largest certified lr at this γ, in the user's units
+    (GD only); ``runs``: the sizes certified on the way, with their verdicts;
+    ``start``: the spec's own size."""
 
     gamma: float | None
-    width: int | None
+    size: int | None
     lr: float | None
     confirmed: bool
     runs: tuple[tuple[int, bool], ...] = ()
-    start: int | None = None  # the spec's own width
+    start: int | None = None  # the spec's own size
+    size_key: str = ""  # the spec key (the family's size axis)
 
 
 def nearest_gamma(c: Certificate | GdCertificate) -> float | None:
@@ -52,33 +56,34 @@ def nearest_gamma(c: Certificate | GdCertificate) -> float | None:
     return hi if c.gamma >= hi else None
 
 
-def width_of(loaded: LoadedSpec) -> int | None:
-    """The spec's width when the model has one width key (the two-layer network, not
-    initialized from a file)."""
+def size_of(loaded: LoadedSpec) -> tuple[str, int, bool] | None:
+    """The family's size key, the spec's value of it and whether sizes must be even,
+    when the advice may vary it (None: the family names no size axis, or it may not)."""
     model = loaded.spec.model
-    if getattr(model, "architecture", "") != "two_layer" or model.init == "file":
+    fam = family_spec(model.architecture)
+    size = fam.size_of(model)
+    if fam.size_key is None or size is None:
         return None
-    width = getattr(model, "width", None)
-    return int(width) if width is not None else None
+    return fam.size_key, int(size), fam.size_even(model)
 
 
 def _even(w: int, even: bool) -> int:
-    """w, rounded up to a multiple of 4 when widths must be even (``init: symmetric``),
-    so that half of it is a valid width too."""
+    """w, rounded up to a multiple of 4 when sizes must be even, so that half of it is a
+    valid size too."""
     return w + (-w) % 4 if even else w
 
 
-def search_width(
-    width0: int,
+def search_size(
+    size0: int,
     gamma_star_ratio: float,
     certifies: Callable[[int], bool],
     *,
     even: bool,
-    max_runs: int = MAX_WIDTH_RUNS,
-    budget_s: float = WIDTH_BUDGET_S,
+    max_runs: int = MAX_SIZE_RUNS,
+    budget_s: float = SIZE_BUDGET_S,
 ) -> tuple[int | None, tuple[tuple[int, bool], ...]]:
-    """A width W > width0 with certifies(W) and not certifies(W/2) (or W/2 ≤ width0,
-    which does not certify), starting from the trend's W ≈ width0·γ*/γ, in at most
+    """A size W > size0 with certifies(W) and not certifies(W/2) (or W/2 ≤ size0,
+    which does not certify), starting from the trend's W ≈ size0·γ*/γ, in at most
     ``max_runs`` runs within ``budget_s`` seconds."""
     start = time.perf_counter()
     runs: list[tuple[int, bool]] = []
@@ -92,19 +97,19 @@ def search_width(
         return len(runs) >= max_runs or time.perf_counter() - start > budget_s
 
     ratio = gamma_star_ratio if math.isfinite(gamma_star_ratio) else 2.0
-    w = _even(max(width0 + 1, math.ceil(width0 * max(ratio, 1.0) * 1.05)), even)
-    if w > MAX_WIDTH:
+    w = _even(max(size0 + 1, math.ceil(size0 * max(ratio, 1.0) * 1.05)), even)
+    if w > MAX_SIZE:
         return None, ()
     if run(w):
         while not spent():
             half = _even(w // 2, even)  # ≥ w/2: if it fails, so does w/2 (monotone)
-            if half <= width0 or half >= w or not run(half):
+            if half <= size0 or half >= w or not run(half):
                 return w, tuple(runs)
             w = half
         return w, tuple(runs)
     while not spent():
         w = _even(2 * w, even)
-        if w > MAX_WIDTH:
+        if w > MAX_SIZE:
             break
         if run(w):
             return w, tuple(runs)

@@ -8,11 +8,11 @@ made for each of their values (``where``). An axis that varies with another
 (linked keys, ``data.n,data.d``) is absorbed into it (``collinear``). Rows where q
 is null or not positive are left out. 95% intervals are bootstrap percentiles
 (a fixed RNG seed, so they are reproducible): the seeds are resampled jointly —
-a seed is the random unit, the same data at every width — or, with one seed, the
+a seed is the random unit, the same data at every model size — or, with one seed, the
 grid points. With few seeds the intervals are coarse (3 seeds have 10 distinct
 resamples).
 
-``lazy_thresholds``: for each point of the other axes (e.g. each width), the
+``lazy_thresholds``: for each point of the other axes (e.g. each model size), the
 smallest γ of the grid from which on the medians over seeds of the relative
 kernel change and the relative linearization gap are below a tolerance.
 """
@@ -119,9 +119,9 @@ def _bootstrap(
     """Coefficients of ``n_boot`` refits. ``table[i, s]``: the quantity at point i for
     seed s (NaN where missing). With several seeds, the seeds are resampled jointly —
     a seed is the experiment's random unit, shared by every point (the same data at
-    every width) — and each point's median recomputed; with one seed, the points are
+    every model size) — and each point's median recomputed; with one seed, the points are
     resampled. Replicates whose design is rank-deficient are skipped."""
-    P, width = design.shape
+    P, columns = design.shape
     S = table.shape[1]
     full = bool(np.all(np.isfinite(table)))  # np.median is 50× faster than nanmedian
     out = []
@@ -136,12 +136,12 @@ def _bootstrap(
         else:
             pick = rng.integers(0, P, P)
             y, X = np.log(table[pick, 0]), design[pick]
-        if X.shape[0] <= width:
+        if X.shape[0] <= columns:
             continue
         coef, _, rank, _ = np.linalg.lstsq(X, y, rcond=None)
-        if rank == width:
+        if rank == columns:
             out.append(coef)
-    return np.array(out).reshape(-1, width)
+    return np.array(out).reshape(-1, columns)
 
 
 def fit_power_law(

@@ -16,11 +16,13 @@ from ..choices import TrainMethod
 from ..errors import EstimationError, NtkcheckError
 from ..io.build import build_problem
 from ..io.example import example_spec
-from ..io.spec import LoadedSpec, load_spec
+from ..io.loaded import LoadedSpec
+from ..io.loading import load_spec
+from ..io.overrides import FlagNames
 from ..problem import Problem
 from ..theory.certificate import Certificate, Quantities, Status, Theorem, certify_both
 from ..theory.gd import GdCertificate, certify_gd
-from .advice import WouldCertify, nearest_gamma, search_width, width_of
+from .advice import WouldCertify, nearest_gamma, search_size, size_of
 from .measure import Estimate, Measurement, estimate_at, measure
 from .result import CertifyResult, Entry, ProblemInfo, SpecFailure
 from .specs import labelled
@@ -140,7 +142,7 @@ def certify_spec(
 
     ``spectrum``: ``auto`` | ``dense`` | ``iterative`` (see ``measure_spectrum``).
     ``advise``: when not certified, find what would certify (``run.advice``; for the
-    width this certifies the spec again at a few widths).
+    size this certifies the spec again at a few sizes).
     """
     result = _run(loaded, simulate_flow=False, with_local_beta=with_local_beta, spectrum=spectrum)
     if advise and result.verdict.status is Status.not_certified:
@@ -155,13 +157,14 @@ def certify_spec(
 def would_certify(
     loaded: LoadedSpec, result: CertifyResult, *, with_local_beta: bool, spectrum: str
 ) -> WouldCertify:
-    """The nearest certified γ, a width that certifies (half of it does not) and the
+    """The nearest certified γ, a model size that certifies (half of it does not) and the
     largest certified lr, everything else fixed (``run.advice``)."""
     c = result.verdict
     lr = result.gd.lr_max if result.gd is not None and result.gd.lr_max > 0 else None
-    width0 = width_of(loaded)
-    if width0 is None:
+    axis = size_of(loaded)
+    if axis is None:
         return WouldCertify(nearest_gamma(c), None, lr, False)
+    key, size0, even = axis
     gamma = c.gamma
     lo = nearest_gamma(c)
     if lo is not None and gamma < lo:
@@ -169,18 +172,17 @@ def would_certify(
     else:
         path = result.certificates.get(Theorem.path)
         ratio = path.gamma_star / gamma if path is not None else math.inf
-    even = getattr(loaded.spec.model, "init", "") == "symmetric"
 
-    def certifies(width: int) -> bool:
-        other = reload(loaded, {"model.width": width})
+    def certifies(size: int) -> bool:
+        other = reload(loaded, {key: size})
         again = _run(other, simulate_flow=False, with_local_beta=with_local_beta, spectrum=spectrum)
         return again.verdict.certified
 
     try:
-        width, runs = search_width(width0, ratio, certifies, even=even)
-    except (NtkcheckError, MemoryError):  # a width too large for this machine: no advice
-        width, runs = None, ()
-    return WouldCertify(nearest_gamma(c), width, lr, width is not None, runs, width0)
+        size, runs = search_size(size0, ratio, certifies, even=even)
+    except (NtkcheckError, MemoryError):  # a model too large for this machine: no advice
+        size, runs = None, ()
+    return WouldCertify(nearest_gamma(c), size, lr, size is not None, runs, size0, key)
 
 
 def reload(loaded: LoadedSpec, extra: dict[str, Any]) -> LoadedSpec:
@@ -321,12 +323,14 @@ def result_of(
     )
 
 
-def load(spec: Path | None, overrides: dict[str, Any], *, command_line: bool = False) -> LoadedSpec:
-    """The spec at ``spec``, or the built-in example when None (``command_line``: the
+def load(
+    spec: Path | None, overrides: dict[str, Any], *, flag_names: FlagNames | None = None
+) -> LoadedSpec:
+    """The spec at ``spec``, or the built-in example when None (``flag_names``: the
     overrides came from the CLI's flags, and errors name those)."""
     if spec is None:
-        return example_spec(overrides, command_line=command_line)
-    return load_spec(spec, overrides, command_line=command_line)
+        return example_spec(overrides, flag_names=flag_names)
+    return load_spec(spec, overrides, flag_names=flag_names)
 
 
 def guarded(label: str, job: Callable[[], CertifyResult], *, debug: bool = False) -> Entry:
@@ -339,7 +343,7 @@ def guarded(label: str, job: Callable[[], CertifyResult], *, debug: bool = False
     except NtkcheckError as exc:
         return SpecFailure(label, labelled(label, exc), exc.line)
     except MemoryError:
-        return SpecFailure(label, f"{label}: ran out of memory; reduce data.n or model.width")
+        return SpecFailure(label, f"{label}: ran out of memory; reduce data.n or the model's size")
     except KeyboardInterrupt:
         raise
     except Exception as exc:

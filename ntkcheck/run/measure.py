@@ -27,6 +27,7 @@ from ..linalg.rigorous import (
 from ..linalg.spectrum import Spectrum, dense_spectrum, iterative_spectrum
 from ..linalg.threads import blas_threads, threads_for
 from ..models.protocol import BetaSummary, GramError, LocalBeta, Model
+from ..models.registry import shrink_advice
 from ..problem import Problem
 from ..theory.drift import Drift, LipschitzDrift, NoDrift
 
@@ -185,7 +186,7 @@ def measure_spectrum(
     require(
         model.peak_bytes("matvec", n),
         f"the matrix-free spectrum (n = {n:,}, {model.info().head})",
-        "reduce data.n or model.width",
+        shrink_advice(model.info().family),
     )
     cache = fits(model.cache_bytes(n))
     with blas_threads(gram_threads):
@@ -221,6 +222,7 @@ class Measurement:
     f0_dot_y: float
     beta_local: float | None = None
     beta_local_info: LocalBeta | None = None
+    family: str = ""  # the model's family (the report's words for it)
 
 
 @dataclass(frozen=True)
@@ -378,6 +380,7 @@ def measure(
         f0_dot_y=float(f0 @ problem.y),
         beta_local=local_value,
         beta_local_info=info,
+        family=model.info().family,
     )
 
 

@@ -36,8 +36,8 @@ def inputs_of(paths: Iterable[Path], overrides: dict[str, Any]) -> list[tuple[Pa
     """The files that running these specs reads, each with what it is: every spec and
     the files it references (a spec that does not load is still an input; its error
     is reported when it runs)."""
+    from ..io.loading import load_spec
     from ..io.output import spec_inputs  # pydantic: only for a command that writes a file
-    from ..io.spec import load_spec
 
     out: list[tuple[Path, str]] = []
     for path in paths:

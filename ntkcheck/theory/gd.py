@@ -138,16 +138,18 @@ class BallBounds:
 
     def step_max_at(self, rho: float, gamma: float, r0: float) -> float:
         """η_max(ρ): the largest η with R_gd(ρ) ≤ ρ (0 when none). With A = 2‖r0‖/(γαρ):
-        (L) η ≤ (2 − A)/(γ²Σ² + γβ(ρ)‖r0‖); (G) η ≤ (2 − A − 2h_pair/α)/(γ²Σ²)."""
+        (L) η ≤ (2 − A)/(γ²Σ² + γβ(ρ)‖r0‖); (G) η ≤ (2 − A − 2h_pair/α)/(γ²Σ²) — with
+        ``ball``'s rounding margins, so that a step below it passes ``ball``'s check."""
         h, beta, pair = self.at(rho)
-        alpha = self.sigma_min - h
+        alpha = (self.sigma_min - h) * (1.0 - _TINY)
         if not (alpha > 0.0 and rho > 0.0):
             return 0.0
-        Sigma = self.sigma_max + h
-        A = 2.0 * r0 / (gamma * alpha * rho)
-        best = (2.0 - A - 2.0 * pair / alpha) / (gamma * gamma * Sigma * Sigma)
+        Sigma = (self.sigma_max + h) * (1.0 + _TINY)
+        up = (1.0 + _TINY) ** 2
+        room = 2.0 * (1.0 - _TINY) - 2.0 * r0 * (1.0 + _TINY) / (gamma * alpha * rho)
+        best = (room - up * 2.0 * pair / alpha) / (up * gamma * gamma * Sigma * Sigma)
         if beta is not None:
-            best = max(best, (2.0 - A) / (gamma * gamma * Sigma * Sigma + gamma * beta * r0))
+            best = max(best, room / (up * (gamma * gamma * Sigma * Sigma + gamma * beta * r0)))
         return max(best, 0.0)
 
 

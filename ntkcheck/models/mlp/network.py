@@ -273,8 +273,7 @@ class MlpNetwork:
         """The two-layer flip bound: J's hidden block is s (w_i α_1 α_0) σ'(⟨w_i, x⟩) x, and
         σ'(z/c) = σ'(z), so it is the two-layer network with a_i = w_i α_1 α_0; s is rounded
         up by 2⁻⁴⁸ for the few roundings in a_i (a² enters the gains)."""
-        from ..two_layer.flips import flip_bound, jump_of
-        from ..two_layer.network import FlipDrift
+        from ..flips import FlipDrift, flip_bound, jump_of
 
         st, p = self.structure, self.params
         alphas = st.alphas

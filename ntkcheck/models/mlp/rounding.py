@@ -101,7 +101,7 @@ class ActivationConstants:
 
     @classmethod
     def of(cls, activation: Activation) -> ActivationConstants:
-        from ..two_layer.flips import jump_of
+        from ..flips import jump_of
 
         name = activation.name
         step = name in NONSMOOTH_ACTIVATIONS

@@ -18,7 +18,7 @@ def block_size(n: int, width: int, block_values: int = BLOCK_VALUES) -> int:
 def matrix_free_peak_bytes(n: int, d: int, width: int, block_values: int = BLOCK_VALUES) -> int:
     """Peak bytes of ``certify`` without K0: data (3nd), weights and a product's
     output (3Nd), three n×block temporaries, the eigensolvers' O(n) vectors and the
-    d×d Gram of |W| (``linalg.rigorous.factor_error_bound``)."""
+    d×d Gram of |W| (``rounding.factor_error_bound``)."""
     block = block_size(n, width, block_values)
     return FLOAT_BYTES * (3 * n * d + 3 * width * d + 3 * n * block + 60 * n + d * d)
 

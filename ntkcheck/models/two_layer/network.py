@@ -17,15 +17,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ...linalg import dense
-from ...linalg.rigorous import factor_error_bound, gram_formation_error, gram_n_terms
+from ...linalg.rigorous import gram_formation_error
 from ...linalg.spectrum import EPS
 from ...linalg.threads import blas_threads, threads_for
-from ...theory.drift import Drift, DriftKind, LipschitzDrift, NoDrift
+from ...theory.drift import Drift, LipschitzDrift, NoDrift
 from .. import protocol
 from ..activations import Activation
 from ..names import NONSMOOTH_ACTIVATIONS
@@ -36,9 +35,7 @@ from .memory import (
     matrix_free_peak_bytes,
     simulate_peak_bytes,
 )
-
-if TYPE_CHECKING:
-    from .flips import FlipBound
+from .rounding import factor_error_bound, gram_n_terms
 
 
 @dataclass(frozen=True)
@@ -112,29 +109,6 @@ class Linearization:
         if not isinstance(other, Linearization):
             raise TypeError("drift_gram needs a linearization of the same two-layer network")
         return factor_gram(self.X, self.S - other.S)
-
-
-@dataclass(frozen=True, eq=False)
-class FlipDrift:
-    """The activation-flip drift bound (THEORY.md §10) as a ``Drift``."""
-
-    bound: FlipBound
-    rigorous: bool = True
-    kind: DriftKind = DriftKind.flip_count
-
-    def h(self, rho: float) -> float:
-        return self.bound.h(rho)
-
-    def safe_radius(self, target: float) -> float:
-        return self.bound.safe_radius(target)
-
-    def lipschitz(self, rho: float) -> float | None:
-        return None  # σ' jumps: J is not Lipschitz
-
-    def pair(self, rho: float) -> float:
-        """min(2h(ρ), h(√2ρ)) (THEORY.md §13 (G)): a pair's differing blocks lie in the
-        union of the two flip sets, which costs at most 2ρ² of budget (nested margins)."""
-        return min(2.0 * self.h(rho), self.h(math.sqrt(2.0) * rho))
 
 
 @dataclass(frozen=True, eq=False)
@@ -306,7 +280,7 @@ class TwoLayerNetwork:
         if self.activation.smooth:
             return LipschitzDrift(self.beta(X).beta)
         if self.activation.name in NONSMOOTH_ACTIVATIONS:
-            from .flips import flip_bound, jump_of  # relu-like σ only
+            from ..flips import FlipDrift, flip_bound, jump_of  # relu-like σ only
 
             jump = jump_of(self.activation.name)
             return FlipDrift(flip_bound(X, self.W, self.a, self.s, jump))
@@ -320,7 +294,7 @@ class TwoLayerNetwork:
         scale = 0.0 if exact_derivative else max(1.0, self.activation.derivative_bound)
         jump = 0.0
         if not smooth:
-            from .flips import jump_of  # loaded here: smooth σ's never need the flip module
+            from ..flips import jump_of  # loaded here: smooth σ's never need the flip module
 
             jump = jump_of(name)
         factor = factor_error_bound(

@@ -1,4 +1,6 @@
-"""Activation-flip drift bound for ReLU-like two-layer networks (THEORY.md §10).
+"""Activation-flip drift bound for ReLU-like two-layer networks (THEORY.md §10), shared
+by the families whose network has that form (``two_layer``; ``mlp`` with one hidden
+layer, no bias and a frozen output layer).
 
 Network ``f_W(x) = s Σ_i a_i σ(⟨w_i, x⟩)``, ``θ = W ∈ R^{N×d}``, inputs ``X ∈ R^{n×d}``,
 fixed output weights ``a_i``, factor ``s > 0``, and σ' a step with jump ``c``
@@ -90,7 +92,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...linalg.memory import require
+from ..linalg.memory import require
+from ..theory.drift import DriftKind
 
 _U = 2.0**-53
 ZERO_MARGIN_SQ = 1e-280
@@ -521,3 +524,26 @@ def _bridges(
         hi[act] = np.where(stays, hi[act], mid - 1)
         act = act[lo[act] < hi[act]]
     return lo, _tangents(xs, ys, lo, r0, r1)
+
+
+@dataclass(frozen=True, eq=False)
+class FlipDrift:
+    """The activation-flip drift bound (THEORY.md §10) as a ``Drift``."""
+
+    bound: FlipBound
+    rigorous: bool = True
+    kind: DriftKind = DriftKind.flip_count
+
+    def h(self, rho: float) -> float:
+        return self.bound.h(rho)
+
+    def safe_radius(self, target: float) -> float:
+        return self.bound.safe_radius(target)
+
+    def lipschitz(self, rho: float) -> float | None:
+        return None  # σ' jumps: J is not Lipschitz
+
+    def pair(self, rho: float) -> float:
+        """min(2h(ρ), h(√2ρ)) (THEORY.md §13 (G)): a pair's differing blocks lie in the
+        union of the two flip sets, which costs at most 2ρ² of budget (nested margins)."""
+        return min(2.0 * self.h(rho), self.h(math.sqrt(2.0) * rho))
