@@ -184,7 +184,7 @@ def run_sweep(r: SweepRequest) -> int:
         from rich.console import Console
 
         console = Console()
-        for item in sweep_report.rich_renderables(
+        for item in sweep_report.sweep_renderables(
             ordered, plan.grid_keys, *shown, lazy_tol=lazy_tol
         ):
             console.print(item)

@@ -8,6 +8,7 @@ the integrator's error floor, and holds when ``measured ≤ bound·(1 + ROUNDING
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,10 +80,14 @@ class Floors:
     theta: float
 
 
-def not_applicable(theorem: str, estimate: bool) -> tuple[Check, ...]:
+def not_applicable_checks(
+    theorem: str, estimate: bool, statements: Mapping[str, str] | None = None
+) -> tuple[Check, ...]:
+    """Every check of ``theorem`` (``statements``: its id → statement, default C1–C5 of
+    ``STATEMENTS[theorem]``), none applicable: no certificate, or the run was cut short."""
+    chosen = STATEMENTS[theorem] if statements is None else statements
     return tuple(
-        Check(c, s, False, None, None, None, estimate, None, theorem)
-        for c, s in STATEMENTS[theorem].items()
+        Check(c, s, False, None, None, None, estimate, None, theorem) for c, s in chosen.items()
     )
 
 
@@ -106,7 +111,7 @@ def checks_for(
     """
     t = sim["t"]
     if g is None or not applicable:
-        return not_applicable(theorem, estimate)
+        return not_applicable_checks(theorem, estimate)
     one, zero = np.ones_like(t), np.zeros_like(t)
     curves = bound_curves(g, t)
     fr = floors.r

@@ -33,7 +33,7 @@ from ..models.registry import shrink_advice
 from ..problem import Problem
 from ..theory.gd import STATEMENTS, GdGuarantees
 from . import GD_SIMULATION_ARRAYS
-from .checks import ROUNDING, Check
+from .checks import ROUNDING, Check, not_applicable_checks
 
 #: ``progress(k, L_k)``: steps done and the loss ½‖r_k‖² (the flow's ``Progress`` type).
 Progress = Callable[[int, float], None]
@@ -182,12 +182,6 @@ def _check(cid: str, parts: list[_Part], estimate: bool) -> Check:
     final = max(p.last for p in resolved if p.last is not None)
     return Check(cid, STATEMENTS[cid], True, not violated, top.worst, float(top.worst_step or 0),
                  estimate, final, "gd")  # fmt: skip
-
-
-def not_applicable(estimate: bool) -> tuple[Check, ...]:
-    """G1, G2, G3, G5 when no GD certificate holds (or the run was interrupted)."""
-    return tuple(Check(c, s, False, None, None, None, estimate, None, "gd")
-                 for c, s in STATEMENTS.items())  # fmt: skip
 
 
 def step_noise(
@@ -524,7 +518,7 @@ def simulate_gd(
         )
     estimate = not rigorous
     if checks is None or status == "interrupted":
-        made = not_applicable(estimate)
+        made = not_applicable_checks("gd", estimate, STATEMENTS)
     else:
         made = checks.checks(estimate)
     arrays = {
@@ -568,7 +562,6 @@ __all__ = [
     "GdSimulation",
     "LinearizedGd",
     "checkpoint_steps",
-    "not_applicable",
     "simulate_gd",
     "step_noise",
 ]

@@ -177,7 +177,7 @@ def _error_floor(
     return Floors(r=err_e * j_max, theta=err_e / gamma)
 
 
-def measure(flow: Deviation, result: FlowResult, K0: np.ndarray) -> dict[str, np.ndarray]:
+def laziness_measures(flow: Deviation, result: FlowResult, K0: np.ndarray) -> dict[str, np.ndarray]:
     """The measures of §5 and §7 at every checkpoint reached."""
     p, lin = flow.problem, flow.lin
     X, gamma = p.X, p.gamma
@@ -334,7 +334,7 @@ def simulate(
             break
         t0 = time.perf_counter()
         with blas_threads(threads_for("eigen", problem.n)):
-            m = measure(flow, result, K0)
+            m = laziness_measures(flow, result, K0)
         timing["measure"] = timing.get("measure", 0.0) + time.perf_counter() - t0
         floors = _error_floor(result, m, model.n_params, sigma_max, gamma)
         gap_resolved = len(m["gap"]) < 2 or float(np.max(m["gap"][1:])) >= 1e3 * floors.r

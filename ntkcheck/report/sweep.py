@@ -180,7 +180,7 @@ def render_text(
     return "\n".join(lines) + "\n"
 
 
-def rich_renderables(
+def sweep_renderables(
     rows: Sequence[Row],
     grid_keys: Sequence[str],
     fits: Sequence[Fit],
@@ -242,7 +242,7 @@ def render_rich(
 
     buf = StringIO()
     console = Console(file=buf, width=width, force_terminal=False, color_system=None)
-    for item in rich_renderables(rows, grid_keys, fits, thresholds, lazy_tol=lazy_tol):
+    for item in sweep_renderables(rows, grid_keys, fits, thresholds, lazy_tol=lazy_tol):
         console.print(item)
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
 

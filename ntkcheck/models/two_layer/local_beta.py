@@ -45,7 +45,7 @@ from ..protocol import LocalBeta
 from .memory import BLOCK_VALUES
 
 
-class TwoLayerNetwork(Protocol):
+class SearchedNetwork(Protocol):
     """What the search reads of the network (``network.TwoLayerNetwork``)."""
 
     @property
@@ -208,7 +208,7 @@ def _top_eigvecs(
     return np.swapaxes(V @ Y[:, :, ::-1], 1, 2)
 
 
-def _distinct(net: TwoLayerNetwork) -> np.ndarray:
+def _distinct(net: SearchedNetwork) -> np.ndarray:
     """Index of the first neuron of each group with the same row w_i and the same |a_i|.
 
     Rows are keyed by a fixed random projection, accumulated column by column so
@@ -239,7 +239,7 @@ def _distinct(net: TwoLayerNetwork) -> np.ndarray:
 class _Search:
     """The per-neuron problems of the distinct neurons ``W`` (K, d), ``scale = s|a_i|``."""
 
-    def __init__(self, net: TwoLayerNetwork, X: np.ndarray, rng: np.random.Generator) -> None:
+    def __init__(self, net: SearchedNetwork, X: np.ndarray, rng: np.random.Generator) -> None:
         self.net, self.X, self.rng = net, X, rng
         self.index = _distinct(net)
         self.size = len(self.index)
@@ -385,7 +385,7 @@ class _Search:
 
 
 def local_beta(
-    net: TwoLayerNetwork,
+    net: SearchedNetwork,
     X: np.ndarray,
     *,
     seed: int = 0,
