@@ -12,6 +12,7 @@ from ntkcheck.models.activations import get_activation
 from ntkcheck.models.two_layer import TwoLayerNetwork
 from ntkcheck.models.two_layer.local_beta import local_beta
 from ntkcheck.report.document import document
+from ntkcheck.run.settings import RunSettings
 
 SMOOTH = ["tanh", "sigmoid", "softplus", "erf", "gelu", "silu", "sin", "cos", "elu", "quadratic"]
 
@@ -111,7 +112,7 @@ def test_local_beta_of_kinked_activation_is_refused_or_infinite():
 
     with pytest.raises(SpecError, match=r"certify\.beta: local needs a smooth activation"):
         example_spec({"certify.beta": "local", "model.activation": "relu"})
-    r = certify_spec(example_spec({"model.activation": "relu"}), with_local_beta=True)
+    r = certify_spec(example_spec({"model.activation": "relu"}), RunSettings(with_local_beta=True))
     assert r.estimate.beta_local == np.inf  # reported beside the flip bound, never used
     assert r.estimate.measurement.drift.kind == "flip_count"
 

@@ -25,6 +25,7 @@ from ..errors import NtkcheckError
 from ..io.yaml_lines import YamlError, load_yaml_with_lines
 from ..report import DEFAULT_FAILING, MACHINE_FORMATS, render, render_validation, rich_renderables
 from ..run.result import CertifyResult, Entry, SpecFailure
+from ..run.settings import RunSettings
 from ..run.specs import BUILTIN, expand_specs, inputs_of, labelled
 from ..theory.certificate import Theorem
 from ._malloc import tune_malloc
@@ -199,6 +200,7 @@ def certify_command(
     from ..io.output import check_output
     from ..run.job import certify_spec, guarded, load
 
+    settings = RunSettings(spectrum=spectrum.value, with_local_beta=beta_local)
     fmt = _choose_format(fmt, output_file)
     overrides = {
         "gamma": gamma,
@@ -233,7 +235,7 @@ def certify_command(
 
             def job(target: Path | None = target) -> CertifyResult:
                 loaded = load(target, overrides, flag_names=CLI_FLAG_NAMES)
-                return certify_spec(loaded, with_local_beta=beta_local, spectrum=spectrum.value)
+                return certify_spec(loaded, settings)
 
             if spinner:
                 from rich.console import Console
@@ -353,6 +355,7 @@ def simulate_command(
     targets: list[Path | SpecFailure | None] = [*expand_specs(specs)] if specs else [None]
     spec = targets[0] if len(targets) == 1 and not isinstance(targets[0], SpecFailure) else None
     label = BUILTIN if spec is None else str(spec)
+    settings = RunSettings(spectrum=spectrum.value, with_local_beta=beta_local, advise=False)
     try:
         given, fmt = fmt, _choose_format(fmt, output_file)
         if fmt in (Format.junit, Format.sarif, Format.github):
@@ -396,8 +399,7 @@ def simulate_command(
             overrides,
             fmt,
             output_file,
-            with_local_beta=beta_local,
-            spectrum=spectrum.value,
+            settings,
             debug=debug,
             quiet=quiet,
         )
@@ -407,9 +409,7 @@ def simulate_command(
                 "ntkcheck: no SPEC given: simulating the built-in lecture example", file=sys.stderr
             )
         loaded = load(spec, overrides, flag_names=CLI_FLAG_NAMES)
-        result = _simulate_with_progress(
-            loaded, label=label, with_local_beta=beta_local, spectrum=spectrum.value, quiet=quiet
-        )
+        result = _simulate_with_progress(loaded, settings, label=label, quiet=quiet)
     except NtkcheckError as exc:
         say_error(labelled(label, exc))
         return EXIT_ERROR
@@ -441,9 +441,8 @@ def _simulate_many(
     overrides: dict[str, Any],
     fmt: Format,
     output_file: Path | None,
+    settings: RunSettings,
     *,
-    with_local_beta: bool,
-    spectrum: str,
     debug: bool,
     quiet: bool = False,
 ) -> int:
@@ -464,10 +463,7 @@ def _simulate_many(
 
             def job(target: Path | None = target, label: str = label) -> CertifyResult:
                 loaded = load(target, overrides, flag_names=CLI_FLAG_NAMES)
-                return _simulate_with_progress(
-                    loaded, label=label, with_local_beta=with_local_beta, spectrum=spectrum,
-                    quiet=quiet,
-                )  # fmt: skip
+                return _simulate_with_progress(loaded, settings, label=label, quiet=quiet)
 
             entry = guarded(label, job, debug=debug)
             entries.append(entry)
@@ -518,7 +514,7 @@ PROGRESS_SECONDS = 5.0
 
 
 def _simulate_with_progress(
-    loaded: LoadedSpec, *, label: str, with_local_beta: bool, spectrum: str, quiet: bool = False
+    loaded: LoadedSpec, settings: RunSettings, *, label: str, quiet: bool = False
 ) -> CertifyResult:
     """Run ``simulate_spec`` with progress on stderr: a bar on a terminal, else one line
     every ``PROGRESS_SECONDS``; none with ``quiet``. A flow predicted to take long says so
@@ -536,13 +532,7 @@ def _simulate_with_progress(
     points = loaded.spec.simulate.points
     if quiet or not console.is_terminal:
         lines = _progress_lines(label, (train.steps or 0) if gd else points - 1, gd=gd)
-        return simulate_spec(
-            loaded,
-            progress=None if quiet else lines,
-            with_local_beta=with_local_beta,
-            spectrum=spectrum,
-            notice=notice,
-        )
+        return simulate_spec(loaded, settings, progress=None if quiet else lines, notice=notice)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     if gd:
@@ -557,9 +547,8 @@ def _simulate_with_progress(
             task = bar.add_task("gd", total=train.steps, loss="—")
             return simulate_spec(
                 loaded,
+                settings,
                 progress=lambda k, loss: bar.update(task, completed=k, loss=f"{loss:.3g}"),
-                with_local_beta=with_local_beta,
-                spectrum=spectrum,
             )
     with Progress(
         TextColumn("integrating gradient flow"),
@@ -572,9 +561,8 @@ def _simulate_with_progress(
         task = bar.add_task("flow", total=points - 1, tau="0")
         return simulate_spec(
             loaded,
+            settings,
             progress=lambda k, tau: bar.update(task, completed=k, tau=f"{tau:.3g}"),
-            with_local_beta=with_local_beta,
-            spectrum=spectrum,
             notice=lambda text: console.print(f"ntkcheck: {label}: {text}", markup=False),
         )
 

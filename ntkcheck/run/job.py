@@ -25,6 +25,7 @@ from ..theory.gd import GdCertificate, certify_gd
 from .advice import WouldCertify, nearest_gamma, search_size, size_of
 from .measure import Estimate, Measurement, estimate_at, measure
 from .result import CertifyResult, Entry, ProblemInfo, SpecFailure
+from .settings import DEFAULT, RunSettings
 from .specs import labelled
 
 if TYPE_CHECKING:
@@ -131,23 +132,16 @@ def simulate_at(
     )
 
 
-def certify_spec(
-    loaded: LoadedSpec,
-    *,
-    with_local_beta: bool = False,
-    spectrum: str = "auto",
-    advise: bool = True,
-) -> CertifyResult:
+def certify_spec(loaded: LoadedSpec, settings: RunSettings = DEFAULT) -> CertifyResult:
     """Build the problem, measure at θ0, certify at the spec's γ; time each stage.
 
-    ``spectrum``: ``auto`` | ``dense`` | ``iterative`` (see ``measure_spectrum``).
-    ``advise``: when not certified, find what would certify (``run.advice``; for the
-    size this certifies the spec again at a few sizes).
+    With ``settings.advise``, when not certified, find what would certify
+    (``run.advice``; for the size this certifies the spec again at a few sizes).
     """
-    result = _run(loaded, simulate_flow=False, with_local_beta=with_local_beta, spectrum=spectrum)
-    if advise and result.verdict.status is Status.not_certified:
+    result = _run(loaded, settings, simulate_flow=False)
+    if settings.advise and result.verdict.status is Status.not_certified:
         t = time.perf_counter()
-        advice = would_certify(loaded, result, with_local_beta=with_local_beta, spectrum=spectrum)
+        advice = would_certify(loaded, result, settings)
         timing = {**result.timing, "advice": time.perf_counter() - t}
         timing["total"] = sum(v for k, v in timing.items() if k != "total")
         result = replace(result, would_certify=advice, timing=timing)
@@ -155,7 +149,7 @@ def certify_spec(
 
 
 def would_certify(
-    loaded: LoadedSpec, result: CertifyResult, *, with_local_beta: bool, spectrum: str
+    loaded: LoadedSpec, result: CertifyResult, settings: RunSettings = DEFAULT
 ) -> WouldCertify:
     """The nearest certified γ, a model size that certifies (half of it does not) and the
     largest certified lr, everything else fixed (``run.advice``)."""
@@ -175,7 +169,7 @@ def would_certify(
 
     def certifies(size: int) -> bool:
         other = reload(loaded, {key: size})
-        again = _run(other, simulate_flow=False, with_local_beta=with_local_beta, spectrum=spectrum)
+        again = _run(other, settings, simulate_flow=False)
         return again.verdict.certified
 
     try:
@@ -195,23 +189,15 @@ def reload(loaded: LoadedSpec, extra: dict[str, Any]) -> LoadedSpec:
 
 def simulate_spec(
     loaded: LoadedSpec,
+    settings: RunSettings = DEFAULT,
     *,
     progress: Progress | None = None,
-    with_local_beta: bool = False,
-    spectrum: str = "auto",
     notice: Callable[[str], None] | None = None,
 ) -> CertifyResult:
     """Certify, then integrate the true and the linearized flow and check C1–C5 (§5).
 
     ``notice`` receives one sentence before a run predicted to take long starts."""
-    return _run(
-        loaded,
-        simulate_flow=True,
-        progress=progress,
-        with_local_beta=with_local_beta,
-        spectrum=spectrum,
-        notice=notice,
-    )
+    return _run(loaded, settings, simulate_flow=True, progress=progress, notice=notice)
 
 
 @dataclass(frozen=True)
@@ -224,9 +210,7 @@ class Measured:
     timing: dict[str, float]
 
 
-def measure_spec(
-    loaded: LoadedSpec, *, with_local_beta: bool = False, spectrum: str = "auto"
-) -> Measured:
+def measure_spec(loaded: LoadedSpec, settings: RunSettings = DEFAULT) -> Measured:
     """Build the problem and measure it at θ0 (σ's, β, the drift bound), timed."""
     start = time.perf_counter()
     problem = build_problem(loaded)
@@ -234,8 +218,8 @@ def measure_spec(
     measurement = measure(
         problem,
         beta=loaded.spec.certify.beta,
-        with_local_beta=with_local_beta,
-        spectrum_method=spectrum,
+        with_local_beta=settings.with_local_beta,
+        spectrum_method=settings.spectrum,
         seed=loaded.spec.seed,
     )
     timing = {"problem": built - start, "estimate": time.perf_counter() - built}
@@ -285,14 +269,13 @@ def run_at(
 
 def _run(
     loaded: LoadedSpec,
+    settings: RunSettings,
     *,
     simulate_flow: bool,
     progress: Progress | None = None,
-    with_local_beta: bool = False,
-    spectrum: str = "auto",
     notice: Callable[[str], None] | None = None,
 ) -> CertifyResult:
-    shared = measure_spec(loaded, with_local_beta=with_local_beta, spectrum=spectrum)
+    shared = measure_spec(loaded, settings)
     return run_at(loaded, shared, simulate_flow=simulate_flow, progress=progress, notice=notice)[0]
 
 

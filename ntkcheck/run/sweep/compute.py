@@ -19,6 +19,7 @@ from ...choices import SweepMeasure
 from ...io.loaded import LoadedSpec
 from ..job import Measured, guarded, measure_spec, run_at
 from ..result import CertifyResult, Entry, SpecFailure
+from ..settings import RunSettings
 from .plan import Options, Point, Task
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ def iter_task(task: Task) -> Iterator[Outcome]:
             loaded = task.source.parse(dict(point.overrides))
             if shared is None:
                 try:
-                    shared = measure_spec(loaded, spectrum=task.options.spectrum)
+                    shared = measure_spec(loaded, RunSettings(spectrum=task.options.spectrum))
                 except Exception as exc:  # every γ of the task fails alike
                     shared = exc
             if isinstance(shared, Exception):
