@@ -1,7 +1,9 @@
-"""A problem instance: data, the model at θ0 and γ — plain values, no spec.
+"""A problem instance: data and the model at θ0 — plain values, no spec, no γ.
 
 Built from a spec by ``ntkcheck.io.build``; read by the measurement, the flow
-and the report. Pickles (for worker processes).
+and the report. The output scale γ is not the problem's: the pipeline passes it
+explicitly (one problem and its γ-free measurement serve every γ of a sweep).
+Pickles (for worker processes).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from .models.protocol import Model
 
 @dataclass(frozen=True, eq=False)
 class Problem:
-    """``X`` (n, d), ``y`` (n,), the model at θ0, ``γ`` and ``f0 = f_θ0(X)``.
+    """``X`` (n, d), ``y`` (n,), the model at θ0 and ``f0 = f_θ0(X)``.
 
     ``f0_zero`` is True when ``f_θ0 ≡ 0`` holds exactly by construction
     (e.g. ``init: symmetric``); then ``f0`` is stored as exact zeros.
@@ -28,7 +30,6 @@ class Problem:
     y: np.ndarray
     data: str  # one-line description of the data
     model: Model
-    gamma: float
     init: str
     centered: bool
     f0: np.ndarray
@@ -52,23 +53,17 @@ class Problem:
         """False when L0 = ½‖y‖² for every γ (f_θ0 ≡ 0 or centered)."""
         return not (self.centered or self.f0_zero)
 
-    def residual0(self, gamma: float | None = None) -> np.ndarray:
-        """``r(θ0) = γ f0 − y`` (``−y`` when centered or f_θ0 ≡ 0) at ``gamma`` (default: the
-        problem's γ): the residual every certificate and the simulation start from."""
-        return (self.gamma if gamma is None else gamma) * self.f0_trained - self.y
+    def residual0(self, gamma: float) -> np.ndarray:
+        """``r(θ0) = γ f0 − y`` (``−y`` when centered or f_θ0 ≡ 0) at ``gamma``: the
+        residual every certificate and the simulation start from."""
+        return gamma * self.f0_trained - self.y
 
     def loss0(self, gamma: float) -> float:
         """``L0(γ) = ½‖γ f0 − y‖²`` (THEORY.md §4); ``½‖y‖²`` when centered or f_θ0 ≡ 0."""
         r0 = self.residual0(gamma)
         return 0.5 * float(r0 @ r0)
 
-    def residual(self, f: np.ndarray) -> np.ndarray:
+    def residual(self, f: np.ndarray, gamma: float) -> np.ndarray:
         """``r = γ f_θ(X) − y`` (centered: ``γ(f_θ(X) − f_θ0(X)) − y``) from f_θ(X)."""
         offset = self.f0 if self.centered else 0.0
-        return self.gamma * (f - offset) - self.y
-
-    def with_gamma(self, gamma: float) -> Problem:
-        """The same problem at another γ (the model and data are shared, not copied)."""
-        from dataclasses import replace
-
-        return replace(self, gamma=gamma)
+        return gamma * (f - offset) - self.y

@@ -7,6 +7,7 @@ machine precision for analytic activations and shares no code with ntkcheck.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,36 @@ from scipy import special
 
 from ntkcheck.models.activations import get_activation
 from ntkcheck.models.two_layer import TwoLayerNetwork
+from ntkcheck.problem import Problem
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class AtGamma:
+    """A problem with a γ beside it (the product's ``Problem`` holds none; the pipeline
+    passes γ explicitly): ``p.gamma``, ``p.residual0()``, ``p.residual(f)`` for tests."""
+
+    problem: Problem
+    gamma: float
+
+    def __getattr__(self, name: str):
+        return getattr(self.problem, name)
+
+    def residual0(self):
+        return self.problem.residual0(self.gamma)
+
+    def residual(self, f):
+        return self.problem.residual(f, self.gamma)
+
+
+def at_gamma(loaded) -> AtGamma:
+    """The problem of a loaded spec at the spec's γ."""
+    from ntkcheck.io.build import build_problem
+
+    return AtGamma(build_problem(loaded), loaded.spec.gamma)
+
+
 SPECS = ROOT / "specs"
 
 # Test-local σ that accept complex arguments (for the complex step).

@@ -36,6 +36,8 @@ from ntkcheck.theory.certificate import Quantities
 from ntkcheck.theory.drift import LipschitzDrift
 from ntkcheck.theory.gd import certify_gd, geometric_sum
 
+from .conftest import AtGamma
+
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 LOSSES = ("half_sum", "sum", "mse", "half_mean")
 ROWS = 8  # m, the number of residual entries, for the mean conventions
@@ -690,7 +692,7 @@ def real_problem(name: str, seed: int):
     else:
         loaded = load(None, {**overrides, "seed": seed, "gamma": gamma})
     shared = measure_spec(loaded)
-    problem, m = shared.problem.with_gamma(gamma), shared.measurement
+    problem, m = AtGamma(shared.problem, gamma), shared.measurement
     q = Quantities(  # as run.job.certificates_for builds them
         sigma_min=m.bounds.sigma_min_lower,
         sigma_max=m.bounds.sigma_max_upper,

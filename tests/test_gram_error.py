@@ -29,7 +29,8 @@ class UnknownRounding:
 
 @pytest.mark.parametrize("spectrum", ["dense", "iterative"])
 def test_unknown_gram_error_gives_labelled_estimates(spectrum):
-    problem = build_problem(load(None, {"data.n": 16, "model.width": 256}))
+    loaded = load(None, {"data.n": 16, "model.width": 256})
+    problem = build_problem(loaded)
     proven = measure(problem, spectrum_method=spectrum)
     unknown = replace(problem, model=UnknownRounding(problem.model))
     m = measure(unknown, spectrum_method=spectrum)
@@ -38,6 +39,7 @@ def test_unknown_gram_error_gives_labelled_estimates(spectrum):
     assert m.bounds.rigorous is False and m.bounds.method == expected
     assert m.bounds.sigma_min_lower == m.spectrum.sigma_min > 0  # not 0
     assert m.bounds.sigma_min_lower >= proven.bounds.sigma_min_lower
-    certs = certificates_for(unknown, estimate_at(unknown, m, unknown.gamma))
+    gamma = loaded.spec.gamma
+    certs = certificates_for(unknown, estimate_at(unknown, m, gamma), gamma)
     assert all(not c.rigorous for c in certs.values())
     assert all(c.certified for c in certs.values())  # the built-in example is certified

@@ -9,11 +9,13 @@ import pytest
 from scipy.integrate import solve_ivp
 from scipy.special import expit
 
-from ntkcheck import build_problem, certify_spec, parse_spec
+from ntkcheck import certify_spec, parse_spec
 from ntkcheck.cli import main
 from ntkcheck.models.two_layer import factor_gram
 from ntkcheck.run.job import simulate_spec
 from ntkcheck.theory.linear_flow import LinearizedFlow
+
+from .conftest import at_gamma
 
 CENTERED = """\
 seed: 1
@@ -50,7 +52,7 @@ def test_against_an_independent_ode_solution():
     """loss and ‖θ_t − θ0‖ to 1e-5 relative where loss > 1e-8·L0, the gap to 1e-3 (issue #3)."""
     result = _run(CENTERED)
     sim = result.simulation
-    p = build_problem(_loaded(CENTERED))
+    p = at_gamma(_loaded(CENTERED))
     X, y, gamma, W0, a, s = p.X, p.y, p.gamma, p.model.W, p.model.a, p.model.s
     f0 = _softplus_forward(X, W0, a, s)
 
@@ -95,7 +97,7 @@ def test_state_at_time_zero_is_the_initialization():
 
 def test_closed_form_linearized_flow_equals_integrated_linear_ode():
     """r̃ and ‖θ̃ − θ0‖ from §1's closed form vs solve_ivp on the linear ODE (dense J0)."""
-    p = build_problem(_loaded(CENTERED))
+    p = at_gamma(_loaded(CENTERED))
     X, W0, a, s, gamma = p.X, p.model.W, p.model.a, p.model.s, p.gamma
     J0 = _dense_jacobian(X, W0, a, s)
     L = p.model.linearize(X)
@@ -156,10 +158,16 @@ def test_tolerance_convergence():
     from ntkcheck.flow.simulate import simulate
 
     cert = certify_spec(loaded)
-    p = build_problem(loaded)
+    p = at_gamma(loaded)
     runs = {
         rtol: simulate(
-            p, **_from(cert), points=12, rtol=rtol, atol_rel=rtol * 1e-5, method="dop853"
+            p.problem,
+            p.gamma,
+            **_from(cert),
+            points=12,
+            rtol=rtol,
+            atol_rel=rtol * 1e-5,
+            method="dop853",
         )
         for rtol in (1e-4, 1e-5, 1e-6, 1e-9)
     }
@@ -277,13 +285,13 @@ def test_interrupt_keeps_the_checkpoints_reached():
 
     loaded = _loaded(CENTERED)
     cert = certify_spec(loaded)
-    p = build_problem(loaded)
+    p = at_gamma(loaded)
 
     def stop_at_three(k, _tau):
         if k == 3:
             raise KeyboardInterrupt
 
-    sim = simulate(p, **_from(cert), points=12, progress=stop_at_three)
+    sim = simulate(p.problem, p.gamma, **_from(cert), points=12, progress=stop_at_three)
     assert sim.status == "interrupted" and len(sim.t) == 4
     assert not any(c.applicable for c in sim.checks)
 
@@ -351,7 +359,7 @@ def test_symmetric_init_gap_resolved_down_to_rounding():
     result = _run(text)
     sim = result.simulation
     assert "tightened" in sim.message
-    p = build_problem(_loaded(text))
+    p = at_gamma(_loaded(text))
     X, y, gamma, W0, a, s = p.X, p.y, p.gamma, p.model.W, p.model.a, p.model.s
 
     def f(W):
@@ -578,9 +586,9 @@ def test_rerun_is_kept_within_its_budget(monkeypatch):
     monkeypatch.setattr(fs, "REFINE_BUDGET", 0.0)
     sim = _run(text).simulation
     assert "past its 0 s budget" in sim.message and sim.rtol == fs.DEFAULT_TOLERANCE[0]
-    p = build_problem(_loaded(text))
+    p = at_gamma(_loaded(text))
     lin0 = p.model.linearize(p.X)
-    flow = Deviation(p, lin0, LinearizedFlow.from_gram(lin0.gram(), p.residual0(), p.gamma))
+    flow = Deviation(p.problem, lin0, LinearizedFlow.from_gram(lin0.gram(), p.residual0(), p.gamma))
     tau = np.linspace(0.0, 1.0, 40)
     result = integrate(flow, tau, scale=1.0, deadline=time.perf_counter())
     assert result.status == "over_budget" and 1 <= len(result.tau) < 40

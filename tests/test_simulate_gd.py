@@ -26,6 +26,8 @@ from ntkcheck.run.measure import estimate_at
 from ntkcheck.theory.certificate import Quantities
 from ntkcheck.theory.gd import certify_gd
 
+from .conftest import AtGamma
+
 ROOT = Path(__file__).resolve().parents[1]
 U = 2.0**-53
 
@@ -44,8 +46,9 @@ def _case(overrides, seed=0):
 def _cached_case(key, seed):
     over = json.loads(key) | {"seed": seed}
     spec = ROOT / "specs" / "mlp.yaml" if "model.widths" in over else None
-    measured = measure_spec(load(spec, over))
-    p = measured.problem
+    loaded = load(spec, over)
+    measured = measure_spec(loaded)
+    p = AtGamma(measured.problem, loaded.spec.gamma)
     est = estimate_at(p, measured.measurement, p.gamma)
     m = est.measurement
     q = Quantities(
@@ -75,7 +78,7 @@ def _cached_lr_max(p, q, drift):
 
 
 def _simulate(p, est, eta, steps, guarantees, points=12, **kw):
-    return simulate_gd(p, eta=eta, steps=steps, points=points, sigma_min=est.sigma_min,
+    return simulate_gd(p.problem, p.gamma, eta=eta, steps=steps, points=points, sigma_min=est.sigma_min,
                        sigma_max=est.sigma_max, guarantees=guarantees, rigorous=True, **kw)  # fmt: skip
 
 

@@ -85,10 +85,15 @@ class Deviation:
         default_factory=list, compare=False, repr=False
     )
 
+    @property
+    def gamma(self) -> float:
+        """γ of this flow (the linear flow's): the problem holds none."""
+        return self.lin.gamma
+
     @cached_property
     def r0(self) -> np.ndarray:
         """r(θ0), the certificate's (``Problem.residual0``)."""
-        return self.problem.residual0()
+        return self.problem.residual0(self.gamma)
 
     def residual(self, f: np.ndarray) -> np.ndarray:
         """``r(θ) = γ(f_θ(X) − f̂_θ0(X)) + r(θ0)``, f̂ computed by the same routine as f.
@@ -98,7 +103,7 @@ class Deviation:
         certificate's (a symmetric init's computed f_θ0 is rounding noise, ~1e-16·N,
         which γ = 1e8 would turn into a visible 1e-8 offset).
         """
-        return self.problem.gamma * (f - self.lin0.f) + self.r0
+        return self.gamma * (f - self.lin0.f) + self.r0
 
     def _parts(self, tau: float) -> tuple[np.ndarray, np.ndarray]:
         """``ṽ(τ) = −J0ᵀu(τ)`` and ``J0ᵀ r̃(τ)``, from one batched product with J0ᵀ."""
@@ -116,7 +121,7 @@ class Deviation:
 
     def theta(self, tau: float, e: np.ndarray) -> np.ndarray:
         """θ at rescaled time τ for the deviation e."""
-        return self.problem.model.theta0 + self.displacement(tau, e) / self.problem.gamma
+        return self.problem.model.theta0 + self.displacement(tau, e) / self.gamma
 
     def linearization(self, tau: float, e: np.ndarray) -> Linearization:
         """The model linearized at θ(τ, e); the last one is kept (``rhs`` and

@@ -389,6 +389,7 @@ class _Origin:
 
 def simulate_gd(
     problem: Problem,
+    gamma: float,
     *,
     eta: float,
     steps: int,
@@ -410,13 +411,13 @@ def simulate_gd(
     q), and σ_max bounds ‖J‖ in the rounding floor where no certificate gives Σ. The residual
     is ``r = γ(f_θ − f̂_θ0) + r0`` with f̂_θ0 from the same routine as f_θ (as the flow's
     ``Deviation.residual``): equal to ``problem.residual`` in exact arithmetic, and
-    exactly ``problem.residual0()`` at θ0, where s_0 starts.
+    exactly ``problem.residual0(γ)`` at θ0, where s_0 starts.
     """
     if steps < 0:
         raise ValueError(f"steps must be ≥ 0, got {steps}")
     if not (eta > 0.0 and math.isfinite(eta)):
         raise ValueError(f"eta must be positive and finite, got {eta}")
-    model, X, gamma = problem.model, problem.X, problem.gamma
+    model, X = problem.model, problem.X
     n, P = problem.n, model.n_params
     require(
         model.peak_bytes("simulate", n),
@@ -428,7 +429,7 @@ def simulate_gd(
     theta0 = np.asarray(model.theta0, dtype=np.float64)
     theta = theta0.copy()
     theta0_norm = float(np.linalg.norm(theta0))
-    r0 = problem.residual0()
+    r0 = problem.residual0(gamma)
     r0_norm = float(np.linalg.norm(r0))
     loss0 = 0.5 * r0_norm * r0_norm
     with blas_threads(threads_for("gram", model.gram_flops(n))):

@@ -180,7 +180,7 @@ def _error_floor(
 def laziness_measures(flow: Deviation, result: FlowResult, K0: np.ndarray) -> dict[str, np.ndarray]:
     """The measures of §5 and §7 at every checkpoint reached."""
     p, lin = flow.problem, flow.lin
-    X, gamma = p.X, p.gamma
+    X, gamma = p.X, flow.gamma
     theta0_norm = float(np.linalg.norm(p.model.theta0))
     K0_norm = float(np.linalg.norm(K0))
     out: dict[str, list[float]] = {k: [] for k in SIMULATION_ARRAYS}
@@ -215,6 +215,7 @@ def laziness_measures(flow: Deviation, result: FlowResult, K0: np.ndarray) -> di
 
 def simulate(
     problem: Problem,
+    gamma: float,
     *,
     sigma_min: float,
     sigma_max: float,
@@ -250,7 +251,6 @@ def simulate(
         f"simulating n = {problem.n:,} points on a {model.info().head}",
         shrink_advice(model.info().family),
     )
-    gamma = problem.gamma
     auto = horizon == "auto"
     T = auto_horizon(gamma, sigma_min, loss_tol) if auto else float(horizon)
     t_grid = T * np.arange(points) / (points - 1)
@@ -263,7 +263,7 @@ def simulate(
     t0 = time.perf_counter()
     K0 = lin0.gram()
     t_gram = time.perf_counter() - t0
-    r0 = problem.residual0()
+    r0 = problem.residual0(gamma)
     flow = Deviation(problem, lin0, LinearizedFlow.from_gram(K0, r0, gamma))
     scale = float(np.linalg.norm(r0)) / sigma_min if sigma_min > 0 else 1.0
     theta0_norm = float(np.linalg.norm(model.theta0))

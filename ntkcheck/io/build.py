@@ -64,7 +64,6 @@ def build_problem(loaded: LoadedSpec) -> Problem:
         y=data.y,
         data=data.description,
         model=model,
-        gamma=spec.gamma,
         init=ms.init,
         centered=ms.centered,
         f0=f0,

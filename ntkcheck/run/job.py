@@ -50,26 +50,28 @@ def quantities_for(problem: Problem, est: Estimate) -> Quantities:
 
 
 def certificates_for(
-    problem: Problem, est: Estimate, gamma: float | None = None
+    problem: Problem, est: Estimate, gamma: float
 ) -> dict[Theorem, Certificate]:
-    """Both theorems' certificates at γ (default the problem's) from an estimate at that γ.
+    """Both theorems' certificates at γ from an estimate at that γ (``estimate_at``).
 
     The σ's are the bounds a rigorous certificate may rely on (THEORY.md §11); the
     certificate is rigorous when those bounds and the drift bound are.
     """
-    gamma = problem.gamma if gamma is None else gamma
     m = est.measurement
     q = quantities_for(problem, est)
     return certify_both(gamma, q, m.drift, rigorous=m.drift.rigorous and m.bounds.rigorous)
 
 
-def gd_certificate_for(problem: Problem, est: Estimate, train: Any) -> GdCertificate | None:
-    """The GD certificate (THEORY.md §13) for the spec's ``train:`` block; None for flow."""
+def gd_certificate_for(
+    problem: Problem, est: Estimate, gamma: float, train: Any
+) -> GdCertificate | None:
+    """The GD certificate (THEORY.md §13) at γ for the spec's ``train:`` block; None for
+    gradient flow."""
     if train.method != TrainMethod.gd:
         return None
     m = est.measurement
     return certify_gd(
-        problem.gamma,
+        gamma,
         train.lr,
         train.loss,
         train.steps,
@@ -82,6 +84,7 @@ def gd_certificate_for(problem: Problem, est: Estimate, train: Any) -> GdCertifi
 
 def simulate_at(
     problem: Problem,
+    gamma: float,
     est: Estimate,
     certificates: dict[Theorem, Certificate],
     theorem: Theorem,
@@ -105,6 +108,7 @@ def simulate_at(
 
         return simulate_gd(
             problem,
+            gamma,
             eta=gd.eta,
             steps=gd.steps,
             points=sp.points,
@@ -118,6 +122,7 @@ def simulate_at(
 
     return simulate(
         problem,
+        gamma,
         sigma_min=est.sigma_min,
         sigma_max=est.sigma_max,
         guarantees={t.value: c.guarantees for t, c in certificates.items()},
@@ -238,13 +243,13 @@ def run_at(
     """The spec's γ on a measured problem: L0, both certificates (and the flow), timed."""
     timing = dict(shared.timing)
     gamma = loaded.spec.gamma
-    problem = shared.problem.with_gamma(gamma)
+    problem = shared.problem
     t = time.perf_counter()
     est = estimate_at(problem, shared.measurement, gamma)
     timing["estimate"] += time.perf_counter() - t
     t = time.perf_counter()
-    certificates = certificates_for(problem, est)
-    gd = gd_certificate_for(problem, est, loaded.spec.train)
+    certificates = certificates_for(problem, est, gamma)
+    gd = gd_certificate_for(problem, est, gamma, loaded.spec.train)
     theorem = Theorem(loaded.spec.certify.theorem)
     timing["certify"] = time.perf_counter() - t
     sim = None
@@ -253,6 +258,7 @@ def run_at(
         hint = {} if horizon_hint is None else {"horizon_hint": horizon_hint}
         sim = simulate_at(
             problem,
+            gamma,
             est,
             certificates,
             theorem,
@@ -264,7 +270,7 @@ def run_at(
         )
         timing["simulate"] = time.perf_counter() - t
     timing["total"] = sum(timing.values())
-    return result_of(loaded, problem, est, certificates, timing, sim, gd), sim
+    return result_of(loaded, problem, gamma, est, certificates, timing, sim, gd), sim
 
 
 def _run(
@@ -282,6 +288,7 @@ def _run(
 def result_of(
     loaded: LoadedSpec,
     problem: Problem,
+    gamma: float,
     est: Estimate,
     certificates: dict[Theorem, Certificate],
     timing: dict[str, float],
@@ -294,7 +301,7 @@ def result_of(
         spec=loaded.source,
         name=loaded.name,
         builtin=loaded.builtin,
-        problem=ProblemInfo.of(problem),
+        problem=ProblemInfo.of(problem, gamma),
         estimate=est,
         certificate=certificates[Theorem(loaded.spec.certify.theorem)],
         certificates=certificates,

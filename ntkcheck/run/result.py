@@ -36,7 +36,7 @@ class ProblemInfo:
     tail: str = field(default="", compare=False)
 
     @classmethod
-    def of(cls, p: Problem) -> ProblemInfo:
+    def of(cls, p: Problem, gamma: float) -> ProblemInfo:
         m = p.model.info()
         return cls(
             n=p.n,
@@ -48,7 +48,7 @@ class ProblemInfo:
             centered=p.centered,
             f0_zero=p.f0_zero,
             data=p.data,
-            gamma=p.gamma,
+            gamma=gamma,
             heuristic_size=m.heuristic_size,
             head=m.head,
             tail=m.tail,
