@@ -49,9 +49,7 @@ def quantities_for(problem: Problem, est: Estimate) -> Quantities:
     )
 
 
-def certificates_for(
-    problem: Problem, est: Estimate, gamma: float
-) -> dict[Theorem, Certificate]:
+def certificates_for(problem: Problem, est: Estimate, gamma: float) -> dict[Theorem, Certificate]:
     """Both theorems' certificates at γ from an estimate at that γ (``estimate_at``).
 
     The σ's are the bounds a rigorous certificate may rely on (THEORY.md §11); the
