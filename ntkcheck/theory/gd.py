@@ -25,6 +25,7 @@ from ..choices import LossConvention
 from .certificate import Quantities, Status
 from .drift import Drift, DriftKind, LipschitzDrift
 from .gamma_set import Interval
+from .lecture import radius_B
 from .solve import brent_root, golden_max
 
 #: Relative rounding margins of the few operations in α, a and R_gd: the σ's and h
@@ -513,11 +514,11 @@ class GdCertificate:
 
     ``eta`` = c·lr is the step on ½‖r‖²; ``stability`` = ηγ²σ_max² (proven σ_max);
     ``radius_R`` the smallest ρ with R_gd(ρ) ≤ ρ (∞ when none), ``radius_B`` ρ* (§8);
-    ``descent`` (§13's a, JSON ``a``), ``alpha``, ``Sigma``, ``rate`` at radius_R (None
-    when not certified);
     ``lr_max`` the largest certified lr at this γ (the user's units), ``gamma_interval``
-    the certified γ set at this lr; ``loss_bound`` = L0·rate^K and
-    ``deviation_bound`` G5's bound at step K.
+    the certified γ set at this lr; when certified, ``guarantees`` holds the step's
+    constants, read here as ``descent`` (§13's a, JSON ``a``), ``alpha``, ``Sigma``,
+    ``rate``, ``loss_bound`` = L0·rate^K and ``deviation_bound`` (G5 at step K); all None
+    when not certified.
     """
 
     gamma: float
@@ -531,14 +532,8 @@ class GdCertificate:
     radius_R: float
     radius_B: float
     stability: float
-    descent: float | None
-    alpha: float | None
-    Sigma: float | None
-    rate: float | None
-    loss_bound: float | None
     lr_max: float
     gamma_interval: tuple[Interval, ...]
-    deviation_bound: float | None
     guarantees: GdGuarantees | None
     theorem: GdTheorem = GdTheorem.gd
 
@@ -547,15 +542,40 @@ class GdCertificate:
         return self.status is Status.certified
 
     @property
+    def descent(self) -> float | None:
+        return None if self.guarantees is None else self.guarantees.descent
+
+    @property
     def a(self) -> float | None:
         """§13's a (the JSON's name)."""
         return self.descent
+
+    @property
+    def alpha(self) -> float | None:
+        return None if self.guarantees is None else self.guarantees.alpha
+
+    @property
+    def Sigma(self) -> float | None:
+        return None if self.guarantees is None else self.guarantees.Sigma
+
+    @property
+    def rate(self) -> float | None:
+        return None if self.guarantees is None else self.guarantees.rate
+
+    @property
+    def loss_bound(self) -> float | None:
+        return None if self.guarantees is None else self.guarantees.loss_bound(self.steps)
+
+    @property
+    def deviation_bound(self) -> float | None:
+        g = self.guarantees
+        return None if g is None else g.deviation_bound(self.steps)
 
 
 def _safe_radius_B(drift: Drift, sigma_min: float) -> float:
     """ρ* as the flow certificates report it (B = σ_min/(2β) for a Lipschitz drift)."""
     if isinstance(drift, LipschitzDrift):
-        return math.inf if drift.beta == 0.0 else 0.5 * sigma_min / drift.beta
+        return radius_B(drift.beta, sigma_min)
     return drift.safe_radius(0.5 * sigma_min) if sigma_min > 0 else 0.0
 
 
@@ -584,7 +604,7 @@ def certify_gd(
     ) -> GdCertificate:
         return GdCertificate(
             gamma, lr, loss.value, eta, steps, status, reason, rigorous, inf, B, stability,
-            None, None, None, None, None, lr_max, interval, None, None,
+            lr_max, interval, None,
         )  # fmt: skip
 
     if drift.kind is DriftKind.none:
@@ -640,14 +660,8 @@ def certify_gd(
         radius_R=ball.rho,
         radius_B=B,
         stability=stability,
-        descent=ball.descent,
-        alpha=ball.alpha,
-        Sigma=ball.Sigma,
-        rate=rate,
-        loss_bound=guarantees.loss_bound(steps),
         lr_max=lr_max,
         gamma_interval=interval,
-        deviation_bound=guarantees.deviation_bound(steps),
         guarantees=guarantees,
     )
 
