@@ -91,7 +91,6 @@ def run_sweep(r: SweepRequest) -> int:
         if plot is not None:
             check_output(plot, "--plot", inputs=inputs, force=r.force)
             check_sweep_plot(plot)
-        if plot is not None:
             x_axis([dict(p.values) for p in plan.points], plan.grid_keys)
         workers = jobs or usable_cores()
         # None: in this process (--jobs 1), ntkcheck's own thread policy, as certify;

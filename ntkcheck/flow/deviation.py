@@ -55,9 +55,7 @@ class FlowResult:
     method: str = "expint"
     n_linear: int = 0  # products with J0 or J0ᵀ made by an exponential integrator
     n_refactor: int = 0  # Gram eigendecompositions at the current θ (re-linearizations)
-    n_gram: int = 0  # Grams formed at the current θ to decide on re-linearizing
     atol_sum: float = 0.0  # Σ over steps of the ℓ² absolute tolerance each step was held to
-    noise: tuple[float, float] = (0.0, 0.0)  # the right-hand side's rounding noise (ρ, ν⊥)
 
     @property
     def completed(self) -> bool:
@@ -177,13 +175,12 @@ class Relinearizer:
     ``K_θ = J_θJ_θᵀ`` (the model's structured Gram, never J; n²·P/d) is compared with
     the one in use; when ``h·‖K_θ − K_n‖_F > REFACTOR_DRIFT`` it is eigendecomposed
     (n³) and ``A_θ`` becomes the linear part, applied by products with J_θ and J_θᵀ.
-    Counts the Grams formed (``n_gram``) and the eigendecompositions (``n_refactor``).
+    Counts the eigendecompositions (``n_refactor``).
     """
 
     def __init__(self, flow: Deviation, K0: np.ndarray | None = None) -> None:
         self.flow = flow
         self.K = K0  # the Gram in use (None: K0, formed on first use)
-        self.n_gram = 0
         self.n_refactor = 0
 
     def __call__(self, tau: float, e: np.ndarray, h: float) -> LowRankLinearPart | None:
@@ -191,7 +188,6 @@ class Relinearizer:
             self.K = self.flow.lin0.gram()
         state = self.flow.linearization(tau, e)
         K = state.gram()
-        self.n_gram += 1
         if h * float(np.linalg.norm(K - self.K)) <= REFACTOR_DRIFT:
             return None
         lam, V = eigh(K, check_finite=False)
@@ -265,6 +261,7 @@ def integrate(
     method: str = "expint",
     relinearize: bool = False,
     deadline: float | None = None,
+    K0: np.ndarray | None = None,
 ) -> FlowResult:
     """Integrate the deviation e from the linearized flow; return e at each ``tau[k]``.
 
@@ -282,6 +279,7 @@ def integrate(
     re-taken at the current θ when the kernel moves (``Relinearizer``); ``dop853`` —
     SciPy's explicit 8th-order method, for comparison.
 
+    ``K0``: the Gram at θ0 when the caller holds it (the re-linearizer starts from it).
     ``progress(k, τ)`` is called at each checkpoint k reached and after each step (k the
     last checkpoint reached, τ the step's end). Past ``deadline`` (a
     ``time.perf_counter()`` value) the run stops with status ``over_budget``; so it does
@@ -306,7 +304,7 @@ def integrate(
     relin = None
     if method == "expint":
         noise_model = flow.rhs_noise(rhs, max(noise, atol * math.sqrt(n_params)))
-        relin = Relinearizer(flow) if relinearize else None
+        relin = Relinearizer(flow, K0) if relinearize else None
     solver = _solver(method, flow, rhs, float(tau[0]), zero, float(tau[-1]), rtol, atol,
                      noise=noise_model, relinearize=relin)  # fmt: skip
     states = [zero]
@@ -365,7 +363,5 @@ def integrate(
         method=method,
         n_linear=int(getattr(solver, "nlinear", 0)),
         n_refactor=relin.n_refactor if relin is not None else 0,
-        n_gram=relin.n_gram if relin is not None else 0,
         atol_sum=float(getattr(solver, "atol_sum", n_steps * atol * math.sqrt(n_params))),
-        noise=noise_model,
     )

@@ -320,6 +320,7 @@ def simulate(
                 method=method,
                 relinearize=relinearize,
                 deadline=deadline,
+                K0=K0,
             )
         elapsed = time.perf_counter() - t0
         integrating += elapsed

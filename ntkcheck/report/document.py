@@ -334,16 +334,8 @@ def sweep_row(
             "loss0": est.loss0,
         }
     )
-    if gd and e.gd is not None:
-        row.update(
-            {
-                "gd.certified": e.gd.certified,
-                "gd.lr_max": e.gd.lr_max,
-                "gd.stability": e.gd.stability,
-                "gd.rate": e.gd.rate,
-                "gd.loss_bound": e.gd.loss_bound,
-            }
-        )
+    if gd and e.gd is not None:  # gd.X is the certificate's attribute X
+        row.update({key: getattr(e.gd, key.removeprefix("gd.")) for key in SWEEP_GD_KEYS})
     if flow and outcome.flow is not None:
         row.update({f"flow.{k}": v for k, v in asdict(outcome.flow).items()})
     for key, value in e.timing.items():

@@ -26,6 +26,7 @@ from .words import (
     full_rank_reason,
     gd_advice,
     gd_verdict,
+    lr_text,
     num,
     unproved,
     would_certify_text,
@@ -144,7 +145,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
     lecture = r.certificates.get(Theorem.lecture, c)
     verdict = VERDICT[c.status]
     if r.gd is not None:
-        out += gd_lines(r.gd, e)
+        out += gd_lines(r.gd, e, c.certified)
     if c.status is Status.not_applicable:
         if r.gd is None:
             out.append(Line("verdict", verdict, "verdict"))
@@ -226,10 +227,12 @@ def report_lines(r: CertifyResult) -> list[Line]:
     return out
 
 
-def gd_lines(c: GdCertificate, e: Estimate) -> list[Line]:
+def gd_lines(c: GdCertificate, e: Estimate, flow_certified: bool) -> list[Line]:
     """The GD certificate (THEORY.md §13): verdict in the user's units, the step's
     constants, the certified γ set at this lr and G1–G5 when certified."""
     tag = "" if c.rigorous else "   (estimate: " + (unproved(e) or "not proven") + ")"
+    if c.status is Status.not_applicable:  # the flow certificate's lines say why
+        return [Line("verdict", f"{VERDICT[c.status]}   {lr_text(c)}", "verdict")]
     out = [
         Line(
             "verdict",
@@ -238,8 +241,6 @@ def gd_lines(c: GdCertificate, e: Estimate) -> list[Line]:
             "verdict",
         )
     ]
-    if c.status is Status.not_applicable:
-        return out
     out.append(
         Line(
             "gd",
@@ -257,7 +258,7 @@ def gd_lines(c: GdCertificate, e: Estimate) -> list[Line]:
             )
         )
     else:
-        out.append(Line("", gd_advice(c)))
+        out.append(Line("", gd_advice(c, flow_certified, e.measurement.family)))
     out.append(Line("γ set", f"at this lr certified for γ ∈ {describe_interval(c.gamma_interval)}"))
     g = c.guarantees
     if g is not None:

@@ -75,7 +75,7 @@ def _check_line(c: Check, unit: str, floor: str) -> Line:
     return Line("", f"  {c.id} {mark}{tag}: {c.statement} — {worst}{final}", kind)
 
 
-def gd_simulation_lines(r: CertifyResult, sim: GdSimulation, gd: GdCertificate) -> list[Line]:
+def gd_simulation_lines(sim: GdSimulation, gd: GdCertificate) -> list[Line]:
     """Gradient descent as configured (THEORY.md §13): the run, G1–G5, laziness, curves."""
     import numpy as np
 
@@ -149,7 +149,7 @@ def simulation_lines(r: CertifyResult) -> list[Line]:
 
     if isinstance(sim, gd.GdSimulation):
         assert r.gd is not None
-        return gd_simulation_lines(r, sim, r.gd)
+        return gd_simulation_lines(sim, r.gd)
 
     horizon = "auto: the C1 bound reaches loss_tol·L0" if sim.horizon_auto else "from the spec"
     out = [

@@ -205,24 +205,25 @@ def gd_verdict(c: GdCertificate) -> str:
     return f"{lr_text(c)}, γ = {c.gamma:g}: not certified (lr_max = {num(c.lr_max)} at this γ)"
 
 
-def gd_advice(c: GdCertificate) -> str:
-    """Why a GD certificate fails, and what would certify (THEORY.md §13)."""
+def gd_advice(c: GdCertificate, flow_certified: bool, family: str) -> str:
+    """Why a GD certificate fails, and what would certify (THEORY.md §13); whether the
+    flow certificate (the η → 0 limit of §9) holds at this γ, and the model's family."""
     interval = describe_interval(c.gamma_interval)
     lower = f"lower lr to below {num(c.lr_max)}" if c.lr_max > 0 else "lower lr"
     if c.reason is GdReason.unstable:
         return (
-            f"the step is at or past the stability limit: ηγ²σ_max² = {num(c.stability)} ≥ 2 "
-            "(σ_max: its proven upper bound), where gradient descent on the linearized "
+            f"the step may be past the stability limit: ηγ²σ_max² = {num(c.stability)} ≥ 2 "
+            "(σ_max: its proven upper bound); past it gradient descent on the linearized "
             "network diverges and the true network may leave the lazy regime (the "
             f"catapult); nothing is certified; {lower}"
             + (f", or keep lr and take γ ∈ {interval}" if c.gamma_interval else "")
         )
     if c.reason is GdReason.too_small:
         if not c.gamma_interval:
-            return (
-                "no lr is certified at this γ (not even the η → 0 limit, gradient flow): "
-                "raise γ or widen the network"
-            )
+            grow = family_words(family).grow
+            if flow_certified:  # (G): GD's η → 0 limit is weaker than §9's (§13 remark vi)
+                return f"no lr is certified at this γ, though gradient flow is: raise γ or {grow}"
+            return f"no lr is certified at this γ, nor gradient flow: raise γ or {grow}"
         lo = c.gamma_interval[0][0]
         return f"γ is below the certified set {interval} at this lr: raise γ above {lo:.4g}"
     if c.reason is GdReason.too_large:
@@ -243,7 +244,7 @@ def gd_message(c: GdCertificate, activation: str, est: Estimate, flow: Certifica
     text = gd_verdict(c)
     if c.certified and not c.rigorous:
         text += f" — an estimate: {unproved(est) or 'a bound is not proven'}"
-    advice = gd_advice(c)
+    advice = gd_advice(c, flow.certified, est.measurement.family)
     return f"{text}; {advice}" if advice else text
 
 
