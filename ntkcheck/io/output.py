@@ -33,6 +33,7 @@ from pathlib import Path
 from .._version import __version__
 from ..errors import NtkcheckError
 from .loaded import LoadedSpec
+from .spec_files import referenced_files
 
 #: What a plot's metadata says (PNG ``Software``, SVG and PDF ``Creator``).
 CREATOR = f"ntkcheck {__version__}"
@@ -46,18 +47,20 @@ _SUMMARY = re.compile(r"^\d+ specs?: \d+ certified, ")
 _HEADER = re.compile(r"^(?:#+ )?ntkcheck \d")
 
 
+#: How messages name a referenced file, by its key path (else "file <key>").
+_FILE_NAMES = {("data", "path"): "data file", ("model", "init_path"): "init file"}
+
+
 def spec_inputs(loaded: LoadedSpec) -> list[tuple[Path, str]]:
     """The files a spec makes ntkcheck read, each with what it is (for messages): the
-    spec itself and the files it references (``data.path``, ``model.init_path``)."""
+    spec itself and the files it references (``spec_files.referenced_files``: the data
+    file and the ones its model family names)."""
     if loaded.builtin:
         return []
     out = [(Path(loaded.source), f"the spec {loaded.source}")]
-    data_path = getattr(loaded.spec.data, "path", None)
-    if data_path is not None and getattr(loaded.spec.data, "source", "file") == "file":
-        out.append((loaded.resolve(data_path), f"the data file of {loaded.source}"))
-    init_path = getattr(loaded.spec.model, "init_path", None)
-    if init_path is not None:
-        out.append((loaded.resolve(init_path), f"the init file of {loaded.source}"))
+    for key, written in referenced_files(loaded):
+        name = _FILE_NAMES.get(key, f"file {'.'.join(key)}")
+        out.append((loaded.resolve(written), f"the {name} of {loaded.source}"))
     return out
 
 

@@ -243,7 +243,7 @@ def plan_inputs(plan: Plan, overrides: dict[str, Any]) -> list[tuple[Path, str]]
     spec, and the data and init files of its points (each point's own where the grid
     sweeps a file key, else the spec's with ``overrides``)."""
     source = plan.source
-    inputs = [] if source.builtin else [(Path(source.source), f"the spec {source.source}")]
+    inputs: list[tuple[Path, str]] = []  # spec_inputs names the spec itself too
     specs = [source.parse(overrides)]
     if {"data.path", "model.init_path"} & set(plan.grid_keys):
         specs += [source.parse(dict(p.overrides)) for p in plan.points if p.error is None]
