@@ -31,7 +31,7 @@ from ..linalg.threads import blas_threads, threads_for
 from ..models.protocol import Linearization
 from ..models.registry import shrink_advice
 from ..problem import Problem
-from ..theory.gd import STATEMENTS, GdGuarantees
+from ..theory.gd import STATEMENTS, GdGuarantees, contraction
 from . import GD_SIMULATION_ARRAYS
 from .checks import ROUNDING, Check, not_applicable_checks
 
@@ -291,7 +291,7 @@ class _Checks:
     def __post_init__(self) -> None:
         g = self.g
         e2 = self.eta * self.gamma * self.gamma
-        q_j = max(abs(1.0 - e2 * g.alpha * g.alpha), abs(e2 * g.Sigma * g.Sigma - 1.0))
+        q_j = contraction(e2, g.alpha, g.Sigma)
         self.zeta = min(max(g.lam, q_j), 1.0)
 
     def at_step(self, k: int, r_norm: float, path: float, gap: float, noise: float) -> None:
@@ -440,7 +440,7 @@ def simulate_gd(
     gram_error = model.gram_error(X, float(np.trace(K0))).value + 4.0 * n * UNIT * lam_max
     stability = eta * gamma * gamma * sigma_max * sigma_max
     e2 = eta * gamma * gamma
-    contraction = max(abs(1.0 - e2 * sigma_min * sigma_min), abs(e2 * sigma_max * sigma_max - 1.0))
+    q = contraction(e2, sigma_min, sigma_max)
     jacobian = max(sigma_max, guarantees.Sigma if guarantees is not None else 0.0)
     at0 = _Origin(theta0, theta0_norm, K0, float(np.linalg.norm(K0)), linear)
     timing["linearized"] = time.perf_counter() - start
@@ -536,7 +536,7 @@ def simulate_gd(
         status=status,
         message=message,
         stability=stability,
-        contraction=contraction,
+        contraction=q,
         error_floor=noise_max,
         timing=timing,
     )

@@ -439,6 +439,12 @@ def _phi_grid(
     return [float(v) for v in out]
 
 
+def contraction(step: float, lo: float, hi: float) -> float:
+    """max(|1 − ηγ²lo²|, |ηγ²hi² − 1|) with ``step`` = ηγ²: ‖I − ηγ²K‖ when the singular
+    values of J lie in [lo, hi] (G5's q with σ_min, σ_max; THEORY.md §13)."""
+    return max(abs(1.0 - step * lo * lo), abs(step * hi * hi - 1.0))
+
+
 def geometric_sum(q: float, lam: float, k: int) -> float:
     """Σ_{j<k} q^{k−1−j} λ^j = (q^k − λ^k)/(q − λ), without cancellation."""
     if k <= 0:
@@ -631,7 +637,7 @@ def certify_gd(
     R = min(ball.radius, ball.rho)
     h_R = drift.h(R)
     e2 = eta * gamma * gamma
-    qq = max(abs(1.0 - e2 * smin * smin), abs(e2 * smax * smax - 1.0))
+    qq = contraction(e2, smin, smax)
     lam = math.sqrt(rate)
     guarantees = GdGuarantees(
         loss0=q.loss0,
@@ -674,6 +680,7 @@ __all__ = [
     "GdGuarantees",
     "GdReason",
     "certify_gd",
+    "contraction",
     "gamma_interval",
     "geometric_sum",
     "loss_factor",
