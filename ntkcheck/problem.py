@@ -17,8 +17,12 @@ from .models.protocol import Model
 
 @dataclass(frozen=True, eq=False)
 class Problem:
-    """``X`` (n, d), ``y`` (n,), the model at θ0 and ``f0 = f_θ0(X)``.
+    """``X`` (n, d), ``y`` (m,), the model at θ0 and ``f0 = f_θ0(X)`` (m,).
 
+    With C ``outputs`` per point the problem has m = n·C rows stacked point-major
+    (row ``j·C + c``; THEORY.md §14, docs/DESIGN.md "Several outputs"): ``y`` and
+    ``f0`` are flat (m,); ``Y`` is ``y`` as (n, C). ``labels`` (n,) are the class
+    indices when the targets encode classes (else None), ``classes`` their names.
     ``f0_zero`` is True when ``f_θ0 ≡ 0`` holds exactly by construction
     (e.g. ``init: symmetric``); then ``f0`` is stored as exact zeros.
     ``centered`` trains ``γ(f_θ − f_θ0)`` (THEORY.md §1).
@@ -34,10 +38,24 @@ class Problem:
     centered: bool
     f0: np.ndarray
     f0_zero: bool
+    outputs: int = 1
+    labels: np.ndarray | None = None
+    classes: tuple[str, ...] | None = None
 
     @property
     def n(self) -> int:
+        """Points (rows of X)."""
         return int(self.X.shape[0])
+
+    @property
+    def rows(self) -> int:
+        """m = n·C: the residual's length and the Gram's size (THEORY.md §14)."""
+        return self.n * self.outputs
+
+    @property
+    def Y(self) -> np.ndarray:
+        """The targets as (n, C)."""
+        return self.y.reshape(self.n, self.outputs)
 
     @property
     def d(self) -> int:

@@ -160,6 +160,11 @@ class Model(Protocol):
     def n_params(self) -> int: ...
 
     @property
+    def outputs(self) -> int:
+        """C, outputs per input: f_θ(X) has m = n·C entries stacked point-major (§14)."""
+        ...
+
+    @property
     def theta0(self) -> np.ndarray:
         """θ0 as one flat vector (P,) (a view where the family allows)."""
         ...

@@ -100,6 +100,11 @@ class MlpNetwork:
     def n_params(self) -> int:
         return self.structure.n_params
 
+    @property
+    def outputs(self) -> int:
+        """C = 1 (one output per input)."""
+        return 1
+
     @cached_property
     def _theta0(self) -> np.ndarray:
         theta = self.params.flat(self.structure)

@@ -134,6 +134,11 @@ class TwoLayerNetwork:
         return self.W.size
 
     @property
+    def outputs(self) -> int:
+        """C = 1 (one output per input)."""
+        return 1
+
+    @property
     def theta0(self) -> np.ndarray:
         return self.W.reshape(-1)
 

@@ -53,6 +53,11 @@ class LinearModel:
         return int(self.w.size)
 
     @property
+    def outputs(self) -> int:
+        """C = 1 (one output per input)."""
+        return 1
+
+    @property
     def theta0(self) -> np.ndarray:
         return self.w
 
