@@ -56,7 +56,11 @@ class FamilyWords:
     ``grow``: the advice to enlarge it (``widen the network``);
     ``underparametrized``: the fix when P < n (``increase model.width``);
     ``saturated``: what vanishes when J0 = 0; ``too_few``: a cause of numerical
-    rank deficiency (``too few neurons``).
+    rank deficiency (``too few neurons``); ``heuristic``: the lecture's heuristic γ
+    (THEORY.md §4) as the report writes it, N being the family's
+    ``ModelInfo.heuristic_size``; ``nonsmooth``: where a σ' that jumps is certified
+    (the activation-flip bound, THEORY.md §10), said when the family's model has no
+    drift bound for it.
     """
 
     size: str
@@ -64,6 +68,8 @@ class FamilyWords:
     underparametrized: str
     saturated: str
     too_few: str
+    heuristic: str = "n^{3/2}/N"
+    nonsmooth: str = "relu-like σ are certified for the two-layer network"
 
 
 def nonsmooth_activation(block: Any) -> str | None:

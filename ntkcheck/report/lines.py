@@ -23,6 +23,7 @@ from .words import (
     certificate_advice,
     certificate_message,
     describe_interval,
+    family_words,
     full_rank_reason,
     gd_advice,
     gd_verdict,
@@ -164,6 +165,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
         )
     )
     out.append(Line("", _formula(c, m.drift.kind)))
+    heuristic = family_words(m.family).heuristic
     if c.theorem is not Theorem.lecture:
         state = "certified" if lecture.certified else "not certified"
         out.append(
@@ -171,7 +173,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
                 "lecture",
                 f"γ* = {num(lecture.gamma_star)}, margin {num(lecture.margin)}×: {state}   "
                 f"(γ*/γ*_p = {num(_ratio(lecture.gamma_star, c.gamma_star))}; {_lam(m)} = "
-                f"{num(c.lecture_lambda)}; heuristic n^{{3/2}}/N = {num(p.heuristic_gamma)})",
+                f"{num(c.lecture_lambda)}; heuristic {heuristic} = {num(p.heuristic_gamma)})",
             )
         )
     else:
@@ -179,7 +181,7 @@ def report_lines(r: CertifyResult) -> list[Line]:
             Line(
                 "",
                 f"(lecture's {_lam(m)} = {num(c.lecture_lambda)}; heuristic "
-                f"n^{{3/2}}/N = {num(p.heuristic_gamma)})",
+                f"{heuristic} = {num(p.heuristic_gamma)})",
             )
         )
     out.append(Line("γ set", f"certified for γ ∈ {describe_interval(c.gamma_interval)}"))

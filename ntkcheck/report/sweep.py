@@ -25,7 +25,7 @@ FIT_QUANTITIES = (
     "gamma_star.lecture", "gamma_star.path", "sigma_min", "sigma_max", "beta", "gd.lr_max",
 )  # fmt: skip
 FLOW_FIT_QUANTITIES = SWEEP_FLOW_KEYS
-#: The families' heuristic γ* (the lecture's n^{3/2} N^{−1}, THEORY.md §4), for both
+#: The families' heuristic γ* (THEORY.md §4: the lecture's, in each family's size), for both
 #: theorems' γ*, along the spec keys their registry entries name.
 HEURISTIC = {
     (q, axis): e

@@ -160,7 +160,7 @@ def certificate_message(c: Certificate, activation: str, est: Estimate) -> str:
             f"(H1) fails: σ' of {activation or 'this activation'} is not Lipschitz "
             "(sup|σ''| = ∞) and no drift bound is known for it in this architecture, so the "
             "theorem does not apply; use a smooth activation (gelu, silu, softplus, tanh) "
-            "(relu-like σ are certified for the two-layer network)"
+            f"({family_words(est.measurement.family).nonsmooth})"
         )
     if c.reason is Reason.not_full_rank:
         why = full_rank_reason(est.full_rank, est.measurement.family) or (

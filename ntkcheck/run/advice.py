@@ -3,7 +3,7 @@
 the family's size axis (certified at that size, not at half of it; families that name
 one), the largest certified lr (GD).
 
-The size comes from the lecture's trend γ* ∝ 1/N (THEORY.md §4, §9) and is then
+The size comes from the lecture's trend γ* ∝ 1/size (THEORY.md §4, §9) and is then
 checked by certifying at it: doubled until it certifies, halved while half of it
 does, so the named size certifies and half of it does not (``confirmed``).
 """
@@ -33,7 +33,7 @@ class WouldCertify:
     ``size``: a value of the family's size key ``size_key`` that certifies, half of
     which does not (None: no size key, or not found within the search's budget);
     ``confirmed``: ``size`` was certified by a run at it (False: a prediction from the
-    1/N trend only); ``lr``: the largest certified lr at this γ, in the user's units
+    1/size trend only); ``lr``: the largest certified lr at this γ, in the user's units
     (GD only); ``runs``: the sizes certified on the way, with their verdicts;
     ``start``: the spec's own size."""
 

@@ -141,53 +141,7 @@ def certify_spec(loaded: LoadedSpec, settings: RunSettings = DEFAULT) -> Certify
     With ``settings.advise``, when not certified, find what would certify
     (``run.advice``; for the size this certifies the spec again at a few sizes).
     """
-    result = _run(loaded, settings, simulate_flow=False)
-    if settings.advise and result.verdict.status is Status.not_certified:
-        t = time.perf_counter()
-        advice = would_certify(loaded, result, settings)
-        timing = {**result.timing, "advice": time.perf_counter() - t}
-        timing["total"] = sum(v for k, v in timing.items() if k != "total")
-        result = replace(result, would_certify=advice, timing=timing)
-    return result
-
-
-def would_certify(
-    loaded: LoadedSpec, result: CertifyResult, settings: RunSettings = DEFAULT
-) -> WouldCertify:
-    """The nearest certified γ, a model size that certifies (half of it does not) and the
-    largest certified lr, everything else fixed (``run.advice``)."""
-    c = result.verdict
-    lr = result.gd.lr_max if result.gd is not None and result.gd.lr_max > 0 else None
-    axis = size_of(loaded)
-    if axis is None:
-        return WouldCertify(nearest_gamma(c), None, lr, False)
-    key, size0, even = axis
-    gamma = c.gamma
-    lo = nearest_gamma(c)
-    if lo is not None and gamma < lo:
-        ratio = lo / gamma
-    else:
-        path = result.certificates.get(Theorem.path)
-        ratio = path.gamma_star / gamma if path is not None else math.inf
-
-    def certifies(size: int) -> bool:
-        other = reload(loaded, {key: size})
-        again = _run(other, settings, simulate_flow=False)
-        return again.verdict.certified
-
-    try:
-        size, runs = search_size(size0, ratio, certifies, even=even)
-    except (NtkcheckError, MemoryError):  # a model too large for this machine: no advice
-        size, runs = None, ()
-    return WouldCertify(nearest_gamma(c), size, lr, size is not None, runs, size0, key)
-
-
-def reload(loaded: LoadedSpec, extra: dict[str, Any]) -> LoadedSpec:
-    """The same spec with more overrides (a file is read again)."""
-    overrides = {**loaded.overrides, **extra}
-    if loaded.builtin:
-        return example_spec(overrides)
-    return load_spec(Path(loaded.source), overrides)
+    return run_at(measure_spec(loaded, settings), loaded.spec.gamma, settings)[0]
 
 
 def simulate_spec(
@@ -200,21 +154,28 @@ def simulate_spec(
     """Certify, then integrate the true and the linearized flow and check C1–C5 (§5).
 
     ``notice`` receives one sentence before a run predicted to take long starts."""
-    return _run(loaded, settings, simulate_flow=True, progress=progress, notice=notice)
+    shared = measure_spec(loaded, settings)
+    return run_at(
+        shared, loaded.spec.gamma, settings, simulate_flow=True, progress=progress, notice=notice
+    )[0]
 
 
 @dataclass(frozen=True)
 class Measured:
-    """A built problem and its γ-free measurement (THEORY.md §4: only L0 depends on γ),
-    with the time each took: what every γ of a spec shares."""
+    """A spec's built problem and its γ-free measurement (THEORY.md §4: only L0 depends
+    on γ), with the time each took: what every γ of a spec shares. ``loaded`` is the
+    spec measured; its γ is never read (:func:`run_at` takes γ), its other keys are
+    (``train``, ``simulate``, ``certify.theorem``; the result's labels)."""
 
+    loaded: LoadedSpec
     problem: Problem
     measurement: Measurement
     timing: dict[str, float]
 
 
 def measure_spec(loaded: LoadedSpec, settings: RunSettings = DEFAULT) -> Measured:
-    """Build the problem and measure it at θ0 (σ's, β, the drift bound), timed."""
+    """Build the problem and measure it at θ0 (σ's, β, the drift bound), timed:
+    ``settings.spectrum`` and ``settings.with_local_beta`` are read here."""
     start = time.perf_counter()
     problem = build_problem(loaded)
     built = time.perf_counter()
@@ -226,24 +187,32 @@ def measure_spec(loaded: LoadedSpec, settings: RunSettings = DEFAULT) -> Measure
         seed=loaded.spec.seed,
     )
     timing = {"problem": built - start, "estimate": time.perf_counter() - built}
-    return Measured(problem, measurement, timing)
+    return Measured(loaded, problem, measurement, timing)
 
 
 def run_at(
-    loaded: LoadedSpec,
-    shared: Measured,
+    measured: Measured,
+    gamma: float,
+    settings: RunSettings = DEFAULT,
     *,
-    simulate_flow: bool,
+    simulate_flow: bool = False,
     progress: Progress | None = None,
     horizon_hint: str | None = None,
     notice: Callable[[str], None] | None = None,
 ) -> tuple[CertifyResult, Simulation | GdSimulation | None]:
-    """The spec's γ on a measured problem: L0, both certificates (and the flow), timed."""
-    timing = dict(shared.timing)
-    gamma = loaded.spec.gamma
-    problem = shared.problem
+    """γ on a measured problem: L0(γ), both certificates and the GD one (and with
+    ``simulate_flow`` the flow), timed. Without ``simulate_flow``, with
+    ``settings.advise``, a spec not certified at γ also gets what would certify it
+    (``would_certify``; a simulation does not search).
+
+    γ is this argument only: the measured spec's ``gamma`` is not read (a sweep runs
+    every γ of a point on one measurement).
+    """
+    loaded = measured.loaded
+    timing = dict(measured.timing)
+    problem = measured.problem
     t = time.perf_counter()
-    est = estimate_at(problem, shared.measurement, gamma)
+    est = estimate_at(problem, measured.measurement, gamma)
     timing["estimate"] += time.perf_counter() - t
     t = time.perf_counter()
     certificates = certificates_for(problem, est, gamma)
@@ -268,19 +237,53 @@ def run_at(
         )
         timing["simulate"] = time.perf_counter() - t
     timing["total"] = sum(timing.values())
-    return result_of(loaded, problem, gamma, est, certificates, timing, sim, gd), sim
+    result = result_of(loaded, problem, gamma, est, certificates, timing, sim, gd)
+    if not simulate_flow and settings.advise and result.verdict.status is Status.not_certified:
+        t = time.perf_counter()
+        advice = would_certify(loaded, result, settings)
+        timing = {**result.timing, "advice": time.perf_counter() - t}
+        timing["total"] = sum(v for k, v in timing.items() if k != "total")
+        result = replace(result, would_certify=advice, timing=timing)
+    return result, sim
 
 
-def _run(
-    loaded: LoadedSpec,
-    settings: RunSettings,
-    *,
-    simulate_flow: bool,
-    progress: Progress | None = None,
-    notice: Callable[[str], None] | None = None,
-) -> CertifyResult:
-    shared = measure_spec(loaded, settings)
-    return run_at(loaded, shared, simulate_flow=simulate_flow, progress=progress, notice=notice)[0]
+def would_certify(
+    loaded: LoadedSpec, result: CertifyResult, settings: RunSettings = DEFAULT
+) -> WouldCertify:
+    """The nearest certified γ, a model size that certifies (half of it does not) and the
+    largest certified lr at the result's γ, everything else fixed (``run.advice``)."""
+    c = result.verdict
+    lr = result.gd.lr_max if result.gd is not None and result.gd.lr_max > 0 else None
+    axis = size_of(loaded)
+    if axis is None:
+        return WouldCertify(nearest_gamma(c), None, lr, False)
+    key, size0, even = axis
+    gamma = c.gamma
+    lo = nearest_gamma(c)
+    if lo is not None and gamma < lo:
+        ratio = lo / gamma
+    else:
+        path = result.certificates.get(Theorem.path)
+        ratio = path.gamma_star / gamma if path is not None else math.inf
+    once = replace(settings, advise=False)
+
+    def certifies(size: int) -> bool:
+        other = measure_spec(reload(loaded, {key: size}), once)
+        return run_at(other, gamma, once)[0].verdict.certified
+
+    try:
+        size, runs = search_size(size0, ratio, certifies, even=even)
+    except (NtkcheckError, MemoryError):  # a model too large for this machine: no advice
+        size, runs = None, ()
+    return WouldCertify(nearest_gamma(c), size, lr, size is not None, runs, size0, key)
+
+
+def reload(loaded: LoadedSpec, extra: dict[str, Any]) -> LoadedSpec:
+    """The same spec with more overrides (a file is read again)."""
+    overrides = {**loaded.overrides, **extra}
+    if loaded.builtin:
+        return example_spec(overrides)
+    return load_spec(Path(loaded.source), overrides)
 
 
 def result_of(

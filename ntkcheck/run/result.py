@@ -56,8 +56,8 @@ class ProblemInfo:
 
     @property
     def heuristic_gamma(self) -> float | None:
-        """The lecture's heuristic scale n^{3/2}/N (THEORY.md §4), None where the family
-        names no N."""
+        """The lecture's heuristic scale of γ (THEORY.md §4): n^{3/2} over the family's
+        heuristic size (``ModelInfo.heuristic_size``), None where the family has none."""
         return None if self.heuristic_size is None else self.n**1.5 / self.heuristic_size
 
     def to_dict(self) -> dict[str, Any]:

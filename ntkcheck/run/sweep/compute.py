@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,7 +19,6 @@ from ...choices import SweepMeasure
 from ...io.loaded import LoadedSpec
 from ..job import Measured, guarded, measure_spec, run_at
 from ..result import CertifyResult, Entry, SpecFailure
-from ..settings import RunSettings
 from .plan import Options, Point, Task
 
 if TYPE_CHECKING:
@@ -83,10 +82,14 @@ def flow_summary(sim: Simulation | GdSimulation, loss0: float, loss_tol: float) 
 def _certify_point(
     loaded: LoadedSpec, shared: Measured, options: Options
 ) -> tuple[CertifyResult, FlowSummary | None]:
-    """One γ on a measured problem: what ``certify_spec`` (``simulate_spec``) computes."""
+    """One point's γ on its task's measurement (``loaded`` differs from the measured spec
+    in γ only): what ``certify_spec`` (``simulate_spec``) computes, without advice."""
     flow = options.measure is SweepMeasure.flow
     hint = "sweep with --set simulate.horizon=1e-3 (a time) instead"
-    result, sim = run_at(loaded, shared, simulate_flow=flow, horizon_hint=hint)
+    at = replace(shared, loaded=loaded)  # the result is labelled by the point's own spec
+    result, sim = run_at(
+        at, loaded.spec.gamma, options.settings, simulate_flow=flow, horizon_hint=hint
+    )
     if sim is None:
         return result, None
     if sim.status == "interrupted":
@@ -120,7 +123,7 @@ def iter_task(task: Task) -> Iterator[Outcome]:
             loaded = task.source.parse(dict(point.overrides))
             if shared is None:
                 try:
-                    shared = measure_spec(loaded, RunSettings(spectrum=task.options.spectrum))
+                    shared = measure_spec(loaded, task.options.settings)
                 except Exception as exc:  # every γ of the task fails alike
                     shared = exc
             if isinstance(shared, Exception):

@@ -28,6 +28,7 @@ from ...io.loading import parse_spec, read_spec_text
 from ...io.output import spec_inputs
 from ...io.overrides import FlagNames
 from ...io.spec_keys import grid_axis, spec_hash, sweep_axes
+from ..settings import RunSettings
 from ..specs import BUILTIN
 
 
@@ -115,6 +116,12 @@ class Options:
     spectrum: str = "auto"
     threads: int | None = None
     debug: bool = False
+
+    @property
+    def settings(self) -> RunSettings:
+        """The run's choices for every point: the spectrum method, no β_loc beside the
+        analytic bound, no would-certify search."""
+        return RunSettings(spectrum=self.spectrum, advise=False)
 
 
 @dataclass(frozen=True)
