@@ -69,3 +69,34 @@ def test_lost_outcomes_name_the_cause_and_are_lost():
     assert lost_outcomes(task, EOFError())[0].entry.message.endswith(
         "died (EOFError); rerun to compute it"
     )
+
+
+def test_each_gamma_of_a_task_is_certify_at_that_gamma(monkeypatch):
+    """One measurement for the task, then each point's γ: the result is ``certify_spec``
+    of the point's own spec (no advice), labelled by the point's overrides."""
+    from ntkcheck.report.document import result_dict
+    from ntkcheck.run import job
+    from ntkcheck.run.job import certify_spec
+    from ntkcheck.run.settings import RunSettings
+    from ntkcheck.run.sweep import plan_sweep, tasks
+    from ntkcheck.run.sweep.plan import Axis
+
+    source = SpecSource.read(None)
+    small = {"data.n": 12, "data.d": 4, "model.width": 64}
+    plan = plan_sweep(source, small, [Axis(("gamma",), ((0.5,), (1e3,)), "--grid gamma")])
+    (task,) = tasks(plan, plan.points, Options())
+    measured = []
+    real = job.measure_spec
+    monkeypatch.setattr(
+        "ntkcheck.run.sweep.compute.measure_spec",
+        lambda *a: measured.append(1) or real(*a),
+    )
+    outcomes = list(iter_task(task))
+    assert len(measured) == 1
+    for o in outcomes:
+        expected = certify_spec(source.parse(dict(o.point.overrides)), RunSettings(advise=False))
+        got, want = result_dict(o.entry), result_dict(expected)
+        got.pop("timing"), want.pop("timing")
+        assert got == want
+        assert o.entry.overrides == {**small, "gamma": o.point.gamma}
+    assert [o.entry.verdict.certified for o in outcomes] == [False, True]
