@@ -119,7 +119,7 @@ def test_the_measurement_is_gamma_free_and_l0_is_at_gamma(measured):
 
 
 def test_an_overflowing_l0_is_one_line(measured):
-    with pytest.raises(EstimationError, match=r"overflows float64 \(γ = 1e\+300"):
+    with np.errstate(over="ignore"), pytest.raises(EstimationError, match=r"overflows float64"):
         estimate_at(measured.problem, measured.measurement, 1e300)
 
 
