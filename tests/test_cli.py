@@ -200,17 +200,6 @@ def test_init_to_stdout_leaves_the_name_to_the_file(capsys):
     assert "\nname:" not in text and "# name: my-problem" in text
 
 
-def test_example_says_relu_is_certified_through_flips():
-    """The template said relu-like σ were "not certifiable"; they are (THEORY.md §10)."""
-    assert "not certifiable" not in EXAMPLE_YAML
-    assert "relu leaky_relu abs (σ' jumps: certified" in EXAMPLE_YAML
-    assert "activation-flip bound" in EXAMPLE_YAML
-
-
-def test_specs_example_is_the_built_in_example():
-    assert (SPECS / "lecture-example.yaml").read_text() == EXAMPLE_YAML
-
-
 def test_version_and_module_entry_point():
     proc = subprocess.run(
         [sys.executable, "-m", "ntkcheck", "--version"], capture_output=True, text=True, timeout=60
