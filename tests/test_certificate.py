@@ -1,4 +1,5 @@
-"""The certificate's algebra (THEORY.md §4–§5): γ*, R, B and the exact γ set."""
+"""``theory.certificate``: the certificate's algebra (THEORY.md §4–§5, §8–§9): γ*, R, B, the
+exact γ set, both theorems, drift bounds that are not Lipschitz, not applicable."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from hypothesis import strategies as st
 
 from ntkcheck.report.words import certificate_message
 from ntkcheck.run.measure import FullRank
-from ntkcheck.theory.certificate import Quantities, Status, Theorem
+from ntkcheck.theory.certificate import Quantities, Reason, Status, Theorem, certify_both
 from ntkcheck.theory.certificate import certify as certify_theorem
-from ntkcheck.theory.drift import LipschitzDrift
+from ntkcheck.theory.drift import DriftKind, LipschitzDrift, NoDrift
 from ntkcheck.theory.gamma_set import certified_gammas as certified_set
 from ntkcheck.theory.lecture import gamma_star, gap_D, lecture_lambda, radius_B, radius_R
+
+from .conftest import FORMULA_REL
 
 
 def certified_gammas(beta, smin, smax, f0_sq, f0_y, y_sq):
@@ -161,3 +164,86 @@ def test_a_zero_sigma_min_bound_says_why_h2_fails():
     c = certify(10.0, _estimate(smin=0.0))
     assert c.status is Status.not_applicable
     assert c.message.startswith("(H2) fails: the rigorous lower bound on σ_min is 0")
+
+
+# ---- the path theorem, drift bounds that are not Lipschitz, both theorems ----------------
+
+SYM = Quantities(2.0, 3.0, 2.0, 0.0, 0.0, 4.0, True, loss_depends_on_gamma=False)  # ‖r0‖ = 2
+
+
+def test_the_path_theorem_with_a_lipschitz_drift_is_section_9():
+    """β = 1, σ_min = 2, ‖r0‖ = √(2L0) = 2: ρ* = σ_min/(2β) = 1, R_p = 2‖r0‖/(γσ_min) = 2/γ,
+    γ*_p = 4β‖r0‖/σ_min² = 2 (THEORY.md §9)."""
+    c = certify_theorem(Theorem.path, 4.0, SYM, LipschitzDrift(1.0), rigorous=True)
+    assert c.theorem is Theorem.path and c.certified
+    # a formula of a few correctly rounded operations: a few ulps
+    assert (c.radius_R, c.radius_B) == (0.5, 1.0)
+    assert c.gamma_star == pytest.approx(2.0, rel=FORMULA_REL)
+    assert c.margin == pytest.approx(2.0, rel=FORMULA_REL)
+    ((lo, hi),) = c.gamma_interval
+    assert lo == pytest.approx(2.0, rel=FORMULA_REL) and hi == math.inf
+    g = c.guarantees
+    assert g.path_length and g.radius_R == 0.5 and g.radius_B == 1.0
+    assert g.jacobian_norm_upper == 3.0 + 0.5  # σ_max + h(R_p), h(R_p) = βR_p
+    assert not certify_theorem(Theorem.path, 1.5, SYM, LipschitzDrift(1.0), True).certified
+
+
+class QuadraticDrift:
+    """h(ρ) = cρ²: not Lipschitz in ρ (a ball-local bound, THEORY.md §8)."""
+
+    kind = DriftKind.ball_lipschitz
+    rigorous = True
+
+    def __init__(self, c: float) -> None:
+        self.c = c
+
+    def h(self, rho: float) -> float:
+        return self.c * rho * rho
+
+    def safe_radius(self, target: float) -> float:
+        return math.sqrt(target / self.c)
+
+
+def test_a_general_drift_bound_uses_its_safe_radius():
+    """h = ρ²/4, σ_min = 2: ρ* = √(σ_min/(2c)) = 2 = B. Path: γ*_p = 2‖r0‖/(σ_min ρ*) = 1;
+    lecture: γ* = (4σ_max + 2σ_min)‖r0‖/(σ_min² ρ*) = 16·2/8 = 4 (§8); the lecture's Λ
+    with β_eff = σ_min/(2ρ*) = ½: βσ_max√L0/σ_min³ = 3/16 (L0 = 2)."""
+    drift = QuadraticDrift(0.25)
+    path = certify_theorem(Theorem.path, 2.0, SYM, drift, rigorous=False)
+    assert (path.gamma_star, path.radius_B, path.radius_R, path.certified) == (1.0, 2.0, 1.0, True)
+    assert path.guarantees.jacobian_norm_upper == 3.0 + drift.h(1.0)
+    assert not path.rigorous and not path.drift_free
+    lecture = certify_theorem(Theorem.lecture, 2.0, SYM, drift, rigorous=False)
+    assert lecture.gamma_star == 4.0 and not lecture.certified and lecture.guarantees is None
+    assert lecture.radius_R == (4 * 3.0 + 2 * 2.0) * 2.0 / (2.0 * 4.0)  # = 4 > ρ* = 2
+    assert lecture.lecture_lambda == pytest.approx(0.5 * 3.0 * math.sqrt(2.0) / 8.0, rel=1e-15)
+
+
+def test_an_unbounded_safe_radius_certifies_every_gamma():
+    drift = SimpleNamespace(kind=DriftKind.ball_lipschitz, h=lambda rho: 0.0,
+                            safe_radius=lambda target: math.inf)  # fmt: skip
+    c = certify_theorem(Theorem.path, 1e-9, SYM, drift, rigorous=True)
+    assert c.certified and c.drift_free and c.gamma_star == 0.0 and c.margin == math.inf
+    assert c.gamma_interval == ((0.0, math.inf),) and c.lecture_lambda == 0.0
+
+
+@pytest.mark.parametrize("theorem", list(Theorem))
+def test_not_applicable_without_a_drift_bound_or_rank(theorem):
+    c = certify_theorem(theorem, 5.0, SYM, NoDrift("not_lipschitz"), rigorous=True)
+    assert c.status is Status.not_applicable and c.reason is Reason.no_drift_bound
+    assert (c.gamma, c.gamma_star, c.margin, c.radius_R, c.radius_B) == (5.0, math.inf, 0.0,
+                                                                          math.inf, 0.0)  # fmt: skip
+    assert c.gamma_interval == () and c.guarantees is None and not c.certified
+    rank = Quantities(**{**SYM.__dict__, "full_rank": False})
+    c = certify_theorem(theorem, 5.0, rank, LipschitzDrift(1.0), rigorous=True)
+    assert c.reason is Reason.not_full_rank and c.radius_B == 1.0  # B is still σ_min/(2β)
+
+
+def test_certify_both_gives_the_lecture_then_the_path():
+    both = certify_both(4.0, SYM, LipschitzDrift(1.0), rigorous=True)
+    assert list(both) == [Theorem.lecture, Theorem.path]
+    for theorem, c in both.items():
+        assert c == certify_theorem(theorem, 4.0, SYM, LipschitzDrift(1.0), rigorous=True)
+    # γ*/γ*_p = 2κ + 1 when ‖r0‖ does not depend on γ (§9): κ = 3/2
+    ratio = both[Theorem.lecture].gamma_star / both[Theorem.path].gamma_star
+    assert ratio == pytest.approx(2 * 1.5 + 1, rel=1e-15)
