@@ -399,7 +399,8 @@ def test_unset_new_keys_keep_the_spec_hash(tmp_path):
     """Rows files written before issue 19 resume: its keys, unset, are not hashed."""
     base = _loaded(tmp_path, "{n: 8, d: 3}").spec
     assert spec_hash(base) == spec_hash(_loaded(tmp_path, "{n: 8, d: 3, outputs: null}").spec)
-    assert spec_hash(base) != spec_hash(_loaded(tmp_path, "{n: 8, d: 3, outputs: 1}").spec)
+    assert spec_hash(base) == spec_hash(_loaded(tmp_path, "{n: 8, d: 3, outputs: 1}").spec)
+    assert spec_hash(base) != spec_hash(_loaded(tmp_path, "{n: 8, d: 3, outputs: 2}").spec)
 
 
 # --- bad input: one line, exit 2 ------------------------------------------------------
@@ -492,6 +493,11 @@ BAD = [
         "validate",
         "{source: sklearn, name: iris, classes: 1}",
         "a count of classes must be from 2 to 3",
+    ),
+    (
+        "validate",
+        "{source: file, path: t.csv, label_column: 2, classes: 1}",
+        "data.classes: a count of classes must be at least 2; got 1",
     ),
     (
         "validate",

@@ -79,13 +79,16 @@ def class_index(
     return values.index(given) if given in values else None
 
 
-def chosen_classes(given: int | list[int | str] | None, count: int) -> str | None:
-    """Why ``classes`` cannot select among ``count`` classes (None when it can):
-    a count K (the first K) needs 2 ≤ K ≤ count; a list needs 2 distinct entries."""
+def chosen_classes(given: int | list[int | str] | None, count: int | None) -> str | None:
+    """Why ``classes`` cannot select among ``count`` classes (None when it can; ``count``
+    None: not known before the data is read): a count K (the first K) needs
+    2 ≤ K ≤ count; a list needs 2 distinct entries."""
     if given is None:
         return None
     if isinstance(given, int):
-        if not 2 <= given <= count:
+        if count is None and given < 2:
+            return f"a count of classes must be at least 2; got {given}"
+        if count is not None and not 2 <= given <= count:
             return f"a count of classes must be from 2 to {count} (the dataset's); got {given}"
         return None
     if len(given) < 2:

@@ -108,7 +108,7 @@ def spec_hash(spec: Spec) -> str:
         exclude.add("train")
     data = spec.model_dump(mode="json", exclude=exclude)
     for key in _LATER_DATA_KEYS:  # unset: the hash of a spec written before they existed
-        if data["data"][key] is None:
+        if data["data"][key] is None or (key == "outputs" and data["data"][key] == 1):
             del data["data"][key]
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]

@@ -137,9 +137,9 @@ def _check_file(loaded: LoadedSpec, error: Callable[[str, str], SpecError]) -> N
             "classes",
         )
     if data.classes is not None:
-        problem = chosen_classes(data.classes, 10**9)
+        problem = chosen_classes(data.classes, None)
         if problem:
-            raise error(problem.replace(" (the dataset's)", ""), "classes")
+            raise error(problem, "classes")
 
 
 def _check_sklearn(loaded: LoadedSpec, error: Callable[[str, str], SpecError]) -> None:
