@@ -651,3 +651,35 @@ def test_sklearn_missing_names_the_extra(tmp_path, capsys, monkeypatch):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and 'pip install "ntkcheck[datasets]"' in err[0], err
         assert "data.source: sklearn needs scikit-learn" in err[0]
+
+
+def test_digits_cannot_be_standardized_and_says_what_to_use(tmp_path):
+    """digits has pixels that are 0 in every image: no column can be dropped from a
+    bundled set, so the fix names the other normalizations."""
+    from ntkcheck.errors import DataError
+
+    with pytest.raises(
+        DataError,
+        match=r"standardize: X\[:, 0\] of digits is constant; use normalize: sphere or none",
+    ):
+        _dataset(tmp_path, "{source: sklearn, name: digits, normalize: standardize}")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "{n: 12, d: 4, outputs: 3}",
+        "{n: 12, d: 4, target: classes, outputs: 3, encoding: centered}",
+        "{source: sklearn, name: digits, n: 500, classes: [0, 1, 2], normalize: sphere}",
+        "{source: sklearn, name: iris, classes: 2, encoding: pm1}",
+        "{source: file, path: t.csv, label_column: label, classes: [2, 0]}",
+        "{source: file, path: t.csv, target_columns: 2}",
+        "{source: file, path: multi.npz}",
+        "{source: file, path: lab.npz, encoding: onehot}",
+    ],
+)
+def test_multi_output_specs_validate(tmp_path, capsys, data):
+    _files(tmp_path)
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"gamma: 1\ndata: {data}\n{MODEL}")
+    assert main(["validate", str(spec)]) == 0, capsys.readouterr().err
