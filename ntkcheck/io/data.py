@@ -199,7 +199,7 @@ class Positions:
 
 
 #: Raises the error of a ``data:`` key: ``(message, key)`` → a located spec error.
-KeyError_ = Callable[[str, str], Exception]
+RaiseAt = Callable[[str, str], Exception]
 
 
 def _read_npz(path: Path, label: str) -> tuple[np.ndarray, np.ndarray, Positions]:
@@ -233,7 +233,7 @@ def _csv_records(path: Path, label: str) -> tuple[list[list[str]], list[int], li
 
 
 def _label_column(
-    given: int | str, header: list[str] | None, width: int, shown: str, error: KeyError_
+    given: int | str, header: list[str] | None, width: int, shown: str, error: RaiseAt
 ) -> int:
     """The 0-based index of ``label_column`` (a header name, or a 1-based column number;
     negative counts from the last column)."""
@@ -267,7 +267,7 @@ def _read_csv(
     label: str,
     target_columns: int | None,
     label_column: int | str | None,
-    error: KeyError_,
+    error: RaiseAt,
 ) -> tuple[np.ndarray, np.ndarray, Positions, bool]:
     """X, the targets and positions of a CSV file, and whether the targets are labels.
 
@@ -402,7 +402,7 @@ def select_classes(
     names: tuple[str, ...],
     given: int | list[int | str] | None,
     where: str,
-    error: KeyError_,
+    error: RaiseAt,
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """The points of the chosen classes, their class indices, the chosen class names.
 
@@ -567,7 +567,7 @@ def load_data(loaded: LoadedSpec, rng: np.random.Generator) -> Dataset:
     )
 
 
-def _file_data(loaded: LoadedSpec, error: KeyError_) -> tuple[np.ndarray, Targets, Positions]:
+def _file_data(loaded: LoadedSpec, error: RaiseAt) -> tuple[np.ndarray, Targets, Positions]:
     """X and targets of ``data.path`` (.npz: arrays X and y; .csv: columns)."""
     ds = loaded.spec.data
     assert ds.path is not None
@@ -617,7 +617,7 @@ def _sklearn_data(
     classes: int | list[int | str] | None,
     encoding: str | None,
     rng: np.random.Generator,
-    error: KeyError_,
+    error: RaiseAt,
 ) -> tuple[np.ndarray, Targets, str]:
     """X and targets of a bundled dataset: the chosen classes, n points stratified by class."""
     info = SKLEARN_DATASETS[name]
