@@ -10,6 +10,7 @@ from ..linalg.memory import require
 from ..models.registry import family, shrink_advice
 from ..problem import Problem
 from .data import check_file, load_data, read_npz
+from .datasets import SKLEARN_DATASETS, class_index
 from .loaded import LoadedSpec
 
 
@@ -34,29 +35,64 @@ class _Context:
         return read_npz(path, names, f"model.init_path {init_path!r}", hint)
 
 
+def outputs_keyword(outputs: int) -> dict[str, int]:
+    """``outputs=C`` for a family's ``build``/``plan_bytes`` when C > 1, nothing for C = 1:
+    single-output calls stay exactly the calls of before (docs/DESIGN.md "Several outputs")."""
+    return {"outputs": outputs} if outputs > 1 else {}
+
+
+def planned_shape(loaded: LoadedSpec) -> tuple[int, int, int] | None:
+    """(n, d, C) of the spec's data when known before loading it (synthetic data, a
+    bundled dataset), else None (a file)."""
+    ds = loaded.spec.data
+    if ds.source == "synthetic":
+        assert ds.n is not None and ds.d is not None
+        return ds.n, ds.d, ds.outputs or 1
+    if ds.source == "sklearn":
+        assert ds.name is not None
+        info = SKLEARN_DATASETS[ds.name]
+        if info.classes is None or info.counts is None:
+            return ds.n or info.samples, info.features, 1
+        if ds.classes is None or isinstance(ds.classes, int):
+            chosen = list(range(ds.classes or len(info.classes)))
+        else:
+            chosen = [k for g in ds.classes if (k := class_index(g, info.classes)) is not None]
+        return ds.n or sum(info.counts[k] for k in chosen), info.features, len(chosen)
+    return None
+
+
 def build_problem(loaded: LoadedSpec) -> Problem:
     """Data, initial weights and f0 for the spec; one seed drives everything.
 
     Data and weights use independent streams spawned from ``seed``, so changing
-    the model does not change the data.
+    the model does not change the data. With C > 1 outputs the family builds C
+    outputs (``build(…, outputs=C)``) and plans for them.
     """
     spec = loaded.spec
-    ds, ms = spec.data, spec.model
+    ms = spec.model
     fam = family(ms.architecture)
-    if ds.source == "synthetic":
-        assert ds.n is not None and ds.d is not None
-        plan = fam.plan_bytes(ms, ds.n, ds.d)
+    shape = planned_shape(loaded)
+    if shape is not None:
+        n, d, c = shape
+        plan = fam.plan_bytes(ms, n, d, **outputs_keyword(c))
         if plan is not None:  # the smallest plan, before anything is allocated
+            outs = f", C = {c:,} outputs" if c > 1 else ""
             require(
                 plan[0],
-                f"certifying n = {ds.n:,}, d = {ds.d:,}, {plan[1]}",
+                f"certifying n = {n:,}, d = {d:,}{outs}, {plan[1]}",
                 shrink_advice(ms.architecture),
             )
     data_seq, init_seq = np.random.SeedSequence(spec.seed).spawn(2)
     data = load_data(loaded, np.random.default_rng(data_seq))
-    model = fam.build(ms, data.d, np.random.default_rng(init_seq), _Context(loaded))
+    model = fam.build(
+        ms,
+        data.d,
+        np.random.default_rng(init_seq),
+        _Context(loaded),
+        **outputs_keyword(data.outputs),
+    )
     f0_zero = fam.f0_is_zero(ms)
-    f0 = np.zeros(data.n) if f0_zero else model.forward(data.X)
+    f0 = np.zeros(data.rows) if f0_zero else model.forward(data.X)
     return Problem(
         name=loaded.name,
         source=loaded.source,
@@ -68,4 +104,7 @@ def build_problem(loaded: LoadedSpec) -> Problem:
         centered=ms.centered,
         f0=f0,
         f0_zero=f0_zero,
+        outputs=data.outputs,
+        labels=data.labels,
+        classes=data.classes,
     )

@@ -43,6 +43,7 @@ data:
   noise: 0.0                 # std of Gaussian label noise (targets have unit RMS)
   normalize: none            # none | standardize | sphere
   # source: file  ->  path: train.npz (arrays X (n,d), y (n,)) or train.csv (last column is y)
+  # source: sklearn -> name: digits (data scikit-learn ships; pip install "ntkcheck[datasets]")
 
 model:
   architecture: two_layer    # f(x) = s·Σ_i a_i σ(⟨w_i, x⟩), a_i = ±1 fixed, W trained

@@ -3,6 +3,7 @@ that each is a regular file, before anything reads them."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from ..models.registry import family_spec
@@ -33,6 +34,19 @@ def check_file(loaded: LoadedSpec, path: Path, *key: str) -> None:
 
 
 def check_referenced_files(loaded: LoadedSpec) -> None:
-    """Every file the spec names exists and is a regular file (its contents are not read)."""
+    """Every file the spec names exists and is a regular file (its contents are not read);
+    ``source: sklearn`` finds scikit-learn installed (not imported)."""
     for key, written in referenced_files(loaded):
         check_file(loaded, loaded.resolve(written), *key)
+    if loaded.spec.data.source == "sklearn":
+        require_sklearn(loaded)
+
+
+def require_sklearn(loaded: LoadedSpec) -> None:
+    """A located error naming the extra unless scikit-learn can be imported."""
+    if importlib.util.find_spec("sklearn") is None:
+        raise loaded.error(
+            'sklearn needs scikit-learn, an optional extra: pip install "ntkcheck[datasets]"',
+            "data",
+            "source",
+        )

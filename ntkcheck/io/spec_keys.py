@@ -47,7 +47,11 @@ def _kind(annotation: Any) -> KeyKind:
     if get_origin(annotation) is Annotated:
         return _kind(get_args(annotation)[0])
     if get_origin(annotation) in (Union, types.UnionType):
-        found = {_kind(a) for a in get_args(annotation) if a is not type(None)}
+        # a key that also takes a list (data.classes: a count or a list) sweeps its scalars
+        scalars = [
+            a for a in get_args(annotation) if a is not type(None) and get_origin(a) is not list
+        ]
+        found = {_kind(a) for a in scalars}
         return found.pop() if len(found) == 1 else "other"
     if get_origin(annotation) is Literal:
         return "str" if all(isinstance(a, str) for a in get_args(annotation)) else "other"
@@ -93,11 +97,18 @@ def sweep_axes(loaded: LoadedSpec) -> list[Axis]:
     return axes
 
 
+#: ``data:`` keys added after sweep rows files were first written (issue 19).
+_LATER_DATA_KEYS = ("outputs", "target_columns", "label_column", "name", "classes", "encoding")
+
+
 def spec_hash(spec: Spec) -> str:
     """A short hash of the resolved spec (every key but ``sweep``): a sweep row's identity."""
     exclude: set[str] = {"sweep"}
     if spec.train == TrainSpec():  # specs without a train block keep their hash
         exclude.add("train")
     data = spec.model_dump(mode="json", exclude=exclude)
+    for key in _LATER_DATA_KEYS:  # unset: the hash of a spec written before they existed
+        if data["data"][key] is None or (key == "outputs" and data["data"][key] == 1):
+            del data["data"][key]
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]

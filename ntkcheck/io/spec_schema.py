@@ -17,27 +17,97 @@ from ..choices import BetaMethod, LossConvention, SimulateMethod, TrainMethod
 from ..models.fields import Block, PositiveFloat
 from ..models.registry import default_architecture, family_specs
 from ..theory.certificate import Theorem
+from .datasets import SKLEARN_DATASETS
 
 TheoremName = Literal[tuple(t.value for t in Theorem)]  # type: ignore[valid-type]
 BetaName = Literal[tuple(b.value for b in BetaMethod)]  # type: ignore[valid-type]
 SimulateMethodName = Literal[tuple(m.value for m in SimulateMethod)]  # type: ignore[valid-type]
 TrainMethodName = Literal[tuple(m.value for m in TrainMethod)]  # type: ignore[valid-type]
 LossName = Literal[tuple(m.value for m in LossConvention)]  # type: ignore[valid-type]
+SklearnName = Literal[tuple(SKLEARN_DATASETS)]  # type: ignore[valid-type]
 #: Most GD steps a spec may ask for.
 MAX_STEPS = 10**9
 
 
 class DataSpec(Block):
-    """``data:`` — synthetic points or a file with X and y."""
+    """``data:`` — synthetic points, a file with X and y, or a dataset scikit-learn ships."""
 
-    source: Literal["synthetic", "file"] = "synthetic"
-    n: int | None = Field(default=None, ge=1, le=10**8, description="synthetic: number of points")
+    source: Literal["synthetic", "file", "sklearn"] = "synthetic"
+    n: int | None = Field(
+        default=None,
+        ge=1,
+        le=10**8,
+        description="synthetic: number of points; sklearn: points drawn (stratified by "
+        "class; default: all)",
+    )
     d: int | None = Field(default=None, ge=1, le=10**7, description="synthetic: input dimension")
     inputs: Literal["gaussian", "sphere"] = "sphere"
-    target: Literal["teacher", "linear", "sign", "random"] = "teacher"
+    target: Literal["teacher", "linear", "sign", "random", "classes"] = Field(
+        default="teacher",
+        description="synthetic: teacher | linear | sign | random (regression, each column "
+        "unit RMS) | classes (labels: argmax of a random linear teacher; needs outputs ≥ 2)",
+    )
+    outputs: int | None = Field(
+        default=None,
+        ge=1,
+        le=10_000,
+        description="synthetic: outputs per point C (target columns, or classes with "
+        "target: classes); default 1",
+    )
     noise: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     path: str | None = Field(default=None, min_length=1, description="file: .npz (X, y) or .csv")
+    target_columns: int | None = Field(
+        default=None,
+        ge=1,
+        le=10_000,
+        description="file (.csv): the last K columns are the targets (default 1)",
+    )
+    label_column: int | str | None = Field(
+        default=None,
+        description="file (.csv): the column of integer class labels, by header name or "
+        "number (1 is the first, -1 the last); the other columns are the inputs",
+    )
+    name: SklearnName | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="sklearn: the bundled dataset (read from the installed scikit-learn, "
+        'never downloaded; pip install "ntkcheck[datasets]")',
+    )
+    classes: int | list[int | str] | None = Field(
+        default=None,
+        description="class data: the classes kept, as label values or names (the order of "
+        "the outputs), or a count K (the first K); default: all",
+    )
+    encoding: Literal["onehot", "centered", "pm1"] | None = Field(
+        default=None,
+        description="class labels → targets: onehot (0/1; the default for class data) | "
+        "centered (one-hot − 1/C) | pm1 (±1); given for an .npz, its vector y is read as "
+        "integer labels",
+    )
     normalize: Literal["none", "standardize", "sphere"] = "none"
+
+    @field_validator("label_column", mode="before")
+    @classmethod
+    def _label_column(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and value.strip()):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool) and value != 0:
+            return value
+        raise ValueError("must be a column's header name or number (1 is the first, -1 the last)")
+
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _classes(cls, value: Any) -> Any:
+        def plain(v: Any) -> bool:
+            return isinstance(v, int | str) and not isinstance(v, bool)
+
+        if value is None or (plain(value) and not isinstance(value, str)):
+            return value
+        if isinstance(value, list) and all(plain(v) for v in value):
+            return value
+        raise ValueError(
+            "must be a count K (the first K classes) or a list of class labels (integers) "
+            "or names, e.g. [0, 1, 2]"
+        )
 
 
 #: The ``model:`` blocks by ``architecture``, in registry order (absent: the default).
