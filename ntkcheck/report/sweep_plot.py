@@ -23,8 +23,9 @@ from ..run.fit import Fit, Threshold, positive_median, split_axes
 from .plot import check_plot_target
 
 Row = Mapping[str, Any]
-#: The horizontal axes a plot may use, in order: the families' size axes, then n.
-X_AXES = (*size_keys(), "data.n")
+#: The horizontal axes a plot may use, in order: the families' size axes, then n, then the
+#: outputs per point C (THEORY.md §14).
+X_AXES = (*size_keys(), "data.n", "data.outputs")
 
 
 def check_sweep_plot(path: Path) -> None:
