@@ -390,8 +390,8 @@ class _Origin:
             else 0.0,
             "weight_change": dist / self.theta0_norm if self.theta0_norm else math.inf,
         }
-        if self.rule is not None:
-            row.update(zip(CLASS_ARRAYS, self.rule.measures(r, s_k), strict=True))
+        if self.rule is not None:  # s_0 = r_0 = r0 exactly (the closed form rounds it)
+            row.update(zip(CLASS_ARRAYS, self.rule.measures(r, r if k == 0 else s_k), strict=True))
         for key in out:
             out[key].append(row[key])
         return s_min, s_max, 4.0 * n * UNIT * float(np.sum(np.maximum(ev, 0.0)))

@@ -220,8 +220,9 @@ def laziness_measures(flow: Deviation, result: FlowResult, K0: np.ndarray) -> di
         out["jacobian_norm_t"].append(math.sqrt(max(float(lam[-1]), 0.0)))
         out["kernel_change"].append(float(np.linalg.norm(K - K0)) / K0_norm if K0_norm else 0.0)
         out["weight_change"].append(dist / theta0_norm if theta0_norm else math.inf)
-        if rule is not None:
-            for key, value in zip(CLASS_ARRAYS, rule.measures(r, r_lin), strict=True):
+        if rule is not None:  # r̃(0) = r0 exactly (the closed form rounds it: ties at f ≡ 0)
+            exact = flow.r0 if tau == 0.0 else r_lin
+            for key, value in zip(CLASS_ARRAYS, rule.measures(r, exact), strict=True):
                 out[key].append(value)
     arrays = {k: np.asarray(v) for k, v in out.items()}
     arrays["beta_path"] = np.asarray(beta_path)
