@@ -125,7 +125,7 @@ def test_bad_grids_exit_2_with_one_line(capsys, small, grid, fragment):
         (["--seeds", "0"], "--seeds: must be at least 1"),
         ([], "nothing to sweep"),
         (["--seeds", "2", "-f", "junit"], "'junit' is not one of 'rich', 'text', 'json'"),
-        (["--seeds", "2", "--plot", "p.png"], "--plot needs model.width or data.n swept"),
+        (["--seeds", "2", "--plot", "p.png"], "--plot needs model.width, data.n or data.outputs swept"),
         (["--seeds", "2", "-o", "rows.xlsx"], "use .csv, .jsonl or .parquet"),
         (["--seeds", "2", "--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"], "--jobs is for"),
         (["--seeds", "2", "--grid", "gamma=[1]", "--grid", "gamma=[2]"], "gamma is swept twice"),
@@ -502,7 +502,8 @@ def test_rows_serialize_every_column(small):
     plan = plan_sweep(source, {}, resolve_axes(source.parse({}), ["gamma=[1, 2]"], None))
     (outcome, *_) = execute(tasks(plan, plan.points, Options()), jobs=1)
     row = sweep_row(outcome, plan.grid_keys, False)
-    assert list(row)[:3] == ["seed", "status", "gamma"]
+    assert list(row)[:4] == ["seed", "outputs", "status", "gamma"]
+    assert row["outputs"] == 1
     assert list(row)[-2:] == ["spec_hash", "ntkcheck_version"]
     assert {k for k in row if k.startswith("timing.")} == {
         "timing.problem", "timing.estimate", "timing.certify", "timing.total",

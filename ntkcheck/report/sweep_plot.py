@@ -40,7 +40,8 @@ def x_axis(rows: Sequence[Row], grid_keys: Sequence[str]) -> str:
         if key in numeric:
             return key
     raise NtkcheckError(
-        f"--plot needs {' or '.join(X_AXES)} swept over two or more positive values"
+        f"--plot needs {', '.join(X_AXES[:-1])} or {X_AXES[-1]} swept over two or more "
+        "positive values"
     )
 
 
