@@ -125,7 +125,10 @@ def test_bad_grids_exit_2_with_one_line(capsys, small, grid, fragment):
         (["--seeds", "0"], "--seeds: must be at least 1"),
         ([], "nothing to sweep"),
         (["--seeds", "2", "-f", "junit"], "'junit' is not one of 'rich', 'text', 'json'"),
-        (["--seeds", "2", "--plot", "p.png"], "--plot needs model.width, data.n or data.outputs swept"),
+        (
+            ["--seeds", "2", "--plot", "p.png"],
+            "--plot needs model.width, data.n or data.outputs swept",
+        ),
         (["--seeds", "2", "-o", "rows.xlsx"], "use .csv, .jsonl or .parquet"),
         (["--seeds", "2", "--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"], "--jobs is for"),
         (["--seeds", "2", "--grid", "gamma=[1]", "--grid", "gamma=[2]"], "gamma is swept twice"),
