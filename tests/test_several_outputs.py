@@ -362,7 +362,6 @@ def test_sweep_rows_carry_outputs(linear_family: None) -> None:
 
 def test_problem_info_rows() -> None:
     info = ProblemInfo(6, 4, 8, "tanh", {}, "gaussian", False, False, "", 1.0, None, 3)
-    assert (info.rows, info.size_text) == (18, "n = 6 points × C = 3 outputs (m = 18 rows)")
-    assert ProblemInfo(6, 4, 8, "tanh", {}, "gaussian", False, False, "", 1.0).size_text == (
-        "n = 6"
-    )
+    assert (info.rows, info.to_dict()["rows"], info.to_dict()["outputs"]) == (18, 18, 3)
+    one = ProblemInfo(6, 4, 8, "tanh", {}, "gaussian", False, False, "", 1.0)
+    assert (one.outputs, one.rows) == (1, 6)

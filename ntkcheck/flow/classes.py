@@ -21,15 +21,18 @@ import numpy as np
 from ..problem import Problem
 from . import CLASS_ARRAYS
 
-__all__ = ["CLASS_ARRAYS", "ClassRule", "points_text"]
+__all__ = ["CLASS_ARRAYS", "ClassRule", "points_text", "rows_text"]
+
+
+def rows_text(problem: Problem) -> str:
+    """``n = 500 points × C = 10 outputs (m = 5,000 rows)`` (THEORY.md §14)."""
+    return f"n = {problem.n:,} points × C = {problem.outputs} outputs (m = {problem.rows:,} rows)"
 
 
 def points_text(problem: Problem) -> str:
-    """``n = 64 points`` (one output), ``n = 500 points × C = 10 outputs (m = 5,000 rows)``
-    (THEORY.md §14): what a simulation's memory plan names."""
-    if problem.outputs == 1:
-        return f"n = {problem.n:,} points"
-    return f"n = {problem.n:,} points × C = {problem.outputs} outputs (m = {problem.rows:,} rows)"
+    """``n = 64 points`` (one output), else ``rows_text``: what a simulation's memory plan
+    names."""
+    return f"n = {problem.n:,} points" if problem.outputs == 1 else rows_text(problem)
 
 
 @dataclass(frozen=True, eq=False)

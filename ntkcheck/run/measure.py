@@ -30,7 +30,6 @@ from ..models.protocol import BetaSummary, GramError, LocalBeta, Model
 from ..models.registry import shrink_advice
 from ..problem import Problem
 from ..theory.drift import Drift, LipschitzDrift, NoDrift
-from .result import size_text
 
 SPECTRUM_METHODS = tuple(SpectrumMethod)
 BETA_METHODS = tuple(BetaMethod)
@@ -194,9 +193,12 @@ def measure_spectrum(
             )
             proof = E_K.rigorous and math.isfinite(E_K.value) and proof_fits
             return spectrum, _bounds_iterative(spectrum, E_K, K if proof else None)
+    size = f"n = {n:,}"  # with C outputs: points × outputs (m rows), THEORY.md §14
+    if problem.outputs > 1:
+        size += f" points × C = {problem.outputs} outputs (m = {m:,} rows)"
     require(
         model.peak_bytes("matvec", n),
-        f"the matrix-free spectrum ({size_text(problem.n, problem.outputs)}, {model.info().head})",
+        f"the matrix-free spectrum ({size}, {model.info().head})",
         shrink_advice(model.info().family),
     )
     cache = fits(model.cache_bytes(n))

@@ -16,13 +16,6 @@ if TYPE_CHECKING:  # types only: SpecFailure and the CLI gate load no numerics
     from .measure import Estimate
 
 
-def size_text(n: int, outputs: int) -> str:
-    """``n = 500`` (one output), ``n = 500 points × C = 10 outputs (m = 5,000 rows)``."""
-    if outputs == 1:
-        return f"n = {n:,}"
-    return f"n = {n:,} points × C = {outputs} outputs (m = {n * outputs:,} rows)"
-
-
 @dataclass(frozen=True)
 class ProblemInfo:
     """The problem's shape, as the report and JSON show it (JSON ``problem``: n, outputs,
@@ -70,11 +63,6 @@ class ProblemInfo:
     def rows(self) -> int:
         """m = n·C: the residual's length and the Gram's size (THEORY.md §14)."""
         return self.n * self.outputs
-
-    @property
-    def size_text(self) -> str:
-        """``n = 500`` or ``n = 500 points × C = 10 outputs (m = 5,000 rows)``."""
-        return size_text(self.n, self.outputs)
 
     @property
     def heuristic_gamma(self) -> float | None:
