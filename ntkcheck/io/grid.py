@@ -135,12 +135,13 @@ def make_axis(
             f"{origin}: expected a list of values or an expression such as "
             f"logspace(8, 14, 7, base=2); got {raw!r}"
         )
-    seen: set[str] = set()
+    seen: set[tuple[Any, ...]] = set()
     for point in values:
-        if repr(point) in seen:
+        key = tuple(tuple(v) if isinstance(v, list) else v for v in point)  # hashable, 1 == 1.0
+        if key in seen:
             shown = point[0] if len(point) == 1 else list(point)
             raise GridError(f"{origin}: the value {shown!r} is repeated; give each value once")
-        seen.add(repr(point))
+        seen.add(key)
     if len(values) > MAX_AXIS:
         raise GridError(f"{origin}: {len(values):,} values; at most {MAX_AXIS:,} per axis")
     return Axis(keys, tuple(values), origin)
