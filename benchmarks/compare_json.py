@@ -1,9 +1,11 @@
 """Compare `ntkcheck certify -f json` of the built-in example and every spec in specs/
 between two checkouts (e.g. a worktree of an earlier commit and this one), ignoring
-`timing` and the keys named with --new (added on purpose).
+`timing` and the keys named with --new-key (added on purpose; repeatable).
 
-    git worktree add /tmp/old <commit>
-    python benchmarks/compare_json.py /tmp/old . --new would_certify
+    git worktree add --detach /tmp/old <commit>
+    python benchmarks/compare_json.py /tmp/old . --new-key outputs --new-key rows
+
+(`problem.outputs` and `problem.rows`, issue 19, are the keys a one-output result gained.)
 
 Both checkouts run with this Python (PYTHONPATH set to each); exit 1 on a difference.
 """

@@ -8,7 +8,10 @@ import pytest
 
 from ntkcheck.io.grid import MAX_AXIS, GridError, evaluate, make_axis, parse_grid_option, split_keys
 
-KINDS = {"data.n": "int", "gamma": "float", "model.activation": "str", "centered": "bool"}
+KINDS = {
+    "data.n": "int", "gamma": "float", "model.activation": "str", "centered": "bool",
+    "data.classes": "other",
+}  # fmt: skip
 
 
 def _axis(keys, raw):
@@ -52,8 +55,16 @@ def test_list_values_are_checked_for_shape_and_repeats():
     assert len(_axis(("data.n", "gamma"), [[1, 2.0], [2, 2.0]])) == 2
     with pytest.raises(GridError, match="the list of values is empty"):
         _axis(("data.n",), [])
-    with pytest.raises(GridError, match="values must be numbers or names; got None"):
+    with pytest.raises(GridError, match="values must be numbers, names or lists of them; got None"):
         _axis(("data.n",), [1, None])
+    # a key that holds a list (data.classes, model.widths) takes lists of scalars
+    classes = _axis(("data.classes",), [[0, 1], [0, 1, 2]])
+    assert classes.values == (([0, 1],), ([0, 1, 2],))
+    with pytest.raises(GridError, match=r"the value \[0, 1\] is repeated"):
+        _axis(("data.classes",), [[0, 1], [0, 1]])
+    for bad in ([], [[1]], [{"a": 1}], [None]):
+        with pytest.raises(GridError, match="numbers, names or lists of them"):
+            _axis(("data.classes",), [bad])
     with pytest.raises(GridError, match="the value \\[1, 2\\] is repeated"):
         _axis(("data.n", "gamma"), [[1, 2], [1, 2]])
     with pytest.raises(GridError, match="expected a list of values"):

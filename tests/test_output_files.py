@@ -210,8 +210,8 @@ def test_a_foreign_rows_file_is_refused_untouched(capsys, folder, name, text):
 
 
 def test_a_rows_file_cut_short_in_its_header_is_started_again(capsys, folder):
-    (folder / "rows.csv").write_text("seed,sta")  # killed while writing the header
+    (folder / "rows.csv").write_text("seed,outputs,sta")  # killed while writing the header
     assert main(["sweep", "a.yaml", "--seeds", "2", "-f", "json", "-o", "rows.csv"]) in (0, 1)
     capsys.readouterr()
-    assert (folder / "rows.csv").read_text().startswith("seed,status,")
+    assert (folder / "rows.csv").read_text().startswith("seed,outputs,status,")
     assert len((folder / "rows.csv").read_text().splitlines()) == 3

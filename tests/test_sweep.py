@@ -125,7 +125,10 @@ def test_bad_grids_exit_2_with_one_line(capsys, small, grid, fragment):
         (["--seeds", "0"], "--seeds: must be at least 1"),
         ([], "nothing to sweep"),
         (["--seeds", "2", "-f", "junit"], "'junit' is not one of 'rich', 'text', 'json'"),
-        (["--seeds", "2", "--plot", "p.png"], "--plot needs model.width or data.n swept"),
+        (
+            ["--seeds", "2", "--plot", "p.png"],
+            "--plot needs model.width, data.n or data.outputs swept",
+        ),
         (["--seeds", "2", "-o", "rows.xlsx"], "use .csv, .jsonl or .parquet"),
         (["--seeds", "2", "--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"], "--jobs is for"),
         (["--seeds", "2", "--grid", "gamma=[1]", "--grid", "gamma=[2]"], "gamma is swept twice"),
@@ -502,7 +505,8 @@ def test_rows_serialize_every_column(small):
     plan = plan_sweep(source, {}, resolve_axes(source.parse({}), ["gamma=[1, 2]"], None))
     (outcome, *_) = execute(tasks(plan, plan.points, Options()), jobs=1)
     row = sweep_row(outcome, plan.grid_keys, False)
-    assert list(row)[:3] == ["seed", "status", "gamma"]
+    assert list(row)[:4] == ["seed", "outputs", "status", "gamma"]
+    assert row["outputs"] == 1
     assert list(row)[-2:] == ["spec_hash", "ntkcheck_version"]
     assert {k for k in row if k.startswith("timing.")} == {
         "timing.problem", "timing.estimate", "timing.certify", "timing.total",
@@ -604,3 +608,23 @@ def test_a_plot_along_linked_axes(capsys, small, tmp_path):
     )  # fmt: skip
     assert code in (0, 1) and "internal error" not in err
     assert plot.stat().st_size > 0 and len(doc["rows"]) == 3
+
+
+def test_an_axis_of_list_values_sweeps_and_resumes(capsys, spec_file, tmp_path):
+    """A key that holds a list (mlp's model.widths; data.classes) is an axis of lists: the
+    rows hold the lists (also after a resume from CSV, which keeps only the identity) and
+    carry ``outputs``; the fits treat the axis as categorical."""
+    spec = spec_file(
+        "seed: 0\ngamma: 5000.0\ndata: {n: 6, d: 4}\n"
+        "model: {architecture: mlp, widths: [8], activation: tanh}\n"
+    )
+    out = tmp_path / "rows.csv"
+    code, first, _ = _rows(capsys, spec, "--grid", "model.widths=[[8], [12]]", "-j", "1", "-o", out)
+    assert code in (0, 1) and [r["model.widths"] for r in first["rows"]] == [[8], [12]]
+    code, again, err = _rows(
+        capsys, spec, "--grid", "model.widths=[[8], [12], [8, 8]]", "-j", "1", "-o", out, "--fit"
+    )
+    assert "2 of 3 points already" in err
+    assert [r["model.widths"] for r in again["rows"]] == [[8], [12], [8, 8]]
+    assert [r["outputs"] for r in again["rows"]] == [1, 1, 1]
+    assert _untimed(again["rows"][:2]) == _untimed(first["rows"])

@@ -120,3 +120,25 @@ def test_conformance(folder: Path) -> None:
         "print(check_model(model, X, smooth=False))\n",
     )
     assert out.returncode == 0, out.stderr
+
+
+def test_several_outputs(folder: Path) -> None:
+    """Issue 19 end to end on the toy family: ``data.outputs: 3`` with class targets builds
+    f_c(x) = s⟨w_c, x⟩ (its ``build(..., outputs)``); J is constant, so the network is its
+    linearization: every check holds, the accuracies are equal and agree everywhere.
+    Skipped until the spec has ``data.outputs`` (the data layer of issue 19)."""
+    schema = _cli(folder, "schema").stdout
+    if '"outputs"' not in schema:
+        pytest.skip("the spec has no data.outputs yet (issue 19's data layer)")
+    spec = SPEC.replace("data: {n: 12, d: 16}", "data: {n: 12, d: 16, outputs: 3, target: classes}")
+    (folder / "multi.yaml").write_text(spec, encoding="utf-8")
+    out = _cli(folder, "simulate", "-f", "json", "multi.yaml")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    result = doc["results"][0] if "results" in doc else doc
+    problem = result["problem"]
+    assert (problem["n"], problem["outputs"], problem["rows"], problem["params"]) == (12, 3, 36, 48)
+    sim = result["simulation"]
+    assert all(c["holds"] is not False for c in sim["checks"] if c["applicable"])
+    assert sim["accuracy"] == sim["accuracy_linear"] and set(sim["agreement"]) == {1.0}
+    assert sim["accuracy"][-1] == 1.0

@@ -16,3 +16,7 @@ GD_SIMULATION_ARRAYS = (
     "step", "loss", "loss_lin", "param_dist", "param_dist_lin", "path_length", "gap",
     "sigma_min_t", "jacobian_norm_t", "kernel_change", "weight_change",
 )  # fmt: skip
+
+#: With class labels (issue 19, ``flow.classes``): the training accuracy of the network and
+#: of its linearization and their prediction agreement at each checkpoint, in the JSON's order.
+CLASS_ARRAYS = ("accuracy", "accuracy_linear", "agreement")

@@ -34,6 +34,7 @@ from ..problem import Problem
 from ..theory.gd import STATEMENTS, GdGuarantees, contraction
 from . import GD_SIMULATION_ARRAYS
 from .checks import ROUNDING, Check, not_applicable_checks
+from .classes import CLASS_ARRAYS, ClassRule, points_text
 
 #: ``progress(k, L_k)``: steps done and the loss ½‖r_k‖² (the flow's ``Progress`` type).
 Progress = Callable[[int, float], None]
@@ -210,7 +211,9 @@ class GdSimulation:
     ``loss`` ½‖r_k‖², ``loss_lin`` ½‖s_k‖², ``param_dist`` ‖θ_k − θ0‖,
     ``param_dist_lin`` ‖θ̃_k − θ0‖, ``path_length`` Σ_{j<k}‖Δ_j‖, ``gap`` ‖r_k − s_k‖,
     ``sigma_min_t``/``jacobian_norm_t`` σ_min(J_k), ‖J_k‖ (from the Gram at θ_k),
-    ``kernel_change`` ‖K_k − K0‖_F/‖K0‖_F, ``weight_change`` ‖θ_k − θ0‖/‖θ0‖.
+    ``kernel_change`` ‖K_k − K0‖_F/‖K0‖_F, ``weight_change`` ‖θ_k − θ0‖/‖θ0‖; with class
+    labels ``accuracy``, ``accuracy_linear`` (the network's and the linearized GD's
+    training accuracy) and ``agreement`` (``flow.classes``), else None.
     ``status``: ``completed``, ``diverged`` (stopped at ``steps_done``: a non-finite
     loss or one above 1e6·L0) or ``interrupted``; ``stability`` = ηγ²σ_max² with the
     σ_max given, ``contraction`` = max(|1 − ηγ²σ_min²|, |ηγ²σ_max² − 1|) (> 1: the
@@ -240,6 +243,9 @@ class GdSimulation:
     contraction: float
     error_floor: float
     timing: dict[str, float] = field(default_factory=dict, compare=False)
+    accuracy: np.ndarray | None = None
+    accuracy_linear: np.ndarray | None = None
+    agreement: np.ndarray | None = None
 
     @property
     def all_hold(self) -> bool:
@@ -270,9 +276,9 @@ class _Checks:
       (2/(aγα) + ηγΣ)·δ_j — each step's decrease of ‖r‖ known to δ (the proof sums
       them), each ‖Δ_j‖ to ηγΣδ;
     - G3 at checkpoints: σ(J_k)² are eigenvalues of the Gram formed and solved to
-      ε_K = 4n·u·tr K_k, so σ to min(√ε_K, ε_K/σ̂);
+      ε_K = 4m·u·tr K_k (m = n·C rows), so σ to min(√ε_K, ε_K/σ̂);
     - G5, ``‖r_k − s_k‖``: e_k (as for the rate, with ζ ≥ q) plus ηγ²ε_0·‖r0‖·k·q^{k−1}
-      (s_k is exact GD on a K0 off by ε_0 = the Gram's error bound + 4n·u·λ_max).
+      (s_k is exact GD on a K0 off by ε_0 = the Gram's error bound + 4m·u·λ_max).
     """
 
     g: GdGuarantees
@@ -346,6 +352,7 @@ class _Origin:
     K0: np.ndarray
     K0_fro: float
     linear: LinearizedGd
+    rule: ClassRule | None = None
 
     def measure(
         self,
@@ -357,7 +364,7 @@ class _Origin:
         path: float,
     ) -> tuple[float, float, float]:
         """Append step k's measures to ``out``; return σ_min(J_k), ‖J_k‖ and the error
-        ε_K = 4n·u·tr K_k of the Gram's eigenvalues (G3's floor)."""
+        ε_K = 4m·u·tr K_k of the Gram's eigenvalues (G3's floor; m = n·C rows)."""
         n = r.shape[0]
         with blas_threads(threads_for("eigen", n)):
             K = state.gram()
@@ -367,6 +374,7 @@ class _Origin:
         dist = float(np.linalg.norm(theta - self.theta0))
         r_norm = _norm(r)
         lin = self.linear
+        s_k = lin.residual(k)
         row = {
             "step": k,
             "loss": 0.5 * r_norm * r_norm,
@@ -374,7 +382,7 @@ class _Origin:
             "param_dist": dist,
             "param_dist_lin": lin.param_dist(k),
             "path_length": path,
-            "gap": _norm(r - lin.residual(k)),
+            "gap": _norm(r - s_k),
             "sigma_min_t": s_min,
             "jacobian_norm_t": s_max,
             "kernel_change": float(np.linalg.norm(K - self.K0)) / self.K0_fro
@@ -382,7 +390,9 @@ class _Origin:
             else 0.0,
             "weight_change": dist / self.theta0_norm if self.theta0_norm else math.inf,
         }
-        for key in GD_SIMULATION_ARRAYS:
+        if self.rule is not None:  # s_0 = r_0 = r0 exactly (the closed form rounds it)
+            row.update(zip(CLASS_ARRAYS, self.rule.measures(r, r if k == 0 else s_k), strict=True))
+        for key in out:
             out[key].append(row[key])
         return s_min, s_max, 4.0 * n * UNIT * float(np.sum(np.maximum(ev, 0.0)))
 
@@ -418,10 +428,10 @@ def simulate_gd(
     if not (eta > 0.0 and math.isfinite(eta)):
         raise ValueError(f"eta must be positive and finite, got {eta}")
     model, X = problem.model, problem.X
-    n, P = problem.n, model.n_params
+    n, m, P = problem.n, problem.rows, model.n_params
     require(
         model.peak_bytes("simulate", n),
-        f"simulating GD on n = {n:,} points on a {model.info().head}",
+        f"simulating GD on {points_text(problem)} on a {model.info().head}",
         shrink_advice(model.info().family),
     )
     timing: dict[str, float] = {}
@@ -434,19 +444,21 @@ def simulate_gd(
     loss0 = 0.5 * r0_norm * r0_norm
     with blas_threads(threads_for("gram", model.gram_flops(n))):
         K0 = model.gram(X)
-    with blas_threads(threads_for("eigen", n)):
+    with blas_threads(threads_for("eigen", m)):
         linear = LinearizedGd.from_gram(K0, r0, eta, gamma)
-    lam_max = float(linear.eigenvalues[-1]) if n else 0.0
-    gram_error = model.gram_error(X, float(np.trace(K0))).value + 4.0 * n * UNIT * lam_max
+    lam_max = float(linear.eigenvalues[-1]) if m else 0.0
+    gram_error = model.gram_error(X, float(np.trace(K0))).value + 4.0 * m * UNIT * lam_max
     stability = eta * gamma * gamma * sigma_max * sigma_max
     e2 = eta * gamma * gamma
     q = contraction(e2, sigma_min, sigma_max)
     jacobian = max(sigma_max, guarantees.Sigma if guarantees is not None else 0.0)
-    at0 = _Origin(theta0, theta0_norm, K0, float(np.linalg.norm(K0)), linear)
+    rule = ClassRule.of(problem)
+    at0 = _Origin(theta0, theta0_norm, K0, float(np.linalg.norm(K0)), linear, rule)
     timing["linearized"] = time.perf_counter() - start
 
     marks = checkpoint_steps(steps, points)
-    out: dict[str, list[float]] = {k: [] for k in GD_SIMULATION_ARRAYS}
+    keys = GD_SIMULATION_ARRAYS + (CLASS_ARRAYS if rule is not None else ())
+    out: dict[str, list[float]] = {k: [] for k in keys}
     checks = None
     if guarantees is not None:
         checks = _Checks(guarantees, r0_norm, eta, gamma, gram_error)

@@ -5,7 +5,10 @@ loss, param_dist = ‖θ_t − θ0‖, σ_min(J_t) and ‖J_t‖ (from the Gram 
 kernel_change = ‖K_t − K0‖_F/‖K0‖_F, weight_change = ‖θ_t − θ0‖/‖θ0‖, the gap
 ‖r_t − r̃_t‖ to the linearized flow (closed form), and the effective β along the
 path, max_t ‖J_t − J0‖_op/‖θ_t − θ0‖. Each conclusion C1–C5 is checked as
-*bound vs measured* where the certificate makes it applicable.
+*bound vs measured* where the certificate makes it applicable. With C outputs the
+residuals have m = n·C rows (THEORY.md §14); with class labels the training accuracy
+of the network and of its linearization and their prediction agreement are measured
+at each checkpoint too (``classes``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from ..theory.guarantees import Guarantees
 from ..theory.linear_flow import LinearizedFlow
 from . import SIMULATION_ARRAYS
 from .checks import Check, Floors, checks_for
+from .classes import CLASS_ARRAYS, ClassRule, points_text
 from .deviation import (
     Deviation,
     FlowResult,
@@ -80,6 +84,11 @@ class Simulation:
     n_linear: int = 0  # products with J0 or J0ᵀ made by the exponential integrator
     n_refactor: int = 0  # eigendecompositions of the Gram at the current θ (re-linearizations)
     timing: dict[str, float] = field(default_factory=dict, compare=False)
+    #: with class labels (``flow.classes``; else None): training accuracy of the network
+    #: and of its linearization, and the fraction of points where their classes agree
+    accuracy: np.ndarray | None = None
+    accuracy_linear: np.ndarray | None = None
+    agreement: np.ndarray | None = None
 
     @property
     def all_hold(self) -> bool:
@@ -178,12 +187,15 @@ def _error_floor(
 
 
 def laziness_measures(flow: Deviation, result: FlowResult, K0: np.ndarray) -> dict[str, np.ndarray]:
-    """The measures of §5 and §7 at every checkpoint reached."""
+    """The measures of §5 and §7 at every checkpoint reached; with class labels also
+    ``CLASS_ARRAYS`` (``flow.classes``)."""
     p, lin = flow.problem, flow.lin
     X, gamma = p.X, flow.gamma
     theta0_norm = float(np.linalg.norm(p.model.theta0))
     K0_norm = float(np.linalg.norm(K0))
-    out: dict[str, list[float]] = {k: [] for k in SIMULATION_ARRAYS}
+    rule = ClassRule.of(p)
+    keys = SIMULATION_ARRAYS + (CLASS_ARRAYS if rule is not None else ())
+    out: dict[str, list[float]] = {k: [] for k in keys}
     beta_path = 0.0
     for tau, e in zip(result.tau, result.states, strict=True):
         v = flow.displacement(tau, e)
@@ -208,6 +220,10 @@ def laziness_measures(flow: Deviation, result: FlowResult, K0: np.ndarray) -> di
         out["jacobian_norm_t"].append(math.sqrt(max(float(lam[-1]), 0.0)))
         out["kernel_change"].append(float(np.linalg.norm(K - K0)) / K0_norm if K0_norm else 0.0)
         out["weight_change"].append(dist / theta0_norm if theta0_norm else math.inf)
+        if rule is not None:  # r̃(0) = r0 exactly (the closed form rounds it: ties at f ≡ 0)
+            exact = flow.r0 if tau == 0.0 else r_lin
+            for key, value in zip(CLASS_ARRAYS, rule.measures(r, exact), strict=True):
+                out[key].append(value)
     arrays = {k: np.asarray(v) for k, v in out.items()}
     arrays["beta_path"] = np.asarray(beta_path)
     return arrays
@@ -246,9 +262,10 @@ def simulate(
     to take over ``ANNOUNCE_SECONDS`` starts (``predict_seconds``).
     """
     model = problem.model
+    size = points_text(problem)
     require(
         model.peak_bytes("simulate", problem.n),
-        f"simulating n = {problem.n:,} points on a {model.info().head}",
+        f"simulating {size} on a {model.info().head}",
         shrink_advice(model.info().family),
     )
     auto = horizon == "auto"
@@ -268,7 +285,7 @@ def simulate(
     scale = float(np.linalg.norm(r0)) / sigma_min if sigma_min > 0 else 1.0
     theta0_norm = float(np.linalg.norm(model.theta0))
     lazy = any(g is not None for g in guarantees.values())
-    stiffness = float(flow.lin.eigenvalues[-1]) * float(tau[-1]) if problem.n else 0.0
+    stiffness = float(flow.lin.eigenvalues[-1]) * float(tau[-1]) if problem.rows else 0.0
     if method == "auto":
         method, relinearize = choose_method(sigma_min, sigma_max, lazy, stiffness)
     else:
@@ -334,7 +351,7 @@ def simulate(
             )
             break
         t0 = time.perf_counter()
-        with blas_threads(threads_for("eigen", problem.n)):
+        with blas_threads(threads_for("eigen", problem.rows)):
             m = laziness_measures(flow, result, K0)
         timing["measure"] = timing.get("measure", 0.0) + time.perf_counter() - t0
         floors = _error_floor(result, m, model.n_params, sigma_max, gamma)
@@ -388,6 +405,7 @@ def simulate(
         n_linear=result.n_linear,
         n_refactor=result.n_refactor,
         timing=timing,
+        **{k: m[k] for k in CLASS_ARRAYS if k in m},
     )
 
 

@@ -2,7 +2,8 @@
 
 An axis is one key (``data.n``) or linked keys (``data.n,data.d``) with a list
 of values. Values come from a YAML list (``[32, 64, 128]``; linked keys take a
-list of lists, ``[[32, 32], [64, 64]]``) or from an expression, read by the
+list of lists, ``[[32, 32], [64, 64]]``; a key that holds a list takes lists of
+numbers or names, ``data.classes=[[0, 1], [0, 1, 2]]``) or from an expression, read by the
 ``ast`` module and interpreted here, NumPy's semantics:
 
 - ``logspace(a, b, k)`` / ``logspace(a, b, k, base=2)``: ``base ** linspace(a, b, k)``
@@ -124,8 +125,10 @@ def make_axis(
                     f"(one per key: {', '.join(keys)}); got {item!r}"
                 )
             for v in point:
-                if isinstance(v, dict | list) or v is None:
-                    raise GridError(f"{origin}: values must be numbers or names; got {v!r}")
+                if not _scalar(v) and not (isinstance(v, list) and v and all(map(_scalar, v))):
+                    raise GridError(
+                        f"{origin}: values must be numbers, names or lists of them; got {v!r}"
+                    )
             values.append(point)
     else:
         raise GridError(
@@ -134,13 +137,20 @@ def make_axis(
         )
     seen: set[tuple[Any, ...]] = set()
     for point in values:
-        if point in seen:
+        key = tuple(tuple(v) if isinstance(v, list) else v for v in point)  # hashable, 1 == 1.0
+        if key in seen:
             shown = point[0] if len(point) == 1 else list(point)
             raise GridError(f"{origin}: the value {shown!r} is repeated; give each value once")
-        seen.add(point)
+        seen.add(key)
     if len(values) > MAX_AXIS:
         raise GridError(f"{origin}: {len(values):,} values; at most {MAX_AXIS:,} per axis")
     return Axis(keys, tuple(values), origin)
+
+
+def _scalar(v: Any) -> bool:
+    """A number, a bool or a name: what a grid value (or an entry of a list value, e.g.
+    ``data.classes=[[0, 1], [0, 1, 2]]``) may be."""
+    return isinstance(v, int | float | str | bool)
 
 
 def _typed(numbers: list[float | int], kind: KeyKind, key: str, origin: str) -> list[Any]:

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..flow import GD_SIMULATION_ARRAYS, SIMULATION_ARRAYS
+from ..flow import CLASS_ARRAYS, GD_SIMULATION_ARRAYS, SIMULATION_ARRAYS
 from ..run.result import CertifyResult, Entry, SpecFailure
 from ..theory.certificate import Certificate, Theorem
 from ..theory.gd import GdCertificate
@@ -52,6 +52,14 @@ def _checks(sim: Simulation | GdSimulation) -> list[dict[str, Any]]:
     ]
 
 
+def _class_arrays(sim: Simulation | GdSimulation) -> dict[str, Any]:
+    """``accuracy``, ``accuracy_linear``, ``agreement`` at the checkpoints: only with class
+    labels (``flow.classes``)."""
+    if sim.accuracy is None:
+        return {}
+    return {k: getattr(sim, k).tolist() for k in CLASS_ARRAYS}
+
+
 def gd_simulation_dict(sim: GdSimulation) -> dict[str, Any]:
     """JSON ``simulation`` of gradient descent (THEORY.md §13): ``step`` (each checkpoint's
     step index) beside ``loss`` (½‖r_k‖²) and the other arrays, checks G1–G5 (``worst_t``
@@ -59,6 +67,7 @@ def gd_simulation_dict(sim: GdSimulation) -> dict[str, Any]:
     return {
         "method": "gd",
         **{k: getattr(sim, k).tolist() for k in GD_SIMULATION_ARRAYS},
+        **_class_arrays(sim),
         "checks": _checks(sim),
         "status": sim.status,
         "message": sim.message,
@@ -79,6 +88,7 @@ def simulation_dict(sim: Simulation | GdSimulation) -> dict[str, Any]:
         return gd_simulation_dict(sim)
     return {
         **{k: getattr(sim, k).tolist() for k in SIMULATION_ARRAYS},
+        **_class_arrays(sim),
         "beta_path": sim.beta_path,
         "checks": _checks(sim),
         "horizon": sim.horizon,
@@ -239,10 +249,10 @@ def validation_document(rows: list[tuple[str, str | None, int | None]]) -> dict[
 
 # ------------------------------------------------------------------------------ sweeps
 
-#: A sweep row's keys after the grid's (docs/sweep.md): the deciding theorem's status,
-#: both theorems' γ* and margins, the measurement at θ0.
+#: A sweep row's keys after the grid's (docs/sweep.md): the problem's outputs C (THEORY.md
+#: §14), the deciding theorem's status, both theorems' γ* and margins, the measurement at θ0.
 SWEEP_KEYS = (
-    "seed", "status", "gamma", "gamma_star.lecture", "gamma_star.path", "margin.lecture",
+    "seed", "outputs", "status", "gamma", "gamma_star.lecture", "gamma_star.path", "margin.lecture",
     "margin.path", "sigma_min", "sigma_max", "beta", "loss0",
 )  # fmt: skip
 #: With ``--measure flow``: the simulation in five numbers (``run.sweep.FlowSummary``).
@@ -255,8 +265,8 @@ SWEEP_GD_KEYS = ("gd.certified", "gd.lr_max", "gd.stability", "gd.rate", "gd.los
 SWEEP_TIMING = ("problem", "estimate", "certify")
 #: Row keys that are text or integers (every other non-grid key is a float or null).
 _TEXT_KEYS = {
-    "status": "str", "error": "str", "spec_hash": "str", "ntkcheck_version": "str",
-    "gd.certified": "bool",
+    "outputs": "int", "status": "str", "error": "str", "spec_hash": "str",
+    "ntkcheck_version": "str", "gd.certified": "bool",
 }  # fmt: skip
 
 
@@ -322,6 +332,7 @@ def sweep_row(
     est = e.estimate
     row.update(
         {
+            "outputs": e.problem.outputs,
             "status": e.status.value,
             "gamma": e.certificate.gamma,
             "gamma_star.lecture": lec.gamma_star,

@@ -94,7 +94,10 @@ def report_lines(r: CertifyResult) -> list[Line]:
     out += [
         Line(
             "problem",
-            f"{p.head}, n = {p.n:,} (P = {p.params:,}), {p.tail}",
+            f"{p.head}, n = {p.n:,} (P = {p.params:,}), {p.tail}"
+            if p.outputs == 1
+            else f"{p.head}, n = {p.n:,} points × C = {p.outputs} outputs "
+            f"(m = {p.rows:,} rows; P = {p.params:,}), {p.tail}",
         ),
         Line("", f"{init}, γ = {p.gamma:g}"),
         Line("data", p.data),

@@ -32,8 +32,37 @@ def check_plot_target(path: Path) -> None:
         ) from None
 
 
+def _figure(plt: Any, sim: Any) -> tuple[Any, Any]:
+    """A 2×2 grid of panels, 2×3 with class labels (the accuracy panels on the right)."""
+    classes = sim.accuracy is not None
+    return plt.subplots(
+        2, 3 if classes else 2, figsize=(16 if classes else 11, 7.5), constrained_layout=True
+    )
+
+
+def _class_panels(ax: Any, x: np.ndarray, sim: Any, xlabel: str) -> None:
+    """With class labels (``flow.classes``): the training accuracy of the network and of
+    its linearization, and the fraction of points where their predicted classes agree."""
+    if sim.accuracy is None:
+        return
+    a = ax[0, 2]
+    a.plot(x, sim.accuracy, label="network")
+    a.plot(x, sim.accuracy_linear, "--", label="linearized")
+    a.set_ylim(-0.02, 1.02)
+    a.set_title("training accuracy")
+    a.set_xlabel(xlabel)
+    a.legend()
+    a = ax[1, 2]
+    a.plot(x, sim.agreement, color="C2", label="same predicted class")
+    a.set_ylim(-0.02, 1.02)
+    a.set_title("prediction agreement (network vs linearized)")
+    a.set_xlabel(xlabel)
+    a.legend()
+
+
 def plot_simulation(r: CertifyResult, path: Path) -> None:
-    """Four panels: losses vs C1/C4 bounds (log), ‖θ_t − θ0‖ vs R and B, gap vs D, kernel change."""
+    """Four panels: losses vs C1/C4 bounds (log), ‖θ_t − θ0‖ vs R and B, gap vs D, kernel
+    change; with class labels two more: the training accuracies and the agreement."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -48,7 +77,7 @@ def plot_simulation(r: CertifyResult, path: Path) -> None:
         return
     g = r.certificate.guarantees
     t = sim.t
-    fig, ax = plt.subplots(2, 2, figsize=(11, 7.5), constrained_layout=True)
+    fig, ax = _figure(plt, sim)
     a = ax[0, 0]
     a.semilogy(t, sim.loss, label="loss L(θ_t)")
     a.semilogy(t, sim.loss_lin, "--", label="linearized L̃(t)")
@@ -85,6 +114,7 @@ def plot_simulation(r: CertifyResult, path: Path) -> None:
     a.set_title("laziness")
     a.set_xlabel("t")
     a.legend()
+    _class_panels(ax, t, sim, "t")
     fig.suptitle(f"ntkcheck simulate · {r.name} · γ = {r.certificate.gamma:g}")
     fig.savefig(path, metadata=figure_metadata(path))  # recognised as ntkcheck's own
     plt.close(fig)
@@ -96,7 +126,7 @@ def _plot_gd(r: CertifyResult, sim: GdSimulation, path: Path, plt: Any) -> None:
     and the laziness measures."""
     g = r.gd.guarantees if r.gd is not None else None
     k = sim.step.astype(float)
-    fig, ax = plt.subplots(2, 2, figsize=(11, 7.5), constrained_layout=True)
+    fig, ax = _figure(plt, sim)
     a = ax[0, 0]
     a.semilogy(k, sim.loss, label="loss ½‖r_k‖²")
     a.semilogy(k, sim.loss_lin, "--", label="linearized GD ½‖s_k‖²")
@@ -130,6 +160,7 @@ def _plot_gd(r: CertifyResult, sim: GdSimulation, path: Path, plt: Any) -> None:
     a.set_title("laziness")
     a.set_xlabel("step k")
     a.legend()
+    _class_panels(ax, k, sim, "step k")
     lr = r.gd.lr if r.gd is not None else float("nan")
     fig.suptitle(f"ntkcheck simulate · {r.name} · γ = {sim.gamma:g} · lr = {lr:g} (GD)")
     fig.savefig(path, metadata=figure_metadata(path))  # recognised as ntkcheck's own

@@ -75,6 +75,31 @@ def _check_line(c: Check, unit: str, floor: str) -> Line:
     return Line("", f"  {c.id} {mark}{tag}: {c.statement} — {worst}{final}", kind)
 
 
+def _percent(x: float) -> str:
+    return f"{100.0 * x:.1f}%"
+
+
+def class_lines(sim: Simulation | GdSimulation, at: list[str]) -> list[Line]:
+    """With class labels (``flow.classes``): the training accuracy of the network and of
+    its linearization, first → last checkpoint, and their prediction agreement (last,
+    and the least with where: ``at[k]`` names checkpoint k). Empty without labels."""
+    if sim.accuracy is None or sim.accuracy_linear is None or sim.agreement is None:
+        return []
+    if not len(sim.accuracy):
+        return []
+    acc, lin, agree = sim.accuracy, sim.accuracy_linear, sim.agreement
+    k = min(range(len(agree)), key=lambda i: (float(agree[i]), i))
+    return [
+        Line(
+            "accuracy",
+            f"training accuracy: network {_percent(float(acc[0]))} → {_percent(float(acc[-1]))}, "
+            f"linearized {_percent(float(lin[0]))} → {_percent(float(lin[-1]))}; their predicted "
+            f"classes agree on {_percent(float(agree[-1]))} of the points at the end "
+            f"(least {_percent(float(agree[k]))} at {at[k]})",
+        )
+    ]
+
+
 def gd_simulation_lines(sim: GdSimulation, gd: GdCertificate) -> list[Line]:
     """Gradient descent as configured (THEORY.md §13): the run, G1–G5, laziness, curves."""
     import numpy as np
@@ -115,6 +140,7 @@ def gd_simulation_lines(sim: GdSimulation, gd: GdCertificate) -> list[Line]:
             f"max ‖J_k‖ = {num(float(np.max(sim.jacobian_norm_t)))}",
         )
     )
+    out += class_lines(sim, [f"step {int(k):,}" for k in sim.step])
     g = gd.guarantees
     header = ("step", "loss", "G1 bound", "loss_lin", "‖r−s‖", "G5 bound", "‖θ−θ0‖")
     rows: list[tuple[str, ...]] = [header]
@@ -196,6 +222,7 @@ def simulation_lines(r: CertifyResult) -> list[Line]:
             f"(certificate's β = {num(r.estimate.beta)})",
         )
     )
+    out += class_lines(sim, [f"t = {num(float(t))}" for t in sim.t])
     rows = _aligned(_curve_rows(sim, r))
     out.append(Line("curves", rows[0], "table"))
     out += [Line("", row, "table") for row in rows[1:]]

@@ -34,8 +34,9 @@ HEURISTIC = {
 } | {("gd.lr_max", "gamma"): -2.0}  # lr_max ∝ γ⁻² at a fixed model, large γ (THEORY.md §13)
 #: Columns of the human table and their headers (the file and JSON have every key).
 _SHOWN = {
-    "seed": "seed", "gamma": "γ", "status": "status", "gamma_star.lecture": "γ* lecture",
-    "gamma_star.path": "γ* path", "sigma_min": "σ_min", "sigma_max": "σ_max", "beta": "β",
+    "seed": "seed", "outputs": "C", "gamma": "γ", "status": "status",
+    "gamma_star.lecture": "γ* lecture", "gamma_star.path": "γ* path", "sigma_min": "σ_min",
+    "sigma_max": "σ_max", "beta": "β",
     "loss0": "L0", "flow.kernel_change_max": "max ΔK/K0", "flow.gap_max": "max gap",
     "flow.time_to_tol": "t(loss_tol)", "gd.lr_max": "lr_max",
 }  # fmt: skip
@@ -95,6 +96,8 @@ def _table_columns(rows: Sequence[Row], grid_keys: Sequence[str]) -> list[str]:
     shown = [k for k in _SHOWN if rows and k in rows[0]]
     if all(r.get("gd.lr_max") is None for r in rows):  # no point trains by GD
         shown = [k for k in shown if not k.startswith("gd.")]
+    if all(r.get("outputs") in (1, None) for r in rows):  # single output: no C column
+        shown = [k for k in shown if k != "outputs"]
     return [*grid, *shown]
 
 

@@ -23,8 +23,9 @@ from ..run.fit import Fit, Threshold, positive_median, split_axes
 from .plot import check_plot_target
 
 Row = Mapping[str, Any]
-#: The horizontal axes a plot may use, in order: the families' size axes, then n.
-X_AXES = (*size_keys(), "data.n")
+#: The horizontal axes a plot may use, in order: the families' size axes, then n, then the
+#: outputs per point C (THEORY.md §14).
+X_AXES = (*size_keys(), "data.n", "data.outputs")
 
 
 def check_sweep_plot(path: Path) -> None:
@@ -39,7 +40,8 @@ def x_axis(rows: Sequence[Row], grid_keys: Sequence[str]) -> str:
         if key in numeric:
             return key
     raise NtkcheckError(
-        f"--plot needs {' or '.join(X_AXES)} swept over two or more positive values"
+        f"--plot needs {', '.join(X_AXES[:-1])} or {X_AXES[-1]} swept over two or more "
+        "positive values"
     )
 
 

@@ -7,7 +7,8 @@ The mathematics returns statuses, codes and numbers; the report and the JSON
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..models.fields import FamilyWords
 from ..models.registry import family_spec
@@ -58,32 +59,53 @@ def family_words(family: str) -> FamilyWords:
     return family_spec(family).words
 
 
+def _rows(d: Mapping[str, Any]) -> str:
+    """``n = 64 points`` (one output) or ``n·C = 5,000 rows (500 points × 10 outputs)``."""
+    if "outputs" not in d:
+        return f"n = {d['n']:,} points"
+    return f"n·C = {d['n']:,} rows ({d['points']:,} points × {d['outputs']} outputs)"
+
+
 def full_rank_reason(fr: FullRank, family: str) -> str:
     """Why (H2) fails, and the fix in the words of the model's ``family``; empty when it
-    holds."""
+    holds. With C > 1 outputs (``fr.data`` has ``outputs``) the Gram has m = n·C rows
+    (THEORY.md §14) and the sentences say so; with one output they are unchanged."""
     d = fr.data
     if fr.holds:
         return ""
+    several = "outputs" in d
     if fr.code == "underparametrized":
+        what = (
+            f"the Gram K0 ({d['n']:,} × {d['n']:,}) has more rows than parameters"
+            if several
+            else "J0 has more rows than columns"
+        )
         return (
-            f"P = {d['params']:,} parameters < n = {d['n']:,} points: J0 has more rows than "
-            f"columns, so σ_min = 0; {family_words(family).underparametrized}"
+            f"P = {d['params']:,} parameters < {_rows(d)}: {what}, so σ_min = 0; "
+            f"{family_words(family).underparametrized}"
         )
     if fr.code == "repeated_inputs":
+        rows = (
+            f"J0 has {d['outputs']} pairs of equal rows (one per output)"
+            if several
+            else "J0 has two equal rows"
+        )
         return (
-            f"inputs {d['i']} and {d['j']} are identical: J0 has two equal rows, so σ_min = 0; "
+            f"inputs {d['i']} and {d['j']} are identical: {rows}, so σ_min = 0; "
             "remove repeated points"
         )
     if fr.code == "zero_input":
-        return f"input {d['i']} is zero: its row of J0 vanishes, so σ_min = 0; remove it"
+        rows = f"its {d['outputs']} rows of J0 vanish" if several else "its row of J0 vanishes"
+        return f"input {d['i']} is zero: {rows}, so σ_min = 0; remove it"
     if fr.code == "zero_jacobian":
         return (
             f"J0 = 0: {family_words(family).saturated} (saturated or "
             "flat activation); reduce model.init_std or rescale the data"
         )
     if fr.code == "numerical_rank":
+        size = "m·ε" if several else "n·ε"
         return (
-            f"σ_min is below numerical precision (λ_min/λ_max = {d['ratio']:.1e} ≤ n·ε = "
+            f"σ_min is below numerical precision (λ_min/λ_max = {d['ratio']:.1e} ≤ {size} = "
             f"{d['n'] * EPS:.1e}): J0 is numerically rank-deficient (e.g. "
             f"{family_words(family).too_few}, or an activation whose features span a small "
             "space such as identity with n > d)"

@@ -73,7 +73,7 @@ def gd_certificate_for(
         train.lr,
         train.loss,
         train.steps,
-        problem.n,
+        problem.rows,  # m = n·C residual entries (MSELoss's mean, THEORY.md §13–§14)
         quantities_for(problem, est),
         m.drift,
         rigorous=m.drift.rigorous and m.bounds.rigorous,

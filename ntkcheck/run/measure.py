@@ -41,9 +41,10 @@ DENSE_MAX_N = 6000
 class FullRank:
     """Hypothesis (H2) ``σ_min > 0``; when it fails, ``code`` and ``data`` say why.
 
-    Codes: ``underparametrized`` (P < n), ``repeated_inputs`` (rows i, j),
-    ``zero_input`` (row i), ``zero_jacobian`` (J0 = 0), ``numerical_rank``
-    (λ_min ≤ n·ε·λ_max).
+    Codes: ``underparametrized`` (P < m, m = n·C rows: THEORY.md §14),
+    ``repeated_inputs`` (points i, j), ``zero_input`` (point i), ``zero_jacobian``
+    (J0 = 0), ``numerical_rank`` (λ_min ≤ m·ε·λ_max). ``data`` carries ``n`` (the
+    Gram's size m, today's key) and, with C > 1 outputs, ``points`` and ``outputs``.
     """
 
     holds: bool
@@ -63,21 +64,28 @@ def _repeated_rows(X: np.ndarray) -> tuple[int, int] | None:
 
 
 def check_full_rank(problem: Problem, spectrum: Spectrum) -> FullRank:
-    """(H2) with the cause of failure: P < n, repeated or zero inputs, or numerical rank."""
-    X, n, P = problem.X, problem.n, problem.model.n_params
-    if n > P:
-        return FullRank(False, "underparametrized", {"params": P, "n": n})
+    """(H2) with the cause of failure (THEORY.md §2, §14): P < m = n·C, repeated or zero
+    inputs, or numerical rank.
+
+    With C outputs, two equal inputs x_i = x_j make rows (i, c) and (j, c) of J0 equal
+    for every output c (f_c(x_i) = f_c(x_j) as functions of θ): C pairs of equal rows,
+    rank ≤ m − C, so σ_min = 0 whatever C is.
+    """
+    X, m, P, C = problem.X, problem.rows, problem.model.n_params, problem.outputs
+    shape = {} if C == 1 else {"points": problem.n, "outputs": C}
+    if m > P:
+        return FullRank(False, "underparametrized", {"params": P, "n": m, **shape})
     pair = _repeated_rows(X)
     if pair is not None:
-        return FullRank(False, "repeated_inputs", {"i": pair[0], "j": pair[1]})
+        return FullRank(False, "repeated_inputs", {"i": pair[0], "j": pair[1], **shape})
     obstruction = problem.model.obstruction(X)
     if obstruction is not None:
-        return FullRank(False, obstruction.code, {"i": obstruction.index})
+        return FullRank(False, obstruction.code, {"i": obstruction.index, **shape})
     if spectrum.eig_max <= 0.0:
         return FullRank(False, "zero_jacobian")
     if spectrum.eig_min <= spectrum.rank_tol:
         ratio = spectrum.eig_min / spectrum.eig_max if spectrum.eig_max > 0 else 0.0
-        return FullRank(False, "numerical_rank", {"ratio": ratio, "n": n})
+        return FullRank(False, "numerical_rank", {"ratio": ratio, "n": m, **shape})
     return FullRank(True)
 
 
@@ -141,24 +149,26 @@ def measure_spectrum(
 
     ``dense``: form K0 and use LAPACK's eigensolver (refused when K0 does not fit).
     ``iterative``: Lanczos on K0 if it fits, else on ``v ↦ J0 (J0ᵀ v)``.
-    ``auto``: dense when K0 fits and n ≤ ``DENSE_MAX_N``, else iterative.
+    ``auto``: dense when K0 fits and m ≤ ``DENSE_MAX_N``, else iterative.
+    K0 is m × m, m = n·C rows (THEORY.md §14); the family's plans take the points n
+    and count its C themselves.
     When the proof's copies of K0 fit, a Cholesky factorization proves the lower
     bound on λ_min (THEORY.md §11).
     """
     if method not in SPECTRUM_METHODS:
         raise EstimationError(f"--spectrum: {method!r} is not one of {', '.join(SPECTRUM_METHODS)}")
-    X, model, n = problem.X, problem.model, problem.n
+    X, model, n, m = problem.X, problem.model, problem.n, problem.rows
     dense_bytes = model.peak_bytes("gram", n)
     dense_fits = fits(dense_bytes)
-    proof_fits = fits(dense_bytes + 8 * n * n * dense.cholesky_matrices(n))
+    proof_fits = fits(dense_bytes + 8 * m * m * dense.cholesky_matrices(m))
     if method == "auto":
-        method = "dense" if dense_fits and n <= DENSE_MAX_N else "iterative"
+        method = "dense" if dense_fits and m <= DENSE_MAX_N else "iterative"
     gram_threads = threads_for("gram", model.gram_flops(n))
-    eigen_threads = threads_for("eigen", n)
+    eigen_threads = threads_for("eigen", m)
     if method == "dense":
         require(
             dense_bytes,
-            f"the NTK Gram matrix K0 ({n:,} × {n:,})",
+            f"the NTK Gram matrix K0 ({m:,} × {m:,})",
             "use --spectrum iterative (matrix-free: no n×n matrix) or reduce data.n",
         )
         with blas_threads(gram_threads):
@@ -168,7 +178,7 @@ def measure_spectrum(
         K_proof = K if proof else None  # eigvalsh keeps K
         with blas_threads(eigen_threads):
             spectrum = dense_spectrum(K, threads={"gram": gram_threads, "eigen": eigen_threads})
-            return spectrum, _bounds_dense(spectrum, n, E_K, K_proof)
+            return spectrum, _bounds_dense(spectrum, m, E_K, K_proof)
     if dense_fits:
         with blas_threads(gram_threads):
             K = model.gram(X)
@@ -176,23 +186,26 @@ def measure_spectrum(
         with blas_threads(eigen_threads):
             spectrum = iterative_spectrum(
                 lambda v: K @ v,
-                n,
+                m,
                 operator="explicit",
                 seed=seed,
                 threads={"gram": gram_threads, "eigen": eigen_threads},
             )
             proof = E_K.rigorous and math.isfinite(E_K.value) and proof_fits
             return spectrum, _bounds_iterative(spectrum, E_K, K if proof else None)
+    size = f"n = {n:,}"  # with C outputs: points × outputs (m rows), THEORY.md §14
+    if problem.outputs > 1:
+        size += f" points × C = {problem.outputs} outputs (m = {m:,} rows)"
     require(
         model.peak_bytes("matvec", n),
-        f"the matrix-free spectrum (n = {n:,}, {model.info().head})",
+        f"the matrix-free spectrum ({size}, {model.info().head})",
         shrink_advice(model.info().family),
     )
     cache = fits(model.cache_bytes(n))
     with blas_threads(gram_threads):
         spectrum = iterative_spectrum(
             model.gram_operator(X, cache=cache),
-            n,
+            m,
             operator="matrix-free",
             seed=seed,
             threads={"gram": gram_threads},

@@ -18,8 +18,11 @@ if TYPE_CHECKING:  # types only: SpecFailure and the CLI gate load no numerics
 
 @dataclass(frozen=True)
 class ProblemInfo:
-    """The problem's shape, as the report and JSON show it (JSON ``problem``: n, d, the
-    family's ``summary`` keys, then init … gamma)."""
+    """The problem's shape, as the report and JSON show it (JSON ``problem``: n, outputs,
+    rows, d, the family's ``summary`` keys, then init … gamma).
+
+    ``n`` counts points, ``outputs`` C per point, ``rows`` m = n·C (THEORY.md §14).
+    """
 
     n: int
     d: int
@@ -32,6 +35,7 @@ class ProblemInfo:
     data: str
     gamma: float
     heuristic_size: float | None = None
+    outputs: int = 1
     head: str = field(default="", compare=False)  # the model's own description (report)
     tail: str = field(default="", compare=False)
 
@@ -50,9 +54,15 @@ class ProblemInfo:
             data=p.data,
             gamma=gamma,
             heuristic_size=m.heuristic_size,
+            outputs=p.outputs,
             head=m.head,
             tail=m.tail,
         )
+
+    @property
+    def rows(self) -> int:
+        """m = n·C: the residual's length and the Gram's size (THEORY.md §14)."""
+        return self.n * self.outputs
 
     @property
     def heuristic_gamma(self) -> float | None:
@@ -61,8 +71,15 @@ class ProblemInfo:
         return None if self.heuristic_size is None else self.n**1.5 / self.heuristic_size
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON ``problem``: n, d, the family's summary, then the rest."""
-        out: dict[str, Any] = {"n": self.n, "d": self.d, **self.summary}
+        """JSON ``problem``: n (points), outputs (C), rows (m = n·C), d, the family's
+        summary, then the rest."""
+        out: dict[str, Any] = {
+            "n": self.n,
+            "outputs": self.outputs,
+            "rows": self.rows,
+            "d": self.d,
+            **self.summary,
+        }
         out.update(
             init=self.init,
             centered=self.centered,
