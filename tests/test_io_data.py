@@ -377,10 +377,11 @@ def test_family_calls(tmp_path, monkeypatch, data, calls):
 def test_outputs_and_classes_are_integer_sweep_axes():
     assert grid_axis("data.outputs", [2, 4], "--grid data.outputs").values == ((2,), (4,))
     assert grid_axis("data.outputs", "range(2, 5)", "o").values == ((2,), (3,), (4,))
-    # data.classes sweeps its count form (the first K classes); lists are not grid values
+    # data.classes sweeps its count form (the first K classes) or lists of classes
     assert grid_axis("data.classes", "range(2, 4)", "o").values == ((2,), (3,))
-    with pytest.raises(GridError, match="values must be numbers or names"):
-        grid_axis("data.classes", [[0, 1], [0, 2]], "o")
+    assert grid_axis("data.classes", [[0, 1], [0, 2]], "o").values == (([0, 1],), ([0, 2],))
+    with pytest.raises(GridError, match="numbers, names or lists of them"):
+        grid_axis("data.classes", [[[0], 1]], "o")
 
 
 def test_sweep_plan_over_outputs(tmp_path):

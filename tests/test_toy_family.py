@@ -125,11 +125,7 @@ def test_conformance(folder: Path) -> None:
 def test_several_outputs(folder: Path) -> None:
     """Issue 19 end to end on the toy family: ``data.outputs: 3`` with class targets builds
     f_c(x) = s⟨w_c, x⟩ (its ``build(..., outputs)``); J is constant, so the network is its
-    linearization: every check holds, the accuracies are equal and agree everywhere.
-    Skipped until the spec has ``data.outputs`` (the data layer of issue 19)."""
-    schema = _cli(folder, "schema").stdout
-    if '"outputs"' not in schema:
-        pytest.skip("the spec has no data.outputs yet (issue 19's data layer)")
+    linearization: every check holds, the accuracies are equal and agree everywhere."""
     spec = SPEC.replace("data: {n: 12, d: 16}", "data: {n: 12, d: 16, outputs: 3, target: classes}")
     (folder / "multi.yaml").write_text(spec, encoding="utf-8")
     out = _cli(folder, "simulate", "-f", "json", "multi.yaml")
