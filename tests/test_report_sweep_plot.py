@@ -24,7 +24,11 @@ from ntkcheck.run.fit import Fit
 
 
 def test_the_axes_are_the_families_sizes_then_n():
-    assert X_AXES == (*size_keys(), "data.n") == ("model.width", "data.n")
+    assert (
+        X_AXES
+        == (*size_keys(), "data.n", "data.outputs")
+        == ("model.width", "data.n", "data.outputs")
+    )
 
 
 def test_the_size_axis_first_else_n():
@@ -34,7 +38,9 @@ def test_the_size_axis_first_else_n():
     assert x_axis(rows, keys) == "model.width"
     fixed = [{**r, "model.width": 64} for r in rows]
     assert x_axis(fixed, keys) == "data.n"  # the width does not vary
-    with pytest.raises(NtkcheckError, match=r"--plot needs model\.width or data\.n swept"):
+    with pytest.raises(
+        NtkcheckError, match=r"--plot needs model\.width, data\.n or data\.outputs swept"
+    ):
         x_axis([{"data.n": 8, "model.width": 64}], ("data.n", "model.width"))
 
 

@@ -31,7 +31,7 @@ SMALL = {"data.n": 12, "data.d": 4, "model.width": 64}
 
 def _problem(X, params=100, obstruction=None):
     model = SimpleNamespace(n_params=params, obstruction=lambda X: obstruction)
-    return SimpleNamespace(X=np.asarray(X, float), n=len(X), model=model)
+    return SimpleNamespace(X=np.asarray(X, float), n=len(X), outputs=1, rows=len(X), model=model)
 
 
 GOOD = Spectrum(eig_min=1.0, eig_max=4.0, rank_tol=1e-12)

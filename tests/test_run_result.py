@@ -24,7 +24,14 @@ def _problem(heuristic_size):
     )
     model = SimpleNamespace(info=lambda: info)
     return SimpleNamespace(
-        n=16, d=4, model=model, init="symmetric", centered=False, f0_zero=True, data="synthetic"
+        n=16,
+        outputs=1,
+        d=4,
+        model=model,
+        init="symmetric",
+        centered=False,
+        f0_zero=True,
+        data="synthetic",
     )
 
 
@@ -33,12 +40,12 @@ def test_problem_info_and_its_json_block():
     assert (p.n, p.d, p.params, p.activation, p.gamma) == (16, 4, 120, "tanh", 2.5)
     assert (p.head, p.tail, p.heuristic_size) == ("the model", "its tail", 30)
     out = p.to_dict()
-    # n, d, the family's summary keys in its order, then the rest (JSON `problem`)
+    # n, outputs, rows, d, the family's summary keys in its order, then the rest (JSON `problem`)
     assert list(out) == [
-        "n", "d", "params", "activation", "size", "init", "centered", "f0_zero", "data", "gamma",
+        "n", "outputs", "rows", "d", "params", "activation", "size", "init", "centered", "f0_zero", "data", "gamma",
     ]  # fmt: skip
     assert out == {
-        "n": 16, "d": 4, "params": 120, "activation": "tanh", "size": 30, "init": "symmetric",
+        "n": 16, "outputs": 1, "rows": 16, "d": 4, "params": 120, "activation": "tanh", "size": 30, "init": "symmetric",
         "centered": False, "f0_zero": True, "data": "synthetic", "gamma": 2.5,
     }  # fmt: skip
 
