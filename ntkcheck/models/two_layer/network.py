@@ -229,8 +229,13 @@ class TwoLayerNetwork:
         that the C-output drift bounds gain (THEORY.md §12, several outputs)."""
         if self.a.ndim == 1:
             return float(np.max(np.abs(self.a), initial=0.0))
-        sq = float(np.max(np.einsum("ic,ic->i", self.a, self.a), initial=0.0))  # exact for ±1
-        return round_up(math.sqrt(sq))
+        return round_up(math.sqrt(self._readout_norm_sq()))
+
+    def _readout_norm_sq(self) -> float:
+        """``max_i ‖a_i‖²`` (exact for a ±1 readout: C); 1 for one output (a_i = ±1)."""
+        if self.a.ndim == 1:
+            return 1.0
+        return float(np.max(np.einsum("ic,ic->i", self.a, self.a), initial=0.0))
 
     @property
     def theta0(self) -> np.ndarray:
@@ -493,7 +498,7 @@ class TwoLayerNetwork:
             derivative_scale=scale,
             jump=jump,
             block_values=BLOCK_VALUES,
-            readout_norm_sq=float(self.outputs),  # max_i ‖a_i‖² = C (±1 readout)
+            readout_norm_sq=self._readout_norm_sq(),
         )
         return GramError(
             gram_formation_error(trace, gram_n_terms(*self.W.shape), factor_error=factor)
