@@ -412,3 +412,14 @@ def test_memory_plans_count_the_output_gram():
     size, words = plan_bytes(ms, 512, 64, outputs=10)
     assert "C = 10 outputs" in words and "5,120" in words and "100×" in words
     assert size >= plan_bytes(ms, 512, 64)[0]
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_gram_through_scipys_blas(activation):
+    """m = 516 > 512: the Gram goes through SciPy's dsyrk (a Fortran accumulator, its
+    transpose multiplied by X Xᵀ's transpose); it equals J Jᵀ from the torch Jacobian."""
+    net, X = make(4, activation, "symmetric", n=129, d=3, N=10, seed=2)
+    J, _ = torch_jacobian(net, X)
+    K = net.gram(X)
+    assert K.shape == (516, 516) and np.array_equal(K, K.T) and K.flags.c_contiguous
+    assert np.abs(K - J @ J.T).max() <= 1e-13 * float(np.trace(K))
