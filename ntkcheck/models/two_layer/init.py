@@ -118,8 +118,8 @@ def build(
 def plan_bytes(ms: Any, n: int, d: int, outputs: int = 1) -> tuple[int, str] | None:
     """The smallest plan (matrix-free spectrum) before anything is allocated, or None.
 
-    With C outputs it says so, and how large the Gram is: m × m, m = n·C, C² times the
-    one-output Gram (the dense spectrum's plan counts it)."""
+    With C outputs it says how large the Gram is: m × m, m = n·C, C² times the one-output
+    Gram (the dense spectrum's plan counts it; the caller names C before it)."""
     if ms.width is None:
         return None
     if outputs == 1:
@@ -127,7 +127,7 @@ def plan_bytes(ms: Any, n: int, d: int, outputs: int = 1) -> tuple[int, str] | N
     m = n * outputs
     return (
         matrix_free_peak_bytes(n, d, ms.width, outputs=outputs),
-        f"N = {ms.width:,}, C = {outputs} outputs (the NTK Gram is m × m with m = n·C = {m:,}, "
+        f"N = {ms.width:,} (the NTK Gram is m × m, m = n·C = {m:,}: "
         f"{outputs * outputs}× the one-output Gram)",
     )
 
