@@ -26,9 +26,20 @@ The safe radius for a drift target t (``t = σ_min/2``) is ``ρ* = sup{ρ : h(ρ
 with ``T = t²/(s c)²``, ``ρ* = √(max{u : G(u) ≤ T})``, 0 if ``G(0) > T``, ∞ if the total
 gain ``G(∞) ≤ T``.
 
+Several outputs (THEORY.md §14; docs/THEORY.md §12 notes). With a readout matrix whose
+row i is ``a_i ∈ R^C`` (``a`` of shape (N, C)), row (j, c), block i of ``J_θ − J0`` is
+``s a_ic (σ'(⟨w_i,x_j⟩) − σ'(⟨w_i⁰,x_j⟩)) x_j``: it is non-zero under the same flip
+condition, and the C rows of point j together weigh ``Σ_c a_ic² = ‖a_i‖²`` where one
+output weighs ``a_i²``. Every statement here holds with ``a_i² → ‖a_i‖²`` (for a ±1
+readout, C): the gains, ``G``, ``h``, the safe radius, the pair bound of :class:`FlipDrift`
+(the pair's differing blocks, union of two nested flip sets, carry the same weights)
+and refinement (1) below, where block i of the C-output ``J_θ − J0`` is
+``s·(diag(Δσ'_i) X) ⊗ a_i`` (rows (j, c)), of operator norm ``s ‖a_i‖ ‖diag(Δσ'_i) X‖_op
+≤ s ‖a_i‖ c ‖X‖_op``. ``a`` of shape (N,) is one output, as before, bit for bit.
+
 Two further refinements are valid and deliberately NOT applied (the numbers must equal
 the formula above): (1) ``‖J_θ − J0‖²_op ≤ Σ_i ‖block_i‖²_op`` and
-``‖block_i‖_op ≤ s|a_i|c‖X‖_op``, so every g_i may be capped at ``‖X‖²_op``; (2) no sign
+``‖block_i‖_op ≤ s‖a_i‖c‖X‖_op``, so every g_i may be capped at ``‖X‖²_op``; (2) no sign
 can change while ``ρ`` is below the smallest margin, so ``h(ρ) = 0`` for
 ``ρ < min_ij m_ij`` (:attr:`FlipBound.min_margin`).
 
@@ -226,7 +237,8 @@ def flip_bound(
 ) -> FlipBound:
     """The flip bound of THEORY.md §10 for ``f_W(x) = s Σ_i a_i σ(⟨w_i, x⟩)`` at ``W0 = W``.
 
-    ``X`` (n, d) inputs, ``W`` (N, d) the initial weights ``W0``, ``a`` (N,) output weights,
+    ``X`` (n, d) inputs, ``W`` (N, d) the initial weights ``W0``, ``a`` (N,) output weights
+    (one output), or (N, C) with rows a_i (C outputs: the gains weighted by ``‖a_i‖²``),
     ``s > 0`` output factor, ``jump = c ≥ 0`` (:func:`jump_of`). Neurons are processed in
     blocks of ``max(1, block_values // n)``; the result does not depend on the block size.
     Margins are outward-rounded as described in the module docstring.
@@ -236,8 +248,8 @@ def flip_bound(
     a = np.asarray(a, dtype=np.float64)
     if X.ndim != 2 or W.ndim != 2 or X.shape[1] != W.shape[1]:
         raise ValueError(f"X (n, d) and W (N, d) must share d; got {X.shape} and {W.shape}")
-    if a.shape != (W.shape[0],):
-        raise ValueError(f"a must have shape ({W.shape[0]},), got {a.shape}")
+    if a.ndim not in (1, 2) or a.shape[0] != W.shape[0] or (a.ndim == 2 and a.shape[1] < 1):
+        raise ValueError(f"a must have shape ({W.shape[0]},) or ({W.shape[0]}, C), got {a.shape}")
     for label, arr in (("X", X), ("W", W), ("a", a)):
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{label} has a non-finite entry")
@@ -255,7 +267,12 @@ def flip_bound(
     sq = np.einsum("jk,jk->j", X, X)
     X = X[sq > 0.0]  # zero rows (and rows whose ‖x‖² underflows): no gain, no margin
     row_gain = sq[sq > 0.0]
-    a2 = a * a
+    if a.ndim == 1:
+        a2 = a * a
+    else:  # ‖a_i‖² (C outputs): exact for a ±1 readout, else rounded up past its γ_C
+        a2 = np.einsum("ic,ic->i", a, a)
+        if not np.all(np.abs(a) == 1.0):
+            a2 *= 1.0 + (a.shape[1] + 2) * _U
     W, a2 = W[a2 > 0.0], a2[a2 > 0.0]  # a_i = 0 (or a_i² below 2^-1074): no gain
     n, big_n = X.shape[0], W.shape[0]
     if not math.isfinite(float(np.sum(a2)) * float(np.sum(row_gain))):

@@ -16,6 +16,18 @@ PSD by the Schur product theorem.
 point. With ΔJ = Ĵ − J (rows (ΔS_ji x_j)_i) and Ĵ Ĵᵀ − J Jᵀ = Ĵ ΔJᵀ + ΔJ Ĵᵀ − ΔJ ΔJᵀ:
 ‖K̃ − K0‖₂ ≤ 2 ‖Ĵ‖₂ ‖ΔJ‖_F + ‖ΔJ‖_F², ‖Ĵ‖₂² ≤ tr K̃, ‖ΔJ‖_F² = Σ_ji ΔS_ji² ‖x_j‖².
 E_K = γ_m/(1 − γ_m) tr K̂0 + (this factor term).
+
+**Several outputs** (THEORY.md §14, §12). K0 = (X Xᵀ ⊗ 1_C 1_Cᵀ) ⊙ (S̃ S̃ᵀ), m × m with
+m = n·C, S̃_{(j,c),i} = s a_ic σ'(⟨w_i, x_j⟩), formed as dgemm for Z, σ' in place, the
+block of S̃ᵀ as σ̂'·a_ic (exact: a_ic = ±1), s²·S̃ S̃ᵀ by dsyrk over neuron blocks, then ⊙
+(X Xᵀ)_jk for the entry ((j,c),(k,c')). An entry is fl(s²)·Σ_i (a_ic ŝ_ji)(a_ic' ŝ_ki)
+times (X Xᵀ)_jk: the same N + d + 3 roundings per term as for one output, so
+``gram_n_terms`` is unchanged; M = (|S̃||S̃|ᵀ) ⊙ (|X||X|ᵀ ⊗ 1 1ᵀ) is PSD (Schur product of
+two PSD matrices, the second a Kronecker product of PSD ones) with diag M = diag K̃, so
+‖K̂0 − K̃‖₂ ≤ γ_m tr K̃ with the m × m trace. The factor: row (j,c), block i of ΔJ is
+ΔS_ji a_ic x_j, so ‖ΔJ‖_F² = Σ_ji ΔS_ji² ‖a_i‖² ‖x_j‖² ≤ max_i ‖a_i‖² Σ_ji ΔS_ji² ‖x_j‖²
+(= C times the one-output sum for a ±1 readout: ``readout_norm_sq``), and
+‖K̃ − K0‖₂ ≤ 2 ‖Ĵ‖₂ ‖ΔJ‖_F + ‖ΔJ‖_F² with ‖Ĵ‖₂² ≤ tr K̃ (m × m) as before.
 """
 
 from __future__ import annotations
@@ -56,6 +68,7 @@ def factor_error_bound(
     jump: float = 0.0,
     derivative_ulps: int = DERIVATIVE_ULPS,
     block_values: int = 1 << 21,
+    readout_norm_sq: float = 1.0,
 ) -> float:
     """Bound on ‖K̃ − K0‖₂ from computing S in floating point (THEORY.md §11).
 
@@ -99,6 +112,9 @@ def factor_error_bound(
             leaky_relu 1 − α, abs 2; 0 for continuous σ'.
         derivative_ulps: c in the evaluation model above.
         block_values: target size n·block of the per-block temporaries.
+        readout_norm_sq: max_i ‖a_i‖² of a C-output readout (C for ±1 entries; an
+            exact number): ‖ΔJ‖_F² gains this factor (module docstring). 1 for one
+            ±1 output.
     """
     X = np.asarray(X, dtype=np.float64)
     W = np.asarray(W, dtype=np.float64)
@@ -129,10 +145,18 @@ def factor_error_bound(
     x2 = np.einsum("jl,jl->j", X, X)  # ‖x_j‖², relative error ≤ γ_d
     if jump == 0.0 and d * (N + n) <= n * N:  # the closed form is the cheaper one
         total = _smooth_factor_sum(X, W, x2, c_abs, lipschitz_derivative * gamma(d))
-        g_sum = gamma(N + n + 3 * d + 32)
+        terms = N + n + 3 * d + 32
     else:
         total = _flagged_factor_sum(X, W, x2, c_abs, lipschitz_derivative, jump, block_values)
-        g_sum = gamma(n * N + d + 16)  # every term of `total` through ≤ n·N + d + 16 roundings
+        terms = n * N + d + 16  # every term of `total` through ≤ n·N + d + 16 roundings
+    if readout_norm_sq != 1.0:
+        if not (readout_norm_sq > 0.0 and math.isfinite(readout_norm_sq)):
+            raise ValueError(
+                f"factor_error_bound: readout_norm_sq must be finite and > 0, got {readout_norm_sq}"
+            )
+        total *= readout_norm_sq  # one more rounding of every term
+        terms += 1
+    g_sum = gamma(terms)
     if g_sum >= 0.5:
         return math.inf
     dJ = round_up(abs(s) * math.sqrt(total / (1.0 - g_sum)))

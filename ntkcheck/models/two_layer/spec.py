@@ -28,7 +28,9 @@ def check(model: ModelSpec, at: Locator) -> None:
     if model.init == "file":
         if model.init_path is None:
             raise at.error(
-                "init: file needs `init_path: w0.npz` (arrays W (N,d), a (N,))", "model", "init"
+                "init: file needs `init_path: w0.npz` (arrays W (N,d), a (N,) or (N,C))",
+                "model",
+                "init",
             )
         if "init_std" in model.model_fields_set:
             raise at.error("not used with init: file; remove it", "model", "init_std")
