@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 #: architecture name → the package (under ``ntkcheck.models``) that implements it; the
 #: first is the default architecture (a ``model:`` block without ``architecture``).
-FAMILIES: dict[str, str] = {"two_layer": "two_layer", "mlp": "mlp"}
+FAMILIES: dict[str, str] = {"two_layer": "two_layer", "mlp": "mlp", "torch": "torch_module"}
 
 
 def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], Any]:

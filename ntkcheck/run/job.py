@@ -19,6 +19,7 @@ from ..io.example import example_spec
 from ..io.loaded import LoadedSpec
 from ..io.loading import load_spec
 from ..io.overrides import FlagNames
+from ..models.registry import family_spec
 from ..problem import Problem
 from ..theory.certificate import Certificate, Quantities, Status, Theorem, certify_both
 from ..theory.gd import GdCertificate, certify_gd
@@ -213,6 +214,15 @@ class Measured:
     timing: dict[str, float]
 
 
+def beta_method(loaded: LoadedSpec) -> str:
+    """``certify.beta``, or ``local`` for a family that proves no drift bound (THEORY.md §10,
+    "Any model": its certificate is an estimate from β_loc)."""
+    spec = loaded.spec
+    if not family_spec(spec.model.architecture).analytic_beta:
+        return "local"
+    return str(spec.certify.beta)
+
+
 def measure_spec(loaded: LoadedSpec, settings: RunSettings = DEFAULT) -> Measured:
     """Build the problem and measure it at θ0 (σ's, β, the drift bound), timed."""
     start = time.perf_counter()
@@ -220,7 +230,7 @@ def measure_spec(loaded: LoadedSpec, settings: RunSettings = DEFAULT) -> Measure
     built = time.perf_counter()
     measurement = measure(
         problem,
-        beta=loaded.spec.certify.beta,
+        beta=beta_method(loaded),
         with_local_beta=settings.with_local_beta,
         spectrum_method=settings.spectrum,
         seed=loaded.spec.seed,
