@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ from torch.func import functional_call, jacrev, jvp, vjp, vmap
 
 from ...errors import DataError
 from ...linalg.memory import fits
+from ...linalg.threads import threads_for
 from ...theory.drift import Drift, NoDrift
 from .. import protocol
 from ..protocol import BetaSummary, GramError, LocalBeta, ModelInfo, Obstruction
@@ -77,6 +79,19 @@ class Probe:
     outputs: int
     per_point: int
     fixed: int
+
+
+@contextmanager
+def torch_threads(task: str, size: int) -> Iterator[None]:
+    """torch's intra-op threads as ntkcheck sizes them (``linalg.threads.threads_for``):
+    one thread for small products — beside other busy processes, two threads made the
+    nested JVPs of specs/torch-cnn.yaml 5–10× slower than one."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads_for(task, size))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def pullback(fn: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor) -> tuple[Any, Any]:
@@ -327,10 +342,11 @@ class TorchModel:
         """Saved bytes per point (the probe's; before it, P values: a cautious guess)."""
         return self._probe.per_point if self._probe else self.n_params * self._itemsize
 
-    def rows_per_block(self, n: int) -> int:
+    def rows_per_block(self, n: int, copies: int = 1) -> int:
         """Points per block of a forward/jvp/vjp pass: ~``BLOCK_BYTES`` of activations
-        (four times the saved bytes: the tangents and cotangents beside them)."""
-        return max(1, min(n, BLOCK_BYTES // max(4 * self._per_point(), 1)))
+        (four times the saved bytes: the tangents and cotangents beside them), for
+        ``copies`` products vmapped side by side."""
+        return max(1, min(n, BLOCK_BYTES // max(4 * copies * self._per_point(), 1)))
 
     def jacobian_rows_per_block(self, n: int) -> int:
         """Points per block of Jacobian rows: each point's C rows of P values (twice: the
@@ -348,12 +364,18 @@ class TorchModel:
 
     # ---- the protocol's operations ------------------------------------------------------
 
+    def threads(self, task: str, n: int) -> Any:
+        """``torch_threads`` for ``task`` on n points (``gram``: m²·P flops, else m·P)."""
+        m = n * self._outputs
+        size = m * m * self.n_params if task == "gram" else m * self.n_params
+        return torch_threads(task, size)
+
     def forward(self, X: np.ndarray, theta: np.ndarray | None = None) -> np.ndarray:
         x = self.inputs(X)
         self.ensure_probe(x)
         t = self.theta(theta)
         n = int(x.shape[0])
-        with torch.no_grad():
+        with torch.no_grad(), self.threads("rhs", n):
             parts = [self.apply(t, x[b]) for b in self.blocks(n, self.rows_per_block(n))]
         return torch.cat(parts).to(torch.float64).numpy()
 
@@ -403,7 +425,8 @@ class TorchModel:
         """K0 = J0 J0ᵀ (m × m) by blocks of Jacobian rows (never J whole where it does not fit)."""
         x = self.inputs(X)
         self.ensure_probe(x)
-        return self.gram_of(x, self.theta(None), None)
+        with self.threads("gram", int(x.shape[0])):
+            return self.gram_of(x, self.theta(None), None)
 
     def gram_error(self, X: np.ndarray, trace: float) -> GramError:
         """An estimate of ‖K̂0 − K0‖₂: the a-priori rounding of P-term sums, P·u·tr K̂0
@@ -440,7 +463,8 @@ class TorchModel:
                 spread=0.0,
                 where=f"not Lipschitz: {', '.join(self.nonsmooth)}",
             )
-        return local_beta(self, x, seed=seed)
+        with self.threads("rhs", int(x.shape[0])):
+            return local_beta(self, x, seed=seed)
 
     def obstruction(self, X: np.ndarray) -> Obstruction | None:
         return None
@@ -533,17 +557,18 @@ class TorchLinearization:
         model, theta = self.model, self.theta
         V = torch.as_tensor(np.asarray(v), dtype=theta.dtype)
 
-        def one(xb: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            return jvp(lambda s: model.apply(s, xb), (theta,), (t,))[1]
+        def one(t: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
+            return jvp(lambda s: model.apply(s, xb), (theta,), (t,))[1]  # type: ignore[no-any-return]
 
         parts = []
-        for b in self._blocks:
-            xb = self.x[b]
-            if V.ndim == 1:
-                parts.append(one(xb, V))
-            else:
-                parts.append(vmap(lambda t, xb=xb: one(xb, t), in_dims=1, out_dims=1,
-                                  chunk_size=CHUNK)(V))  # fmt: skip
+        with model.threads("rhs", int(self.x.shape[0])):
+            for b in self._blocks:
+                xb = self.x[b]
+                if V.ndim == 1:
+                    parts.append(one(V, xb))
+                else:
+                    batched = vmap(one, in_dims=(1, None), out_dims=1, chunk_size=CHUNK)
+                    parts.append(batched(V, xb))
         return torch.cat(parts).to(torch.float64).numpy()
 
     def vjp(self, r: np.ndarray) -> np.ndarray:
@@ -551,26 +576,29 @@ class TorchLinearization:
         model, theta = self.model, self.theta
         R = torch.as_tensor(np.asarray(r), dtype=theta.dtype)
         total: torch.Tensor | None = None
-        for b in self._blocks:
-            pull = self._pull
-            if pull is None:
-                _, pull = pullback(functools.partial(model.apply, x=self.x[b]), theta)
-            Rb = R[self._rows(b)]
-            if R.ndim == 1:
-                (g,) = pull(Rb)
-            else:
-                g = vmap(lambda c, pull=pull: pull(c)[0], in_dims=1, out_dims=1,
-                         chunk_size=CHUNK)(Rb)  # fmt: skip
-            total = g if total is None else total + g
+        with model.threads("rhs", int(self.x.shape[0])):
+            for b in self._blocks:
+                pull = self._pull
+                if pull is None:
+                    _, pull = pullback(functools.partial(model.apply, x=self.x[b]), theta)
+                Rb = R[self._rows(b)]
+                if R.ndim == 1:
+                    (g,) = pull(Rb)
+                else:
+                    g = vmap(lambda c, pull=pull: pull(c)[0], in_dims=1, out_dims=1,
+                             chunk_size=CHUNK)(Rb)  # fmt: skip
+                total = g if total is None else total + g
         assert total is not None
         return total.to(torch.float64).numpy()
 
     def gram(self) -> np.ndarray:
         """``K = J Jᵀ`` (m × m)."""
-        return self.model.gram_of(self.x, self.theta, None)
+        with self.model.threads("gram", int(self.x.shape[0])):
+            return self.model.gram_of(self.x, self.theta, None)
 
     def drift_gram(self, other: protocol.Linearization) -> np.ndarray:
         """``(J − J_o)(J − J_o)ᵀ`` from the row blocks' differences (no cancellation of K's)."""
         if not isinstance(other, TorchLinearization) or other.model is not self.model:
             raise TypeError("drift_gram needs a linearization of the same torch model")
-        return self.model.gram_of(self.x, self.theta, other.theta)
+        with self.model.threads("gram", int(self.x.shape[0])):
+            return self.model.gram_of(self.x, self.theta, other.theta)
