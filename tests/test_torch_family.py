@@ -22,7 +22,7 @@ from ntkcheck.io.loading import parse_spec  # noqa: E402
 from ntkcheck.run.job import certify_spec, simulate_spec  # noqa: E402
 from ntkcheck.run.measure import measure  # noqa: E402
 
-NETS = '''
+NETS = """
 import torch
 
 def make_cnn(channels=2, side=8):
@@ -37,7 +37,7 @@ def make_two_outputs(d=5, width=7):
     return torch.nn.Sequential(
         torch.nn.Linear(d, width), torch.nn.GELU(), torch.nn.Linear(width, 2), torch.nn.Tanh()
     )
-'''
+"""
 
 SPEC = """\
 seed: 3
@@ -215,8 +215,9 @@ def test_float32_is_stated_and_close_to_float64() -> None:
     assert not e32.rigorous and e32.value > m64.gram_error(X, 1.0).value
 
 
+@pytest.mark.slow
 def test_simulate_matches_an_independent_integration(folder: Path) -> None:
-    """The true flow θ' = −γ J_θᵀ r of the module, integrated by solve_ivp (Radau, dense
+    """The true flow θ' = −γ J_θᵀ r of the module, integrated by solve_ivp (DOP853, dense
     jacrev Jacobians): the reported loss at every checkpoint to 1e-5."""
     from scipy.integrate import solve_ivp
 
@@ -236,7 +237,9 @@ def test_simulate_matches_an_independent_integration(folder: Path) -> None:
 
     def f(theta: torch.Tensor) -> torch.Tensor:
         p = dict(base)
-        p.update({k: c.view(s) for k, c, s in zip(names, torch.split(theta, sizes), shapes, strict=True)})
+        p.update(
+            {k: c.view(s) for k, c, s in zip(names, torch.split(theta, sizes), shapes, strict=True)}
+        )
         return functional_call(module, p, (x,)).reshape(-1)
 
     theta0 = torch.cat([base[k].reshape(-1) for k in names])
@@ -248,7 +251,7 @@ def test_simulate_matches_an_independent_integration(folder: Path) -> None:
         r = gamma * (f(t).detach().numpy() - f0) - y
         return -gamma * jacrev(f)(t).numpy().T @ r
 
-    ref = solve_ivp(rhs, (0, sim.t[-1]), theta0.numpy(), method="Radau", t_eval=sim.t,
+    ref = solve_ivp(rhs, (0, sim.t[-1]), theta0.numpy(), method="DOP853", t_eval=sim.t,
                     rtol=1e-11, atol=1e-13)  # fmt: skip
     assert ref.success
     for k in range(len(sim.t)):

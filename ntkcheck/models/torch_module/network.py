@@ -228,7 +228,7 @@ class TorchModel:
         if not shape or shape[0] != n or len(shape) > 2:
             raise DataError(
                 f"{self.label}: the module maps {n} inputs to an output of shape {shape}; it "
-                f"must return ({n},), ({n}, 1) or ({n}, C); fix the module's last layer"
+                "must return (n,), (n, 1) or (n, C) for n inputs; fix the module's last layer"
             )
         returned = 1 if len(shape) == 1 else int(shape[1])
         if returned != self._outputs:
