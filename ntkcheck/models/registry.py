@@ -48,6 +48,14 @@ def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], An
     return __getattr__
 
 
+def available(name: str) -> bool:
+    """Whether the packages the family ``name`` needs (``FamilySpec.requires``, an optional
+    extra such as torch) can be imported here (without importing them)."""
+    from importlib.util import find_spec
+
+    return all(find_spec(package) is not None for package in family_spec(name).requires)
+
+
 def default_architecture() -> str:
     """The architecture of a ``model:`` block that names none (the first registered)."""
     return next(iter(FAMILIES))

@@ -16,43 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...errors import DataError
 from ..protocol import Model, SpecContext
 from .loader import call_factory, find_function, import_file, import_torch
 from .spec import split_factory
 
 if TYPE_CHECKING:
-    import torch
-
     from .network import Source, TorchModel
-
-
-def prepare(module: Any, dtype: str, label: str) -> torch.nn.Module:
-    """The module in eval mode and ``dtype``; refused where f_θ(x) is not a function of θ
-    and x alone (batch statistics) or where nothing is trained."""
-    torch = import_torch()
-    from .network import DTYPES
-
-    for name, sub in module.named_modules():
-        norm = isinstance(sub, torch.nn.modules.batchnorm._BatchNorm)
-        if norm and not sub.track_running_stats:
-            where = f" ({name})" if name else ""
-            raise DataError(
-                f"{label}: {type(sub).__name__}{where} uses batch statistics even in eval mode "
-                "(track_running_stats=False): f_θ(x_j) would depend on the other inputs; "
-                "use running statistics or remove it"
-            )
-    module = module.to(device="cpu", dtype=DTYPES[dtype])
-    module.eval()
-    params = [p for p in module.parameters() if p.requires_grad]
-    if not params:
-        raise DataError(
-            f"{label}: the module has no trainable parameters (none with requires_grad); "
-            "θ would be empty"
-        )
-    if any(not p.is_floating_point() for p in params):
-        raise DataError(f"{label}: a trainable parameter is not a real floating-point tensor")
-    return module
 
 
 def _model(
@@ -65,7 +34,7 @@ def _model(
     factory: str,
     source: Source | None,
 ) -> TorchModel:
-    from .network import TorchModel
+    from .network import TorchModel, prepare
 
     return TorchModel(
         prepare(module, dtype, label),
@@ -143,35 +112,6 @@ def from_module(
         if converted is not None:
             return converted
     return model
-
-
-def rebuild(made: Any, settings: dict[str, Any], state: dict[str, Any]) -> TorchModel:
-    """Unpickle: the module made again (the factory re-imported and called with the same
-    seed, or the pickled module itself), set to the pickled θ0 and fixed tensors."""
-    torch = import_torch()
-    from .network import Source, TorchModel
-
-    label = settings["label"]
-    if isinstance(made, Source):
-        path = Path(made.path)
-        fn = find_function(import_file(path, label), made.name, path, label)
-        module = call_factory(fn, made.kwargs, made.seed, label)
-        module = prepare(module, settings["dtype"], label)
-    else:
-        module = made
-    with torch.no_grad():
-        theta = torch.as_tensor(state["theta0"])
-        start = 0
-        trained = [p for p in module.parameters() if p.requires_grad]
-        for p in trained:
-            size = p.numel()
-            p.copy_(theta[start : start + size].view(p.shape))
-            start += size
-        fixed = dict(module.named_parameters())
-        fixed.update(dict(module.named_buffers()))
-        for key, value in state["fixed"].items():
-            fixed[key].copy_(torch.as_tensor(value))
-    return TorchModel(module, source=made if isinstance(made, Source) else None, **settings)
 
 
 def plan_bytes(ms: Any, n: int, d: int) -> tuple[int, str] | None:

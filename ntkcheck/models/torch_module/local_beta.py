@@ -19,17 +19,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import torch
 from torch.func import jvp, vmap
 
 from ..protocol import LocalBeta
-from .network import pullback
+from .autodiff import pullback
 
-if TYPE_CHECKING:
-    from .network import TorchModel
+#: The network (``network.TorchModel``: ``apply``, ``blocks``, ``rows_per_block``,
+#: ``outputs``, ``theta``, ``n_params``), not imported here (no import circle).
+TorchModel = Any
 
 SWEEPS = 100
 RESTARTS = 6

@@ -22,11 +22,12 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch.func import functional_call, jacrev, jvp, vjp, vmap
+from torch.func import functional_call, jacrev, jvp, vmap
 
 from ...errors import DataError
 from ...linalg.memory import fits
@@ -34,6 +35,8 @@ from ...linalg.threads import threads_for
 from ...theory.drift import Drift, NoDrift
 from .. import protocol
 from ..protocol import BetaSummary, GramError, LocalBeta, ModelInfo, Obstruction
+from .autodiff import pullback
+from .loader import call_factory, find_function, import_file
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24}
@@ -92,13 +95,6 @@ def torch_threads(task: str, size: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def pullback(fn: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor) -> tuple[Any, Any]:
-    """``(fn(θ), r ↦ (Jᵀ r,))`` by ``torch.func.vjp`` (the pullback may be called again,
-    and vmapped)."""
-    out = vjp(fn, theta)
-    return out[0], out[1]
 
 
 class TorchModel:
@@ -512,8 +508,6 @@ class TorchModel:
         }
 
     def __reduce__(self) -> tuple[Any, ...]:
-        from .init import rebuild
-
         settings = {
             "dtype": self.dtype,
             "outputs": self._outputs,
@@ -602,3 +596,54 @@ class TorchLinearization:
             raise TypeError("drift_gram needs a linearization of the same torch model")
         with self.model.threads("gram", int(self.x.shape[0])):
             return self.model.gram_of(self.x, self.theta, other.theta)
+
+
+def prepare(module: Any, dtype: str, label: str) -> torch.nn.Module:
+    """The module in eval mode and ``dtype``; refused where f_θ(x) is not a function of θ
+    and x alone (batch statistics) or where nothing is trained."""
+    for name, sub in module.named_modules():
+        norm = isinstance(sub, torch.nn.modules.batchnorm._BatchNorm)
+        if norm and not sub.track_running_stats:
+            where = f" ({name})" if name else ""
+            raise DataError(
+                f"{label}: {type(sub).__name__}{where} uses batch statistics even in eval mode "
+                "(track_running_stats=False): f_θ(x_j) would depend on the other inputs; "
+                "use running statistics or remove it"
+            )
+    module = module.to(device="cpu", dtype=DTYPES[dtype])
+    module.eval()
+    params = [p for p in module.parameters() if p.requires_grad]
+    if not params:
+        raise DataError(
+            f"{label}: the module has no trainable parameters (none with requires_grad); "
+            "θ would be empty"
+        )
+    if any(not p.is_floating_point() for p in params):
+        raise DataError(f"{label}: a trainable parameter is not a real floating-point tensor")
+    return module
+
+
+def rebuild(made: Any, settings: dict[str, Any], state: dict[str, Any]) -> TorchModel:
+    """Unpickle: the module made again (the factory re-imported and called with the same
+    seed, or the pickled module itself), set to the pickled θ0 and fixed tensors."""
+    label = settings["label"]
+    if isinstance(made, Source):
+        path = Path(made.path)
+        fn = find_function(import_file(path, label), made.name, path, label)
+        module = call_factory(fn, made.kwargs, made.seed, label)
+        module = prepare(module, settings["dtype"], label)
+    else:
+        module = made
+    with torch.no_grad():
+        theta = torch.as_tensor(state["theta0"])
+        start = 0
+        trained = [p for p in module.parameters() if p.requires_grad]
+        for p in trained:
+            size = p.numel()
+            p.copy_(theta[start : start + size].view(p.shape))
+            start += size
+        fixed = dict(module.named_parameters())
+        fixed.update(dict(module.named_buffers()))
+        for key, value in state["fixed"].items():
+            fixed[key].copy_(torch.as_tensor(value))
+    return TorchModel(module, source=made if isinstance(made, Source) else None, **settings)
