@@ -214,13 +214,13 @@ class Measured:
     timing: dict[str, float]
 
 
-def beta_method(loaded: LoadedSpec) -> str:
-    """``certify.beta``, or ``local`` for a family that proves no drift bound (THEORY.md §10,
-    "Any model": its certificate is an estimate from β_loc)."""
-    spec = loaded.spec
-    if not family_spec(spec.model.architecture).analytic_beta:
+def beta_method(loaded: LoadedSpec, problem: Problem) -> str:
+    """``certify.beta``, or ``local`` for a model whose family proves no drift bound
+    (THEORY.md §10, "Any model": its certificate is an estimate from β_loc). The built
+    model's family decides: a PyTorch module recognised as an mlp is the mlp's."""
+    if not family_spec(problem.model.info().family).analytic_beta:
         return "local"
-    return str(spec.certify.beta)
+    return str(loaded.spec.certify.beta)
 
 
 def measure_spec(loaded: LoadedSpec, settings: RunSettings = DEFAULT) -> Measured:
@@ -230,7 +230,7 @@ def measure_spec(loaded: LoadedSpec, settings: RunSettings = DEFAULT) -> Measure
     built = time.perf_counter()
     measurement = measure(
         problem,
-        beta=beta_method(loaded),
+        beta=beta_method(loaded, problem),
         with_local_beta=settings.with_local_beta,
         spectrum_method=settings.spectrum,
         seed=loaded.spec.seed,
