@@ -13,7 +13,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "ntkcheck"
 #: Top-down: a layer may import only from layers to its right (and itself).
-ORDER = ["cli", "report", "run", "io", "flow", "problem", "models", "linalg", "theory"]
+ORDER = ["cli", "api", "report", "run", "io", "flow", "problem", "models", "linalg", "theory"]
 BASE = {"errors", "_version", "arrays", "choices", "testing", "__init__", "__main__"}
 
 

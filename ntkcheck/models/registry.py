@@ -80,6 +80,12 @@ def family(name: str) -> Family:
     return Family(name, module.build, module.plan_bytes, module.f0_is_zero)
 
 
+def family_attribute(name: str, attribute: str) -> Any:
+    """A public name of the family ``name``'s package beyond the registry's (the torch
+    family's ``from_module`` for the Python API), loaded on first use."""
+    return getattr(importlib.import_module(_package(name)), attribute)
+
+
 @cache
 def family_spec(name: str) -> FamilySpec:
     """The spec side of the family registered as ``name`` (its ``spec.FAMILY``; numpy-free)."""
