@@ -474,8 +474,8 @@ class TorchModel:
 
     def peak_bytes(self, task: str, n: int) -> int:
         """Planned peak bytes (the torch allocations included; a plan, not a proof):
-        ``gram``: J whole when it fits (else two blocks of rows recomputed per tile), the
-        block's workspace, K in the model's dtype and three m × m float64 arrays;
+        ``gram``: J whole when it fits (else two blocks of rows recomputed per tile), two
+        blocks' workspace, K in the model's dtype and three m × m float64 arrays;
         ``matvec``: one block's activations (×4) and O(P + m) vectors; ``simulate``:
         three blocks, the integrator's 16 P-vectors and eight m × m arrays."""
         m, P, it = n * self._outputs, self.n_params, self._itemsize
@@ -484,7 +484,9 @@ class TorchModel:
         rows = self.rows_per_block(n)
         if task == "gram":
             whole = m * P * it if self.full_jacobian(n) else block
-            return whole + block + m * m * (it + 3 * 8) + fixed
+            # two blocks of workspace: measured 463 MiB against 447 MiB planned with one
+            # (benchmarks/bench_torch.py: n = 512, P = 94,935), 511 MiB with two
+            return whole + 2 * block + m * m * (it + 3 * 8) + fixed
         if task == "matvec":
             return 4 * rows * self._per_point() + 8 * (4 * P + 100 * m) + fixed
         if task == "simulate":
