@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 
 
-def bars(n: int = 64, side: int = 8, noise: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def bars(
+    n: int = 64, side: int = 8, noise: float = 0.3, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     X = np.zeros((n, side, side))
     y = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
