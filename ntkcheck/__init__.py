@@ -8,6 +8,9 @@ Public API (the CLI is one caller of it)::
     simulate_spec(load_spec("spec.yaml")).simulation.checks
     result_dict(result)["certificate"]["message"]  # the JSON, with its sentences
 
+    import ntkcheck  # a PyTorch module on arrays (pip install "ntkcheck[torch]")
+    ntkcheck.certify(net, X, y, gamma=1e5).to_dict()["certificate"]["status"]
+
 The result objects carry the JSON's names (``result.estimate.eig_min`` is JSON
 ``estimate.eig_min``); the JSON's sentences (``message``) are made in ``report``.
 
@@ -40,6 +43,8 @@ _EXPORTS = {
     "SpecFailure": "ntkcheck.run.result",
     "Status": "ntkcheck.theory.certificate",
     "build_problem": "ntkcheck.io.build",
+    "certify": "ntkcheck.api",
+    "simulate": "ntkcheck.api",
     "certificates_for": "ntkcheck.run.job",
     "certify_spec": "ntkcheck.run.job",
     "RunSettings": "ntkcheck.run.settings",
@@ -71,6 +76,7 @@ __all__ = [
     "__version__",
     "build_problem",
     "certificates_for",
+    "certify",
     "certify_spec",
     "estimate_at",
     "example_spec",
@@ -78,6 +84,7 @@ __all__ = [
     "measure",
     "parse_spec",
     "result_dict",
+    "simulate",
     "simulate_spec",
 ]
 
@@ -95,6 +102,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
+    from .api import certify, simulate
     from .errors import DataError, EstimationError, NtkcheckError, SpecError
     from .io.build import build_problem
     from .io.example import EXAMPLE_YAML, example_spec

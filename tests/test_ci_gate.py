@@ -265,7 +265,7 @@ def test_bad_set(capsys, value, fragment):
 
 def test_validate(capsys, mixed):
     code, out, _ = _run(capsys, "validate", str(SPECS))
-    assert code == 0 and "specs: 9 valid, 0 invalid" in out
+    assert code == 0 and "specs: 10 valid, 0 invalid" in out
     code, out, _err = _run(capsys, "validate", str(mixed), "-f", "json")
     doc = json.loads(out)["specs"]
     assert code == 2 and [d["valid"] for d in doc] == [False, True, True, True]

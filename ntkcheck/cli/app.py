@@ -22,6 +22,7 @@ import typer
 from .._version import __version__
 from ..choices import SpectrumMethod, SweepMeasure
 from ..errors import NtkcheckError
+from ..io.code import ENV as CODE_ENV
 from ..io.yaml_lines import YamlError, load_yaml_with_lines
 from ..report import DEFAULT_FAILING, MACHINE_FORMATS, render, render_validation, rich_renderables
 from ..run.result import CertifyResult, Entry, SpecFailure
@@ -89,6 +90,14 @@ ForceOption = Annotated[
     typer.Option(
         "--force",
         help="Overwrite an existing file that is not a report ntkcheck wrote (never an input).",
+    ),
+]
+AllowCodeOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-code",
+        help="Run the Python code a spec names (model.architecture: torch's factory); "
+        "default: refused, unless NTKCHECK_ALLOW_CODE=1.",
     ),
 ]
 BetaLocalOption = Annotated[
@@ -194,11 +203,14 @@ def certify_command(
     spectrum: SpectrumOption = SpectrumMethod.auto,
     theorem: TheoremOption = None,
     force: ForceOption = False,
+    allow_code: AllowCodeOption = False,
     debug: DebugOption = False,
 ) -> int:
     """Estimate σ_min, σ_max, L0, β at initialization and certify γ > γ*."""
     from ..io.output import check_output
     from ..run.job import certify_spec, guarded, load
+
+    _allow_code(allow_code)
 
     settings = RunSettings(spectrum=spectrum.value, with_local_beta=beta_local)
     fmt = _choose_format(fmt, output_file)
@@ -345,12 +357,15 @@ def simulate_command(
             "--quiet", "-q", help="No progress on stderr (the bar, or a line every few seconds)."
         ),
     ] = False,
+    allow_code: AllowCodeOption = False,
     debug: DebugOption = False,
 ) -> int:
     """Certify, then train the true and the linearized network by gradient flow; check C1–C5."""
     from ..io.output import atomic_target, check_output, same_file
     from ..report.plot import check_plot_target, plot_simulation
     from ..run.job import load
+
+    _allow_code(allow_code)
 
     targets: list[Path | SpecFailure | None] = [*expand_specs(specs)] if specs else [None]
     spec = targets[0] if len(targets) == 1 and not isinstance(targets[0], SpecFailure) else None
@@ -659,10 +674,13 @@ def sweep(
         bool, typer.Option("--exit-zero", help="Report without failing (errors still exit 2).")
     ] = False,
     force: ForceOption = False,
+    allow_code: AllowCodeOption = False,
     debug: DebugOption = False,
 ) -> int:
     """Certify (or simulate) every point of a grid of spec values × seeds; fit power laws."""
     from .sweep import SweepRequest, run_sweep
+
+    _allow_code(allow_code)
 
     try:
         fmt = _choose_format(Format(sweep_fmt.value) if sweep_fmt else None, None)
@@ -799,10 +817,18 @@ def _check_environment() -> None:
     memory_limit()
 
 
+def _allow_code(allow: bool) -> None:
+    """``--allow-code``: code named by a spec may run in this command (``io.code``; the
+    environment variable reaches worker processes; ``main`` restores it afterwards)."""
+    if allow:
+        os.environ[CODE_ENV] = "1"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, map every failure to one line and an exit code."""
     args = sys.argv[1:] if argv is None else argv
     tune_malloc()
+    allowed_before = os.environ.get(CODE_ENV)
     try:
         with warnings.catch_warnings():
             # NumPy reports overflow and NaN as RuntimeWarnings; they are detected and
@@ -828,4 +854,9 @@ def main(argv: list[str] | None = None) -> int:
             f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback"
         )
         return EXIT_ERROR
+    finally:  # --allow-code holds for one command, also when main is called in-process
+        if allowed_before is None:
+            os.environ.pop(CODE_ENV, None)
+        else:
+            os.environ[CODE_ENV] = allowed_before
     return code if isinstance(code, int) else EXIT_OK

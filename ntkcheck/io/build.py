@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ..linalg.memory import require
-from ..models.registry import family, shrink_advice
+from ..models.registry import family, family_spec, shrink_advice
 from ..problem import Problem
+from .code import HOW, code_allowed
 from .data import check_file, load_data, read_npz
 from .datasets import SKLEARN_DATASETS, class_index
 from .loaded import LoadedSpec
@@ -22,6 +24,9 @@ class _Context:
 
     def error(self, message: str, *path: str | int) -> Exception:
         return self.loaded.error(message, *path)
+
+    def resolve(self, relative: str) -> Path:
+        return self.loaded.resolve(relative)
 
     def read_arrays(
         self, names: tuple[str, ...], *, suffix_error: str, hint: str
@@ -61,6 +66,21 @@ def planned_shape(loaded: LoadedSpec) -> tuple[int, int, int] | None:
     return None
 
 
+def refuse_code(loaded: LoadedSpec) -> None:
+    """A family that runs the user's code (``FamilySpec.runs_code``) is refused, before
+    anything is imported, unless the run allows code (``io.code``)."""
+    ms = loaded.spec.model
+    fam = family_spec(ms.architecture)
+    if fam.runs_code and not code_allowed():
+        files = ", ".join(written for _, written in fam.files(ms)) or "the spec's files"
+        raise loaded.error(
+            f"{ms.architecture} runs Python code ({files}), and ntkcheck runs no code from a "
+            f"spec unless asked: {HOW}",
+            "model",
+            "architecture",
+        )
+
+
 def build_problem(loaded: LoadedSpec) -> Problem:
     """Data, initial weights and f0 for the spec; one seed drives everything.
 
@@ -70,6 +90,7 @@ def build_problem(loaded: LoadedSpec) -> Problem:
     """
     spec = loaded.spec
     ms = spec.model
+    refuse_code(loaded)
     fam = family(ms.architecture)
     shape = planned_shape(loaded)
     if shape is not None:

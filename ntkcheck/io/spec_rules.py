@@ -23,6 +23,15 @@ def check_rules(loaded: LoadedSpec) -> None:
     fam = family_spec(s.model.architecture)
     fam.check(s.model, loaded)
     nonsmooth = fam.nonsmooth(s.model)
+    asked = "beta" in s.certify.model_fields_set
+    if not fam.analytic_beta and asked and s.certify.beta == "analytic":
+        raise loaded.error(
+            f"analytic needs a drift bound the model's family proves, and architecture: "
+            f"{s.model.architecture} has none (THEORY.md §10, any model: estimate only); "
+            "remove the key (the local β is used, and the certificate is an estimate)",
+            "certify",
+            "beta",
+        )
     if s.certify.beta == "local" and nonsmooth is not None:
         raise loaded.error(
             f"local needs a smooth activation: σ' of {nonsmooth} jumps, so σ'' = 0 almost "

@@ -102,7 +102,12 @@ class FamilySpec:
     whose σ' jumps, if any (``certify.beta: local`` refuses it); ``files(block)``: the
     files the block names, as ``(key path, path as written)``; ``conformance``: the keys
     of a small block (a few parameters) that the conformance suite builds the family
-    from (``tests/test_conformance.py``).
+    from (``tests/test_conformance.py``); ``runs_code``: building the model runs the
+    user's Python code (``architecture: torch``): refused unless the run allows it
+    (``--allow-code``); ``analytic_beta``: the family proves a drift bound (False: only
+    the local β exists, so ``certify.beta`` is ``local`` and every certificate an
+    estimate, THEORY.md §10 "Any model"); ``requires``: the importable packages the
+    family needs beyond ntkcheck's own (an optional extra, e.g. ``("torch",)``).
     """
 
     block: type[BaseModel]
@@ -116,3 +121,6 @@ class FamilySpec:
     nonsmooth: Callable[[Any], str | None] = nonsmooth_activation
     files: Callable[[Any], list[tuple[tuple[str, str], str]]] = init_file
     conformance: Mapping[str, Any] = field(default_factory=dict)
+    runs_code: bool = False
+    analytic_beta: bool = True
+    requires: tuple[str, ...] = ()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -227,4 +228,8 @@ class SpecContext(Protocol):
 
     def error(self, message: str, *path: str | int) -> Exception:
         """An error located at the spec key ``path``."""
+        ...
+
+    def resolve(self, relative: str) -> Path:
+        """A path written in the spec, relative to the spec's folder."""
         ...

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 #: architecture name → the package (under ``ntkcheck.models``) that implements it; the
 #: first is the default architecture (a ``model:`` block without ``architecture``).
-FAMILIES: dict[str, str] = {"two_layer": "two_layer", "mlp": "mlp"}
+FAMILIES: dict[str, str] = {"two_layer": "two_layer", "mlp": "mlp", "torch": "torch_module"}
 
 
 def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], Any]:
@@ -46,6 +46,14 @@ def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], An
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     return __getattr__
+
+
+def available(name: str) -> bool:
+    """Whether the packages the family ``name`` needs (``FamilySpec.requires``, an optional
+    extra such as torch) can be imported here (without importing them)."""
+    from importlib.util import find_spec
+
+    return all(find_spec(package) is not None for package in family_spec(name).requires)
 
 
 def default_architecture() -> str:
@@ -70,6 +78,12 @@ def family(name: str) -> Family:
     """The family registered as ``name`` (validated by the spec before)."""
     module = importlib.import_module(_package(name))
     return Family(name, module.build, module.plan_bytes, module.f0_is_zero)
+
+
+def family_attribute(name: str, attribute: str) -> Any:
+    """A public name of the family ``name``'s package beyond the registry's (the torch
+    family's ``from_module`` for the Python API), loaded on first use."""
+    return getattr(importlib.import_module(_package(name)), attribute)
 
 
 @cache

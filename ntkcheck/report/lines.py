@@ -126,13 +126,16 @@ def report_lines(r: CertifyResult) -> list[Line]:
             why += "; the drift bound counts activation flips instead (THEORY.md §10)"
         out.append(Line("β", why))
     elif m.beta_method == "local":
-        out.append(Line("β", f"{num(e.beta)}  local estimate β_loc at θ0, not a bound ({bounds})"))
+        # a model given as code has no analytic bound to list beside it (THEORY.md §10)
+        known = f" ({bounds})" if m.beta.bounds else ""
+        out.append(Line("β", f"{num(e.beta)}  local estimate β_loc at θ0, not a bound{known}"))
     else:
         out.append(Line("β", f"{num(e.beta)}  {m.beta_method}, {e.beta_bound} bound ({bounds})"))
     info = m.beta_local_info
     if info is not None:
         analytic = m.beta.beta
-        ratio = f", {num(info.value / analytic)}× the analytic bound" if analytic > 0 else ""
+        finite = 0 < analytic < math.inf
+        ratio = f", {num(info.value / analytic)}× the analytic bound" if finite else ""
         rho = r.certificates.get(Theorem.path, c).radius_B
         if m.drift.kind is DriftKind.ball_lipschitz and 0 < rho < math.inf and info.value > 0:
             beta_rho = 0.5 * e.sigma_min_lower / rho  # the rigorous β on the ball of radius ρ*

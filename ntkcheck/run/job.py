@@ -19,6 +19,7 @@ from ..io.example import example_spec
 from ..io.loaded import LoadedSpec
 from ..io.loading import load_spec
 from ..io.overrides import FlagNames
+from ..models.registry import family_spec
 from ..problem import Problem
 from ..theory.certificate import Certificate, Quantities, Status, Theorem, certify_both
 from ..theory.gd import GdCertificate, certify_gd
@@ -173,6 +174,15 @@ class Measured:
     timing: dict[str, float]
 
 
+def beta_method(loaded: LoadedSpec, problem: Problem) -> str:
+    """``certify.beta``, or ``local`` for a model whose family proves no drift bound
+    (THEORY.md §10, "Any model": its certificate is an estimate from β_loc). The built
+    model's family decides: a PyTorch module recognised as an mlp is the mlp's."""
+    if not family_spec(problem.model.info().family).analytic_beta:
+        return "local"
+    return str(loaded.spec.certify.beta)
+
+
 def measure_spec(loaded: LoadedSpec, settings: RunSettings = DEFAULT) -> Measured:
     """Build the problem and measure it at θ0 (σ's, β, the drift bound), timed:
     ``settings.spectrum`` and ``settings.with_local_beta`` are read here."""
@@ -181,7 +191,7 @@ def measure_spec(loaded: LoadedSpec, settings: RunSettings = DEFAULT) -> Measure
     built = time.perf_counter()
     measurement = measure(
         problem,
-        beta=loaded.spec.certify.beta,
+        beta=beta_method(loaded, problem),
         with_local_beta=settings.with_local_beta,
         spectrum_method=settings.spectrum,
         seed=loaded.spec.seed,
