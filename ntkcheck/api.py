@@ -136,8 +136,8 @@ def _run_module(
         seed=seed,
     )
     timing = {"problem": built - start, "estimate": time.perf_counter() - built}
-    shared = Measured(problem, measurement, timing)
-    return _result(run_at(loaded, shared, simulate_flow=simulate)[0])
+    shared = Measured(loaded, problem, measurement, timing)
+    return _result(run_at(shared, loaded.spec.gamma, settings, simulate_flow=simulate)[0])
 
 
 def certify(
