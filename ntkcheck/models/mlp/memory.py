@@ -28,12 +28,14 @@ def factors_values(n: int, sizes: tuple[int, ...]) -> int:
 
 def gram_peak_bytes(n: int, sizes: tuple[int, ...]) -> int:
     """``gram``: the factors, five (n·C × width) temporaries (the passes and σ, σ's own),
-    three n × n arrays (K, and the two syrk outputs of a layer; with C > 1 outputs two
-    m × m and one n × n, m = n·C), per-row bounds, and the ‖W‖_op proof (when it runs
-    inside the pass)."""
+    three n × n arrays (K, and the two syrk outputs of a layer), per-row bounds, and the
+    ‖W‖_op proof (when it runs inside the pass). With C > 1 outputs (m = n·C) the larger
+    of a layer's two m × m and one n × n arrays, and K with the three blocks of
+    ``dense.symmetrize_upper`` (of side min(m, 512)) that complete it."""
     h = max(sizes)
     m = n * sizes[-1]
-    grams = 3 * n * n if m == n else 2 * m * m + n * n
+    block = min(m, 512)
+    grams = 3 * n * n if m == n else max(2 * m * m + n * n, m * m + 3 * block * block)
     values = factors_values(n, sizes) + 5 * m * h + grams + m * (12 * len(sizes) + 64)
     return FLOAT_BYTES * values + _op_norm_bytes(sizes)
 
