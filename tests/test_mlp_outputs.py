@@ -183,6 +183,19 @@ def test_products_gram_and_spectrum_match_torch(C, depth, act, bias, train_outpu
     assert n * C == m
 
 
+@pytest.mark.parametrize(("n", "C", "bias"), [(150, 4, True), (520, 2, False)])
+def test_gram_when_m_takes_the_scipy_path(n, C, bias):
+    """m > 512: the signal Gram comes from SciPy's dsyrk (Fortran, upper triangle) while the
+    n × n activation Gram may come from NumPy (C-ordered): the spread over the C × C blocks
+    reads the right triangle of each (against the torch J, 1e-12 relative)."""
+    net, ref, X = make("gelu", (24, 16), C, d=5, n=n, bias=bias)
+    J = ref.jacobian(X)
+    K_ref = J @ J.T
+    K = net.gram(X)
+    assert K.shape == (n * C, n * C) and np.array_equal(K, K.T)
+    assert rel(K, K_ref) <= 1e-12
+
+
 # ---- the rounding bounds against extended precision --------------------------------------
 
 LD = np.longdouble
@@ -527,6 +540,7 @@ def test_build_draws_the_single_output_network_first():
         many.params.W[2][:1], one.params.W[2]
     )
     assert many.forward(np.ones((3, 4))).shape == (12,)
+    assert many.info().tail.endswith(", 4 outputs") and "outputs" not in one.info().tail
     with pytest.raises(ValueError, match="outputs"):
         build(ms, 4, np.random.default_rng(3), _Ctx({}), outputs=0)
 

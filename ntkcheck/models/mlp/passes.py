@@ -257,27 +257,32 @@ def gram(st: Structure, fac: Factors) -> np.ndarray:
 
 def _gram_outputs(st: Structure, fac: Factors) -> np.ndarray:
     """``gram`` for C > 1 outputs: per hidden layer the m × m ``syrk`` of Δ_k, times the
-    n × n activation Gram spread over its C × C blocks (``times_points``)."""
-    n = fac.H[0].shape[0]
+    n × n activation Gram spread over its C × C blocks (``times_points``); the first
+    hidden layer's product is the accumulator (no m × m zeros, no addition)."""
     C = st.outputs
     sq = st.alpha_squares
-    G = dense.new_gram(n * C)
+    G: np.ndarray | None = None
     for k in st.trained_layers:
         A = dense.syrk(np.ascontiguousarray(fac.H[k]).T, sq[k])
         if st.bias:
             A += 1.0
         if k == st.depth - 1:
             A *= st.s * st.s
+            assert G is not None  # the hidden layers are always trained
             add_points_identity(G, A, C)
             del A
             continue
         B = dense.syrk(np.ascontiguousarray(fac.Delta[k]).T, 1.0)
-        if B.flags.c_contiguous != G.flags.c_contiguous:  # NumPy/SciPy paths differ
-            B = np.ascontiguousarray(B) if G.flags.c_contiguous else np.asfortranarray(B)
         times_points(B, A, C)
         del A
-        G += B
+        if G is None:
+            G = B
+        else:
+            if B.flags.c_contiguous != G.flags.c_contiguous:  # one order for both paths
+                B = np.ascontiguousarray(B) if G.flags.c_contiguous else np.asfortranarray(B)
+            G += B
         del B
+    assert G is not None
     return dense.symmetric_from(G)
 
 
