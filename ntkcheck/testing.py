@@ -124,6 +124,11 @@ class Case:
         """A fresh generator for one check (each check draws its own vectors)."""
         return np.random.default_rng(self.seed)
 
+    @property
+    def rows(self) -> int:
+        """m = n·C, the rows of J and of the Gram (THEORY.md §14)."""
+        return self.X.shape[0] * self.model.outputs
+
     @cached_property
     def fd_jacobian(self) -> np.ndarray:
         """Dense J at θ0 by central differences of ``forward``."""
@@ -137,15 +142,11 @@ class Case:
         return np.stack([lin.jvp(np.eye(P)[k]) for k in range(P)], axis=1)
 
 
-def _rows(model: Model, X: np.ndarray) -> int:
-    """m = n·C, the Jacobian's rows (outputs stacked point-major, THEORY.md §14)."""
-    return X.shape[0] * model.outputs
-
-
 def _fd_jacobian(model: Model, X: np.ndarray, theta: np.ndarray, h: float) -> np.ndarray:
-    """Dense J (m × P) by central differences of ``forward``: error O(h²‖∂³f‖) + O(ε/h)."""
+    """Dense J (m × P, m = n·C) by central differences of ``forward``: error
+    O(h²‖∂³f‖) + O(ε/h)."""
     P = theta.size
-    J = np.empty((_rows(model, X), P))
+    J = np.empty((X.shape[0] * model.outputs, P))
     for k in range(P):
         e = np.zeros(P)
         e[k] = h
@@ -180,7 +181,7 @@ def check_forward_matches_linearization(case: Case) -> float:
 def check_jvp_vjp_adjoint(case: Case) -> float:
     """⟨J v, r⟩ = ⟨v, Jᵀ r⟩ to 1e-12 relative; a batched vjp (jvp) equals its columns."""
     rng = case.rng()
-    n, P = _rows(case.model, case.X), case.model.n_params
+    n, P = case.rows, case.model.n_params
     lin = case.model.linearize(case.X)
     v, r = rng.standard_normal((P,)), rng.standard_normal((n,))
     jv, jtr = lin.jvp(v), lin.vjp(r)
@@ -230,7 +231,7 @@ def check_gram_is_symmetric(case: Case) -> float:
 
 def check_gram_operator_matches_gram(case: Case) -> float:
     """``gram_operator(cache=…)(w)`` equals ``gram() @ w`` (relative 1e-10), cached or not."""
-    w = case.rng().standard_normal((_rows(case.model, case.X),))
+    w = case.rng().standard_normal((case.rows,))
     K = case.model.gram(case.X)
     err = max(_rel(case.model.gram_operator(case.X, cache=c)(w), K @ w) for c in (True, False))
     assert err <= 1e-10, f"gram_operator differs from gram() @ v by {err:.2e}"
@@ -328,7 +329,7 @@ def check_pickle_round_trip(case: Case) -> float:
 
 
 def check_gram_flops_counts_entries(case: Case) -> float:
-    n, m = case.X.shape[0], _rows(case.model, case.X)
+    n, m = case.X.shape[0], case.rows
     assert case.model.gram_flops(n) >= m * m, "gram_flops: K0 has m² entries, each a product"
     return 0.0
 

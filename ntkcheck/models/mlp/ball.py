@@ -12,6 +12,13 @@ sup|σ''|. Then ``β(ρ) = (Σ_j B_j(ρ)²)^{1/2}`` and
 The per-neuron structure sits in ‖g_k‖_∞ (THEORY.md §10's warning): replacing it
 by ‖g_k‖₂ (:meth:`BallBound.beta` with ``linf=False``) gives the ℓ2-chain bound,
 rigorous too but without the 1/√width decay of the Hessian.
+
+C outputs (THEORY.md §14, docs/theory-mlp.md §9): the same recursion, fed by
+``Theta0``'s sups over unit output weights q (max_i ‖g_k[i, :]‖, ‖δ_k‖_op), bounds
+``sup_q sup_ball ‖∇²_θ(qᵀf)(x_j)‖_op`` ≥ the drift rate of point j's C × P block of J
+in operator norm, so ``β(ρ) = (Σ_j B_j(ρ)²)^{1/2}`` over the n points bounds the
+m-row Jacobian's drift (``‖A‖²_op ≤ Σ_j ‖A_j‖²_op`` for row blocks A_j); h, the
+Lipschitz form and the pair bound 2h are unchanged.
 """
 
 from __future__ import annotations
@@ -53,7 +60,8 @@ class BallBound:
         return self.activation.lip == 0.0 and not any(self.trained[1:])
 
     def hessian_bounds(self, rho: float, *, linf: bool = True) -> np.ndarray:
-        """B_j(ρ) ≥ sup over the ball of ‖∇²_θ f(x_j; θ)‖_op, per sample (n,)."""
+        """B_j(ρ) ≥ sup over the ball of ‖∇²_θ f(x_j; θ)‖_op, per sample (n,); with C
+        outputs of ‖∇²_θ (qᵀf)(x_j; θ)‖_op, also over unit q ∈ R^C."""
         t0, ac, lc = self.theta0, self.activation, self.layers
         L = self.depth
         n = t0.h.shape[1]

@@ -21,11 +21,12 @@ def default_std(parametrization: str, fan_in: int) -> float:
     return 1.0 if parametrization == "ntk" else 1.0 / math.sqrt(fan_in)
 
 
-def structure_of(ms: Any, d: int) -> Structure:
-    """The network's shape from the block (``widths`` is validated to be present)."""
+def structure_of(ms: Any, d: int, outputs: int = 1) -> Structure:
+    """The network's shape from the block (``widths`` is validated to be present); the
+    output layer has ``outputs`` (C) rows (THEORY.md §14)."""
     assert ms.widths is not None
     return Structure(
-        sizes=(d, *ms.widths, 1),
+        sizes=(d, *ms.widths, outputs),
         activation=get_activation(ms.activation),
         parametrization=ms.parametrization,
         s=float(ms.output_scale),
@@ -64,7 +65,12 @@ def _file(ms: Any, st: Structure, ctx: SpecContext) -> Params:
         rows, cols = st.sizes[layer + 1], st.sizes[layer]
         shape: tuple[int, ...] = (rows,) if name.startswith("b") else (rows, cols)
         if A.shape != shape:
-            what = "the output layer has one row" if layer == L - 1 else f"widths[{layer}] = {rows}"
+            if layer < L - 1:
+                what = f"widths[{layer}] = {rows}"
+            elif rows == 1:
+                what = "the output layer has one row"
+            else:
+                what = f"the output layer has one row per output, C = {rows}"
             source = "the data's d" if layer == 0 else f"widths[{layer - 1}]"
             fix = f"({what}{'' if name.startswith('b') else f', {source} = {cols} columns'})"
             raise DataError(
@@ -77,21 +83,35 @@ def _file(ms: Any, st: Structure, ctx: SpecContext) -> Params:
     return Params(tuple(out[:L]), tuple(out[L:]) if st.bias else None)
 
 
-def build(ms: Any, d: int, rng: np.random.Generator, ctx: SpecContext) -> MlpNetwork:
-    """The network at θ0 for the ``model:`` block ``ms`` and inputs of dimension d."""
-    st = structure_of(ms, d)
+def build(
+    ms: Any, d: int, rng: np.random.Generator, ctx: SpecContext, outputs: int = 1
+) -> MlpNetwork:
+    """The network at θ0 for the ``model:`` block ``ms``, inputs of dimension d and C =
+    ``outputs`` outputs (the output layer's C rows drawn like its one row for C = 1, so
+    C = 1 draws exactly what it always did)."""
+    if outputs < 1:
+        raise ValueError(f"outputs must be ≥ 1, got {outputs}")
+    st = structure_of(ms, d, outputs)
     params = _file(ms, st, ctx) if ms.init == "file" else _gaussian(ms, st, rng)
     return MlpNetwork(st, params)
 
 
-def plan_bytes(ms: Any, n: int, d: int) -> tuple[int, str] | None:
-    """The smallest plan (matrix-free spectrum) before anything is allocated."""
+def plan_bytes(ms: Any, n: int, d: int, outputs: int = 1) -> tuple[int, str] | None:
+    """The smallest plan (matrix-free spectrum) before anything is allocated; with C > 1
+    outputs it names the m × m Gram (m = n·C rows, C² times a single output's)."""
     if ms.widths is None:
         return None
-    sizes = (d, *ms.widths, 1)
+    sizes = (d, *ms.widths, outputs)
     params = sum(sizes[k + 1] * sizes[k] + sizes[k + 1] for k in range(len(sizes) - 1))
     widths = ", ".join(f"{w:,}" for w in ms.widths)
-    return matvec_peak_bytes(n, sizes, params), f"widths [{widths}]"
+    what = f"widths [{widths}]"
+    if outputs > 1:
+        m = n * outputs
+        what += (
+            f", C = {outputs:,} outputs (m = n·C = {m:,} rows: the Gram is {m:,} × {m:,}, "
+            f"{outputs * outputs:,} times a single output's)"
+        )
+    return matvec_peak_bytes(n, sizes, params), what
 
 
 def f0_is_zero(ms: Any) -> bool:

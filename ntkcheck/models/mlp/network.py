@@ -102,8 +102,8 @@ class MlpNetwork:
 
     @property
     def outputs(self) -> int:
-        """C = 1 (one output per input)."""
-        return 1
+        """C, the output layer's rows: f_θ(X) has m = n·C entries, row j·C + c (§14)."""
+        return self.structure.outputs
 
     @cached_property
     def _theta0(self) -> np.ndarray:
@@ -126,6 +126,8 @@ class MlpNetwork:
         ]
         if st.s != 1.0:
             tail.append(f"s = {st.s:g}")
+        if st.outputs > 1:
+            tail.append(f"{st.outputs} outputs")
         summary: dict[str, int | float | str] = {  # "width": the narrowest layer
             "width": min(st.widths),
             "params": self.n_params,
@@ -145,16 +147,22 @@ class MlpNetwork:
     # ---- passes -------------------------------------------------------------------
 
     def _rows(self, n: int) -> Iterator[slice]:
-        step = max(1, BLOCK_VALUES // max(self.structure.sizes))
+        """Blocks of points, about ``BLOCK_VALUES`` values per (points·C × width) array."""
+        step = max(1, BLOCK_VALUES // (max(self.structure.sizes) * self.outputs))
         for start in range(0, n, step):
             yield slice(start, min(start + step, n))
 
+    def _out(self, b: slice) -> slice:
+        """The rows j·C + c of the points in b (point-major, THEORY.md §14)."""
+        C = self.outputs
+        return slice(b.start * C, b.stop * C)
+
     def forward(self, X: np.ndarray, theta: np.ndarray | None = None) -> np.ndarray:
-        """``f_θ(X)`` (n,), in blocks of rows."""
+        """``f_θ(X)`` (n·C,) point-major, in blocks of points."""
         p = self.params.at(self.structure, theta)
-        out = np.empty(X.shape[0])
+        out = np.empty(X.shape[0] * self.outputs)
         for b in self._rows(X.shape[0]):
-            out[b] = forward(X[b], self.structure, p)
+            out[self._out(b)] = forward(X[b], self.structure, p)
         return out
 
     def linearize(self, X: np.ndarray, theta: np.ndarray | None = None) -> MlpLinearization:
@@ -215,10 +223,10 @@ class MlpNetwork:
         def matvec(v: np.ndarray) -> np.ndarray:
             g = np.zeros(st.n_params)
             for b in rows:
-                g += vjp(st, factors(X[b], st, p), v[b])
-            out = np.empty(X.shape[0])
+                g += vjp(st, factors(X[b], st, p), v[self._out(b)])
+            out = np.empty(X.shape[0] * self.outputs)
             for b in rows:
-                out[b] = jvp(st, factors(X[b], st, p), g)
+                out[self._out(b)] = jvp(st, factors(X[b], st, p), g)
             return out
 
         return matvec
@@ -277,13 +285,22 @@ class MlpNetwork:
     def _flip_drift(self, X: np.ndarray) -> Drift:
         """The two-layer flip bound: J's hidden block is s (w_i α_1 α_0) σ'(⟨w_i, x⟩) x, and
         σ'(z/c) = σ'(z), so it is the two-layer network with a_i = w_i α_1 α_0; s is rounded
-        up by 2⁻⁴⁸ for the few roundings in a_i (a² enters the gains)."""
+        up by 2⁻⁴⁸ for the few roundings in a_i (a² enters the gains).
+
+        C outputs (docs/theory-mlp.md §9): rows (j, c) of neuron i's block are
+        s a_ic Δσ'_ij x_j, so the Frobenius bound weighs neuron i's flips by
+        Σ_c a_ic² = ‖a_i‖² — the single-output bound with a_i = ‖W_2[:, i]‖ α_1 α_0 (the
+        column norms, computed to γ_{C+2} relative: s is rounded up by that too)."""
         from ..flips import FlipDrift, flip_bound, jump_of
 
         st, p = self.structure, self.params
         alphas = st.alphas
-        a = p.W[1][0] * (alphas[1] * alphas[0])
         s = abs(st.s) * (1.0 + 2.0**-48)
+        if self.outputs == 1:
+            a = p.W[1][0] * (alphas[1] * alphas[0])
+        else:
+            a = np.sqrt(np.einsum("ci,ci->i", p.W[1], p.W[1])) * (alphas[1] * alphas[0])
+            s *= 1.0 + gamma(self.outputs + 2)
         return FlipDrift(flip_bound(X, p.W[0], a, s, jump_of(st.activation.name)))
 
     def local_beta(self, X: np.ndarray, *, seed: int = 0) -> LocalBeta | None:
@@ -308,6 +325,7 @@ class MlpNetwork:
     # ---- memory ---------------------------------------------------------------------
 
     def peak_bytes(self, task: str, n: int) -> int:
+        """Planned peak bytes on n points (m = n·C rows: the Gram is m × m, ``memory.py``)."""
         sizes = self.structure.sizes
         if task == "gram":
             return gram_peak_bytes(n, sizes)
@@ -318,9 +336,14 @@ class MlpNetwork:
         raise ValueError(f"unknown task {task!r}")
 
     def gram_flops(self, n: int) -> int:
-        """Two syrks per trained layer k: n²·(h_k + h_{k+1})."""
+        """Two syrks per trained layer k: n²·h_k (activations) + m²·h_{k+1} (signals,
+        m = n·C); the output layer's second is the m² additions."""
         sizes = self.structure.sizes
-        return sum(n * n * (sizes[k] + sizes[k + 1]) for k in self.structure.trained_layers)
+        m = n * self.outputs
+        return sum(
+            n * n * sizes[k] + m * m * (sizes[k + 1] if k < len(sizes) - 2 else 1)
+            for k in self.structure.trained_layers
+        )
 
     def cache_bytes(self, n: int) -> int:
         return cache_peak_bytes(n, self.structure.sizes)

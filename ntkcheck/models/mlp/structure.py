@@ -1,9 +1,10 @@
 """The shape of a deep fully connected network and its flat parameter vector (THEORY.md §10).
 
 Layers are numbered l = 1..L in the docs and k = l − 1 = 0..L−1 in the code:
-``sizes = (d, h1, …, h_{L−1}, 1)``, layer k maps ``sizes[k] → sizes[k+1]`` by
+``sizes = (d, h1, …, h_{L−1}, C)``, layer k maps ``sizes[k] → sizes[k+1]`` by
 ``z = α_k · h W_kᵀ + b_k`` with ``α_k = 1/c_k`` (1 standard, 1/√fan-in ntk), and the
-network output is ``f = s · z_{L−1}``. θ concatenates, for each trained layer in
+network output is ``f = s · z_{L−1} ∈ R^C`` (C outputs, THEORY.md §14: the output layer
+has C rows; C = 1 is the single-output network). θ concatenates, for each trained layer in
 order, ``vec(W_k)`` (row-major) and then ``b_k`` (with bias); the hidden layers are
 always trained, the output layer when ``train_output``.
 """
@@ -42,6 +43,11 @@ class Structure:
     @property
     def widths(self) -> tuple[int, ...]:
         return self.sizes[1:-1]
+
+    @property
+    def outputs(self) -> int:
+        """C, the output layer's rows (THEORY.md §14)."""
+        return self.sizes[-1]
 
     @property
     def alphas(self) -> tuple[float, ...]:
