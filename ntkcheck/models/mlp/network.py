@@ -126,8 +126,6 @@ class MlpNetwork:
         ]
         if st.s != 1.0:
             tail.append(f"s = {st.s:g}")
-        if st.outputs > 1:
-            tail.append(f"{st.outputs} outputs")
         summary: dict[str, int | float | str] = {  # "width": the narrowest layer
             "width": min(st.widths),
             "params": self.n_params,
