@@ -265,7 +265,8 @@ def test_bad_set(capsys, value, fragment):
 
 def test_validate(capsys, mixed):
     code, out, _ = _run(capsys, "validate", str(SPECS))
-    assert code == 0 and "specs: 10 valid, 0 invalid" in out
+    count = len(list(SPECS.glob("*.yaml")))
+    assert code == 0 and f"{count} specs: {count} valid, 0 invalid" in out
     code, out, _err = _run(capsys, "validate", str(mixed), "-f", "json")
     doc = json.loads(out)["specs"]
     assert code == 2 and [d["valid"] for d in doc] == [False, True, True, True]

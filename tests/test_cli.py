@@ -23,6 +23,7 @@ EXPECTED = {
     "from-file.yaml": ("certified", 0),
     "mlp.yaml": ("certified", 0),
     "gd.yaml": ("certified", 0),
+    "digits.yaml": ("certified", 0),  # 10 outputs, scikit-learn's digits (THEORY.md §14)
     "torch-cnn.yaml": ("certified", 0),  # an estimate; runs the factory: --allow-code
 }
 
