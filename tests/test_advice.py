@@ -4,11 +4,22 @@ checked by certifying with it."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from ntkcheck.cli import main
-from ntkcheck.run.advice import search_size
+from ntkcheck.io.loading import load_spec
+from ntkcheck.run.advice import (
+    MIN_BUDGET_S,
+    RELATIVE_BUDGET,
+    SIZE_BUDGET_S,
+    search_budget,
+    search_size,
+    trend_size,
+)
+from ntkcheck.run.job import measure_spec, run_at, would_certify
+from ntkcheck.theory.certificate import Theorem
 
 from .conftest import SPECS
 
@@ -69,3 +80,41 @@ def test_a_family_without_one_width_names_none(capsys):
     code, r = _json(capsys, str(SPECS / "mlp.yaml"), "--gamma", "10")
     w = r["certificate"]["would_certify"]
     assert code == 1 and w["width"] is None and w["confirmed"] is False and w["gamma"] > 10
+
+
+def test_search_size_starts_no_run_predicted_past_its_budget():
+    """A run whose predicted time would pass the budget is not started: the first guess
+    (predicted 40 s of a 10 s budget) runs nothing; a later doubling stops the search."""
+    calls = []
+
+    def certifies(w):
+        calls.append(w)
+        return False
+
+    width, runs = search_size(64, 4.0, certifies, even=False, budget_s=10.0,
+                              predicted_s=lambda w: w / 8)  # fmt: skip
+    assert (width, runs, calls) == (None, (), [])
+    width, runs = search_size(8, 1.0, certifies, even=False, budget_s=10.0,
+                              predicted_s=lambda w: w / 8)  # fmt: skip
+    # 9, 18, 36, 72 (predicted 9 s, within 10 s) run; 144 (18 s) would pass the budget
+    assert width is None and calls == [9, 18, 36, 72] and [w for w, _ in runs] == calls
+
+
+def test_search_budget_is_relative_to_the_measurement_within_bounds():
+    assert search_budget(0.01) == MIN_BUDGET_S
+    assert search_budget(1.0) == RELATIVE_BUDGET * 1.0
+    assert search_budget(100.0) == SIZE_BUDGET_S
+
+
+def test_an_expensive_size_search_is_a_prediction(tmp_path):
+    """A spec whose trend size would take longer than the budget to certify gets the
+    trend's size unchecked (``confirmed: false``) instead of minutes of runs."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text("gamma: 0.01\ndata: {n: 16, d: 4}\nmodel: {width: 64, init: symmetric}\n")
+    loaded = load_spec(spec, {})
+    result, _ = run_at(measure_spec(loaded), 0.01)
+    assert not result.verdict.certified
+    slow = replace(result, timing={**result.timing, "problem": 1e3})  # as if 1000 s
+    w = would_certify(loaded, slow)
+    assert w.size is not None and not w.confirmed and w.runs == ()
+    assert w.size == trend_size(64, result.certificates[Theorem.path].gamma_star / 0.01, even=True)

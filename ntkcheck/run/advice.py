@@ -20,9 +20,13 @@ from ..models.registry import family_spec
 from ..theory.certificate import Certificate
 from ..theory.gd import GdCertificate
 
-#: Most certify runs the size search may spend, and its wall-time budget (s).
+#: Most certify runs the size search may spend, and its wall-time budget (s): the
+#: smaller of SIZE_BUDGET_S and RELATIVE_BUDGET × the spec's own measurement, at least
+#: MIN_BUDGET_S.
 MAX_SIZE_RUNS = 6
 SIZE_BUDGET_S = 60.0
+RELATIVE_BUDGET = 20.0
+MIN_BUDGET_S = 10.0
 #: Sizes beyond this are not searched.
 MAX_SIZE = 1 << 26
 
@@ -73,6 +77,17 @@ def _even(w: int, even: bool) -> int:
     return w + (-w) % 4 if even else w
 
 
+def search_budget(measured_s: float) -> float:
+    """The size search's wall-time budget (s) for a spec measured in ``measured_s``."""
+    return min(SIZE_BUDGET_S, max(MIN_BUDGET_S, RELATIVE_BUDGET * measured_s))
+
+
+def trend_size(size0: int, gamma_star_ratio: float, *, even: bool) -> int:
+    """The trend's first guess W ≈ 1.05·size0·γ*/γ (γ* ∝ 1/size, THEORY.md §4), > size0."""
+    ratio = gamma_star_ratio if math.isfinite(gamma_star_ratio) else 2.0
+    return _even(max(size0 + 1, math.ceil(size0 * max(ratio, 1.0) * 1.05)), even)
+
+
 def search_size(
     size0: int,
     gamma_star_ratio: float,
@@ -81,10 +96,12 @@ def search_size(
     even: bool,
     max_runs: int = MAX_SIZE_RUNS,
     budget_s: float = SIZE_BUDGET_S,
+    predicted_s: Callable[[int], float] | None = None,
 ) -> tuple[int | None, tuple[tuple[int, bool], ...]]:
     """A size W > size0 with certifies(W) and not certifies(W/2) (or W/2 ≤ size0,
-    which does not certify), starting from the trend's W ≈ size0·γ*/γ, in at most
-    ``max_runs`` runs within ``budget_s`` seconds."""
+    which does not certify), starting from :func:`trend_size`, in at most ``max_runs``
+    runs within ``budget_s`` seconds; a run whose ``predicted_s`` would pass the budget
+    is not started."""
     start = time.perf_counter()
     runs: list[tuple[int, bool]] = []
 
@@ -93,23 +110,23 @@ def search_size(
         runs.append((w, ok))
         return ok
 
-    def spent() -> bool:
-        return len(runs) >= max_runs or time.perf_counter() - start > budget_s
+    def spent(w: int) -> bool:
+        ahead = predicted_s(w) if predicted_s is not None else 0.0
+        elapsed = time.perf_counter() - start
+        return len(runs) >= max_runs or elapsed + ahead > budget_s
 
-    ratio = gamma_star_ratio if math.isfinite(gamma_star_ratio) else 2.0
-    w = _even(max(size0 + 1, math.ceil(size0 * max(ratio, 1.0) * 1.05)), even)
-    if w > MAX_SIZE:
+    w = trend_size(size0, gamma_star_ratio, even=even)
+    if w > MAX_SIZE or spent(w):
         return None, ()
     if run(w):
-        while not spent():
+        while True:
             half = _even(w // 2, even)  # ≥ w/2: if it fails, so does w/2 (monotone)
-            if half <= size0 or half >= w or not run(half):
+            if half <= size0 or half >= w or spent(half) or not run(half):
                 return w, tuple(runs)
             w = half
-        return w, tuple(runs)
-    while not spent():
+    while True:
         w = _even(2 * w, even)
-        if w > MAX_SIZE:
+        if w > MAX_SIZE or spent(w):
             break
         if run(w):
             return w, tuple(runs)

@@ -23,7 +23,15 @@ from ..models.registry import family_spec
 from ..problem import Problem
 from ..theory.certificate import Certificate, Quantities, Status, Theorem, certify_both
 from ..theory.gd import GdCertificate, certify_gd
-from .advice import WouldCertify, nearest_gamma, search_size, size_of
+from .advice import (
+    MAX_SIZE,
+    WouldCertify,
+    nearest_gamma,
+    search_budget,
+    search_size,
+    size_of,
+    trend_size,
+)
 from .measure import Estimate, Measurement, estimate_at, measure
 from .result import CertifyResult, Entry, ProblemInfo, SpecFailure
 from .settings import DEFAULT, RunSettings
@@ -276,13 +284,25 @@ def would_certify(
         path = result.certificates.get(Theorem.path)
         ratio = path.gamma_star / gamma if path is not None else math.inf
     once = replace(settings, advise=False)
+    # a run at size W costs about W/size0 times the spec's own (the Gram is linear in it)
+    measured = result.timing.get("problem", 0.0) + result.timing.get("estimate", 0.0)
+    budget = search_budget(measured)
+
+    def predicted_s(size: int) -> float:
+        return measured * size / size0
+
+    first = trend_size(size0, ratio, even=even)
+    if first <= MAX_SIZE and predicted_s(first) > budget:  # the trend's size, unchecked
+        return WouldCertify(nearest_gamma(c), first, lr, False, (), size0, key)
 
     def certifies(size: int) -> bool:
         other = measure_spec(reload(loaded, {key: size}), once)
         return run_at(other, gamma, once)[0].verdict.certified
 
     try:
-        size, runs = search_size(size0, ratio, certifies, even=even)
+        size, runs = search_size(
+            size0, ratio, certifies, even=even, budget_s=budget, predicted_s=predicted_s
+        )
     except (NtkcheckError, MemoryError):  # a model too large for this machine: no advice
         size, runs = None, ()
     return WouldCertify(nearest_gamma(c), size, lr, size is not None, runs, size0, key)
