@@ -68,8 +68,8 @@ class FamilyWords:
     underparametrized: str
     saturated: str
     too_few: str
-    heuristic: str = "n^{3/2}/N"
-    nonsmooth: str = "relu-like σ are certified for the two-layer network"
+    heuristic: str = "n^{3/2}/size"
+    nonsmooth: str = "no family here bounds the drift of this activation's σ'"
 
 
 def nonsmooth_activation(block: Any) -> str | None:

@@ -81,6 +81,8 @@ FAMILY = FamilySpec(
         underparametrized="increase model.widths",
         saturated="σ'(⟨w_i, x_j⟩) vanishes for every neuron and input",
         too_few="too few neurons",
+        heuristic="n^{3/2}/N",
+        nonsmooth="relu-like σ are certified for the two-layer network",
     ),
     schema_note="model.architecture: mlp takes model.widths (always required) instead",
     # No single size key: the hidden widths are a list (a sweep varies them through

@@ -63,6 +63,7 @@ FAMILY = FamilySpec(
         underparametrized="increase model.width",
         saturated="σ'(⟨w_i, x_j⟩) vanishes for every neuron and input",
         too_few="too few neurons",
+        heuristic="n^{3/2}/N",
     ),
     schema_note="model.width is required unless init: file, and even for init: symmetric",
     size_key="model.width",
