@@ -25,6 +25,7 @@ EXPECTED = {
     "gd.yaml": ("certified", 0),
     "digits.yaml": ("certified", 0),  # 10 outputs, scikit-learn's digits (THEORY.md §14)
     "torch-cnn.yaml": ("certified", 0),  # an estimate; runs the factory: --allow-code
+    "torch-mlp.yaml": ("certified", 0),  # nn.Sequential recognised as mlp: rigorous
 }
 
 
