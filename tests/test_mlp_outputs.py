@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import tracemalloc
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -586,3 +587,58 @@ def test_plan_names_the_m_by_m_gram_and_counts_it():
     assert peak <= planned
     assert net.gram_flops(40) >= m * m
     assert net.cache_bytes(40) > make("tanh", (16, 16), 1, d=4, n=40)[0].cache_bytes(40)
+
+
+# ------------------------------------------- (H2): a frozen output layer of rank < C
+
+
+@pytest.mark.parametrize(("widths", "dependent"), [((5, 2), False), ((4, 6), True)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_frozen_output_of_rank_below_c_is_an_obstruction(widths, dependent, bias):
+    """A frozen output layer W_L (C × h) of rank < C (h < C, or a repeated row): each
+    point's C rows of the dense J0 are dependent (Σ_c v_c ∇f_c = 0 for W_Lᵀv = 0), so
+    σ_min(J0) = 0 to rounding, and ``obstruction`` names it with the rank; trained, the
+    same output layer is no obstruction (its own gradient rows e_c ⊗ h are independent)."""
+    C = 3
+    net, ref, X = make("tanh", widths, C, d=4, n=2, bias=bias, train_output=False, seed=1)
+    if dependent:
+        net.params.W[-1][2] = net.params.W[-1][0]
+        ref = TorchNet(net)
+    m, P = X.shape[0] * C, net.n_params
+    assert m <= P
+    rank = int(np.linalg.matrix_rank(net.params.W[-1]))
+    assert rank < C
+    J = ref.jacobian(X)
+    sv = np.linalg.svd(J, compute_uv=False)
+    assert sv[m - 1] <= 8 * m * np.finfo(float).eps * sv[0]
+    obstruction = net.obstruction(X)
+    assert obstruction is not None
+    assert (obstruction.code, obstruction.rank) == ("readout_rank", rank)
+    trained = MlpNetwork(replace(net.structure, train_output=True), net.params)
+    assert trained.obstruction(X) is None
+    J_trained = TorchNet(trained).jacobian(X)
+    assert np.linalg.svd(J_trained, compute_uv=False)[m - 1] > 1e-6
+
+
+def test_frozen_output_rank_through_the_cli(spec_file, capsys):
+    """`ntkcheck certify` on an mlp whose frozen output layer is narrower than C."""
+    import json
+
+    from ntkcheck.cli import main
+
+    path = spec_file(
+        "seed: 0\ngamma: 1.0\ndata: {n: 4, d: 6, outputs: 3, target: random}\n"
+        "model: {architecture: mlp, widths: [8, 2], train_output: false}\n"
+    )
+    assert main(["certify", str(path), "--format", "json"]) == 1
+    out = json.loads(capsys.readouterr().out)["results"][0]
+    assert out["certificate"]["status"] == "not_applicable"
+    assert out["certificate"]["message"] == (
+        "(H2) fails: the model's 3 outputs are linearly dependent at every input (its fixed "
+        "output weights have rank 2 < C = 3): each point's 3 rows of J0 are dependent, so "
+        "σ_min = 0; train the output layer (model.train_output: true), or give it rank C "
+        "(the last hidden width ≥ C and linearly independent rows)"
+    )
+    assert main(["certify", str(path)]) == 1
+    text = capsys.readouterr().out
+    assert "NOT APPLICABLE" in text and "linearly dependent" in text

@@ -285,3 +285,41 @@ def test_relu_modules_make_beta_infinite() -> None:
     problem = Problem("relu", "test", X, np.ones(4), "", m, "factory", True, m.forward(X), False)
     meas = measure(problem, beta="local")
     assert meas.drift.kind == "none"
+
+
+def test_shaped_inputs_from_a_file_are_flat_rows_with_their_shape(tmp_path, capsys):
+    """A .npz X of shape (n, 1, 8, 8) is loaded as flat rows (n, 64) and its shape is
+    the torch block's default ``input_shape``: the same certificate as the bundled
+    torch-cnn spec (X stored flat, ``input_shape: [1, 8, 8]``); other families refuse
+    it in one line (exit 2)."""
+    import json
+    import shutil
+
+    from ntkcheck.cli import main
+
+    specs = Path(__file__).resolve().parent.parent / "specs"
+    with np.load(specs / "data" / "bars8.npz") as z:
+        X, y = z["X"], z["y"]
+    np.savez(tmp_path / "images.npz", X=X.reshape(X.shape[0], 1, 8, 8), y=y)
+    shutil.copy(specs / "models" / "cnn.py", tmp_path / "cnn.py")
+    text = (specs / "torch-cnn.yaml").read_text(encoding="utf-8")
+    text = text.replace("data/bars8.npz", "images.npz").replace("models/cnn.py", "cnn.py")
+    text = "\n".join(line for line in text.splitlines() if "input_shape" not in line)
+    (tmp_path / "shaped.yaml").write_text(text + "\n", encoding="utf-8")
+    runs = []
+    for path in (specs / "torch-cnn.yaml", tmp_path / "shaped.yaml"):
+        assert main(["certify", str(path), "-f", "json", "--allow-code"]) == 0
+        result = json.loads(capsys.readouterr().out)["results"][0]
+        problem = {k: v for k, v in result["problem"].items() if k not in ("factory", "data")}
+        runs.append((result["estimate"], result["certificate"], problem))
+    assert runs[0] == runs[1]
+    (tmp_path / "flat.yaml").write_text(
+        "seed: 0\ngamma: 1.0\ndata: {source: file, path: images.npz}\nmodel: {width: 8}\n",
+        encoding="utf-8",
+    )
+    assert main(["certify", str(tmp_path / "flat.yaml")]) == 2
+    err = capsys.readouterr().err
+    n = X.shape[0]
+    assert f"X has shape ({n}, 1, 8, 8); the two_layer family takes 2-D inputs: flatten " \
+        f"them to ({n}, 64)" in err  # fmt: skip
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -11,7 +11,9 @@ bounds are attacked by the conformance suite's projected ascent and by construct
 from __future__ import annotations
 
 import itertools
+import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -423,3 +425,82 @@ def test_gram_through_scipys_blas(activation):
     K = net.gram(X)
     assert K.shape == (516, 516) and np.array_equal(K, K.T) and K.flags.c_contiguous
     assert np.abs(K - J @ J.T).max() <= 1e-13 * float(np.trace(K))
+
+
+# ------------------------------------------------------ (H2): a readout of rank < C
+
+
+def _rank_deficient_readout(N: int, C: int, rng) -> np.ndarray:
+    """±1 readout (N, C) whose last column repeats the first: a v = 0 for v = e_0 − e_{C−1}."""
+    a = rng.choice([-1.0, 1.0], size=(N, C))
+    a[:, -1] = a[:, 0]
+    return a
+
+
+@pytest.mark.parametrize(("N", "C", "dependent"), [(2, 3, False), (6, 3, True), (8, 4, True)])
+def test_readout_of_rank_below_c_is_an_obstruction(N, C, dependent):
+    """rank a < C (N < C, or dependent columns): each point's C rows of the dense J0 are
+    dependent, so σ_min(J0) = 0 (≤ a few u·σ_max), and ``obstruction`` names it with the
+    rank; with m ≤ P (n·C ≤ N·d) the cause is the readout alone, not the parameter count."""
+    rng = np.random.default_rng(C + N)
+    n, d = 2, 6
+    X = rng.standard_normal((n, d))
+    W = rng.standard_normal((N, d)) / math.sqrt(d)
+    a = _rank_deficient_readout(N, C, rng) if dependent else rng.choice([-1.0, 1.0], (N, C))
+    ms = ModelSpec(init="file", init_path="w0.npz", activation="tanh")
+    net = build(ms, d, rng, FileContext(W, a), outputs=C)
+    m, P = n * C, net.n_params
+    assert m <= P
+    rank = int(np.linalg.matrix_rank(a))
+    assert rank < C
+    J, _ = torch_jacobian(net, X)
+    sv = np.linalg.svd(J, compute_uv=False)
+    assert sv[m - 1] <= 8 * m * np.finfo(float).eps * sv[0]
+    assert np.linalg.matrix_rank(J) <= n * rank
+    obstruction = net.obstruction(X)
+    assert obstruction is not None
+    assert (obstruction.code, obstruction.rank) == ("readout_rank", rank)
+    # a full-rank readout of the same shape has none (random ±1 columns, N ≥ C)
+    if N >= C:
+        a_full = a.copy()
+        a_full[:, -1] = np.where(np.arange(N) % 2 == 0, 1.0, -1.0) * a[:, 0]
+        assert np.linalg.matrix_rank(a_full) == C
+        assert build(ms, d, rng, FileContext(W, a_full), outputs=C).obstruction(X) is None
+
+
+def test_readout_rank_through_the_cli(spec_file, tmp_path, capsys):
+    """`ntkcheck certify` says NOT APPLICABLE with the reason and the fix: a dependent
+    readout given by init: file, and a width below C."""
+    from ntkcheck.cli import main
+
+    rng = np.random.default_rng(0)
+    d, N, C = 6, 6, 3
+    a = _rank_deficient_readout(N, C, rng)
+    np.savez(tmp_path / "w0.npz", W=rng.standard_normal((N, d)) / math.sqrt(d), a=a)
+    data = f"data: {{n: 4, d: {d}, outputs: {C}, target: random}}\n"
+    specs = {
+        "file": "model: {init: file, init_path: w0.npz, activation: tanh}\n",
+        "narrow": "model: {width: 2, activation: tanh}\n",
+    }
+    for name, model in specs.items():
+        path = spec_file(f"seed: 0\ngamma: 1.0\n{data}{model}", f"{name}.yaml")
+        code = main(["certify", str(path), "--format", "json"])
+        out = json.loads(capsys.readouterr().out)["results"][0]
+        # the file's readout has rank ≤ 2; a 2 × 3 random ±1 readout rank 1 or 2
+        rank = int(np.linalg.matrix_rank(a)) if name == "file" else None
+        if rank is None:
+            found = re.search(r"rank (\d) < C", out["certificate"]["message"])
+            assert found is not None
+            rank = int(found.group(1))
+            assert rank in (1, 2)
+        assert code == 1
+        assert out["certificate"]["status"] == "not_applicable"
+        assert out["certificate"]["message"] == (
+            f"(H2) fails: the model's 3 outputs are linearly dependent at every input (its "
+            f"fixed output weights have rank {rank} < C = 3): each point's 3 rows of J0 are "
+            "dependent, so σ_min = 0; the readout a (model.width × C) needs rank C: "
+            "model.width ≥ C neurons and linearly independent columns of a"
+        )
+        main(["certify", str(path)])
+        text = capsys.readouterr().out
+        assert "NOT APPLICABLE" in text and "linearly dependent" in text

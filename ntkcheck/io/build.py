@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -81,6 +83,22 @@ def refuse_code(loaded: LoadedSpec) -> None:
         )
 
 
+def _shaped_inputs(ms: Any, n: int, shape: tuple[int, ...], loaded: LoadedSpec) -> Any:
+    """X of shape (n, …) arrives as flat rows: a block with an ``input_shape`` key takes
+    the shape as its default; other families take 2-D inputs only (one line, exit 2)."""
+    if "input_shape" not in type(ms).model_fields:
+        given = ", ".join(map(str, (n, *shape)))
+        raise loaded.error(
+            f"X has shape ({given}); the {ms.architecture} family takes 2-D inputs: flatten "
+            f"them to ({n}, {math.prod(shape)})",
+            "data",
+            "path",
+        )
+    if ms.input_shape is None:
+        return ms.model_copy(update={"input_shape": list(shape)})
+    return ms
+
+
 def build_problem(loaded: LoadedSpec) -> Problem:
     """Data, initial weights and f0 for the spec; one seed drives everything.
 
@@ -105,6 +123,8 @@ def build_problem(loaded: LoadedSpec) -> Problem:
             )
     data_seq, init_seq = np.random.SeedSequence(spec.seed).spawn(2)
     data = load_data(loaded, np.random.default_rng(data_seq))
+    if data.input_shape is not None:
+        ms = _shaped_inputs(ms, data.n, data.input_shape, loaded)
     model = fam.build(
         ms,
         data.d,

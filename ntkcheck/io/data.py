@@ -39,7 +39,9 @@ class Dataset:
     """Inputs ``X`` (n, d) and targets ``y`` (m,) = ``Y.reshape(-1)``, m = n·C, float64.
 
     ``labels`` (n,) are class indices into ``classes`` (the class names) when the
-    targets encode classes, else None; ``description`` is one line for reports.
+    targets encode classes, else None; ``description`` is one line for reports;
+    ``input_shape``: the shape of one input when the file's X is (n, …) with more than
+    two axes (X then holds its flat rows, (n, prod)), else None.
     """
 
     X: np.ndarray
@@ -48,6 +50,7 @@ class Dataset:
     outputs: int = 1
     labels: np.ndarray | None = None
     classes: tuple[str, ...] | None = None
+    input_shape: tuple[int, ...] | None = None
 
     @property
     def n(self) -> int:
@@ -361,15 +364,18 @@ def _no_numbers(row: list[str]) -> bool:
 
 
 def check_arrays(X: object, y: object, label: str) -> tuple[np.ndarray, np.ndarray]:
-    """Validate user-given X (n, d) and y (n,) or (n, C); float64 copies (y (n, 1) → (n,))."""
+    """Validate user-given X (n, d) — or (n, …), inputs of any shape — and y (n,) or
+    (n, C); float64 copies (y (n, 1) → (n,))."""
     X = np.asarray(X)
     y = np.asarray(y)
     require_real(X, "X", label)
     require_real(y, "y", label)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise DataError(f"{label}: X must be a non-empty (n, d) matrix, got shape {X.shape}")
+    if X.ndim < 2 or 0 in X.shape:
+        raise DataError(
+            f"{label}: X must be a non-empty (n, d) matrix (or (n, …) inputs), got shape {X.shape}"
+        )
     n = X.shape[0]
     if not (y.shape == (n,) or (y.ndim == 2 and y.shape[0] == n and y.shape[1] >= 1)):
         raise DataError(
@@ -553,6 +559,8 @@ def load_data(loaded: LoadedSpec, rng: np.random.Generator) -> Dataset:
         elif targets.Y is not None and targets.Y.ndim == 2:
             description += f", {targets.Y.shape[1]} target columns"
         source = repr(ds.path)
+    input_shape = tuple(int(k) for k in X.shape[1:]) if X.ndim > 2 else None
+    X = X.reshape(X.shape[0], -1)  # (n, …) inputs as flat rows
     X = normalize_inputs(X, ds.normalize, positions=positions, source=source, droppable=droppable)
     if ds.normalize != "none":
         description += f", normalize {ds.normalize}"
@@ -564,6 +572,7 @@ def load_data(loaded: LoadedSpec, rng: np.random.Generator) -> Dataset:
         outputs=C,
         labels=labels,
         classes=classes,
+        input_shape=input_shape,
     )
 
 

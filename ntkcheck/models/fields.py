@@ -60,7 +60,8 @@ class FamilyWords:
     (THEORY.md §4) as the report writes it, N being the family's
     ``ModelInfo.heuristic_size``; ``nonsmooth``: where a σ' that jumps is certified
     (the activation-flip bound, THEORY.md §10), said when the family's model has no
-    drift bound for it.
+    drift bound for it; ``dependent_outputs``: the fix when the fixed output weights
+    have rank < C (THEORY.md §14), so the C outputs are linearly dependent.
     """
 
     size: str
@@ -70,6 +71,7 @@ class FamilyWords:
     too_few: str
     heuristic: str = "n^{3/2}/size"
     nonsmooth: str = "no family here bounds the drift of this activation's σ'"
+    dependent_outputs: str = "give the model C independent outputs"
 
 
 def nonsmooth_activation(block: Any) -> str | None:

@@ -129,10 +129,16 @@ class GramError:
 
 @dataclass(frozen=True)
 class Obstruction:
-    """A structural reason why σ_min = 0 (THEORY.md §2, (H2)): a code and its data."""
+    """A structural reason why σ_min = 0 (THEORY.md §2, (H2)): a code and its data.
 
-    code: str  # "zero_input", ...
+    ``zero_input``: point ``index`` is zero; ``readout_rank`` (C > 1 outputs, §14): the
+    frozen output weights have rank ``rank`` < C, so a v ≠ 0 with Σ_c v_c ∇f_c(x) = 0
+    for every x makes each point's C rows of J0 dependent.
+    """
+
+    code: str  # "zero_input", "readout_rank"
     index: int = -1
+    rank: int = -1
 
 
 @dataclass(frozen=True)
@@ -200,7 +206,8 @@ class Model(Protocol):
         ...
 
     def obstruction(self, X: np.ndarray) -> Obstruction | None:
-        """A family-specific structural cause of σ_min = 0 (e.g. a zero input), or None."""
+        """A family-specific structural cause of σ_min = 0 (e.g. a zero input, or frozen
+        output weights of rank < C), or None."""
         ...
 
     def peak_bytes(self, task: str, n: int) -> int:

@@ -97,6 +97,13 @@ def full_rank_reason(fr: FullRank, family: str) -> str:
     if fr.code == "zero_input":
         rows = f"its {d['outputs']} rows of J0 vanish" if several else "its row of J0 vanishes"
         return f"input {d['i']} is zero: {rows}, so σ_min = 0; remove it"
+    if fr.code == "readout_rank":
+        return (
+            f"the model's {d['outputs']} outputs are linearly dependent at every input "
+            f"(its fixed output weights have rank {d['rank']} < C = {d['outputs']}): each "
+            f"point's {d['outputs']} rows of J0 are dependent, so σ_min = 0; "
+            f"{family_words(family).dependent_outputs}"
+        )
     if fr.code == "zero_jacobian":
         return (
             f"J0 = 0: {family_words(family).saturated} (saturated or "

@@ -42,7 +42,8 @@ class FullRank:
     """Hypothesis (H2) ``σ_min > 0``; when it fails, ``code`` and ``data`` say why.
 
     Codes: ``underparametrized`` (P < m, m = n·C rows: THEORY.md §14),
-    ``repeated_inputs`` (points i, j), ``zero_input`` (point i), ``zero_jacobian``
+    ``repeated_inputs`` (points i, j), ``zero_input`` (point i), ``readout_rank``
+    (C > 1: the frozen output weights have rank r < C, ``data["rank"]``), ``zero_jacobian``
     (J0 = 0), ``numerical_rank`` (λ_min ≤ m·ε·λ_max). ``data`` carries ``n`` (the
     Gram's size m, today's key) and, with C > 1 outputs, ``points`` and ``outputs``.
     """
@@ -65,7 +66,7 @@ def _repeated_rows(X: np.ndarray) -> tuple[int, int] | None:
 
 def check_full_rank(problem: Problem, spectrum: Spectrum) -> FullRank:
     """(H2) with the cause of failure (THEORY.md §2, §14): P < m = n·C, repeated or zero
-    inputs, or numerical rank.
+    inputs, frozen output weights of rank < C, or numerical rank.
 
     With C outputs, two equal inputs x_i = x_j make rows (i, c) and (j, c) of J0 equal
     for every output c (f_c(x_i) = f_c(x_j) as functions of θ): C pairs of equal rows,
@@ -80,7 +81,9 @@ def check_full_rank(problem: Problem, spectrum: Spectrum) -> FullRank:
         return FullRank(False, "repeated_inputs", {"i": pair[0], "j": pair[1], **shape})
     obstruction = problem.model.obstruction(X)
     if obstruction is not None:
-        return FullRank(False, obstruction.code, {"i": obstruction.index, **shape})
+        where = {"i": obstruction.index} if obstruction.index >= 0 else {}
+        rank = {"rank": obstruction.rank} if obstruction.rank >= 0 else {}
+        return FullRank(False, obstruction.code, {**where, **rank, **shape})
     if spectrum.eig_max <= 0.0:
         return FullRank(False, "zero_jacobian")
     if spectrum.eig_min <= spectrum.rank_tol:

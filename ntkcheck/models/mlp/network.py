@@ -309,16 +309,23 @@ class MlpNetwork:
 
     def obstruction(self, X: np.ndarray) -> Obstruction | None:
         """Without bias a zero input x_j makes row j of J0 vanish when σ(0) = 0, or when
-        only the first layer is trained (then ∇f_j = δ_1 xᵀ = 0): σ_min = 0."""
+        only the first layer is trained (then ∇f_j = δ_1 xᵀ = 0): σ_min = 0.
+
+        With C > 1 outputs and a frozen output layer (THEORY.md §14) row (j, c) of J0 is
+        ``s α_L W_L[c] ∂h_{L−1}(x_j)/∂θ``: a v ≠ 0 with W_Lᵀ v = 0 (rank W_L < C, e.g.
+        a last hidden width < C) gives Σ_c v_c row(j, c) = 0 at every point, so σ_min = 0
+        (``readout_rank``; numpy's rank tolerance)."""
         st = self.structure
-        if st.bias:
-            return None
         zero = np.flatnonzero(~X.any(axis=1))
-        if zero.size == 0:
-            return None
-        sigma0 = float(st.activation.sigma(np.zeros(1))[0])
-        only_first = st.trained_layers == (0,)
-        return Obstruction("zero_input", int(zero[0])) if sigma0 == 0.0 or only_first else None
+        if not st.bias and zero.size:
+            sigma0 = float(st.activation.sigma(np.zeros(1))[0])
+            if sigma0 == 0.0 or st.trained_layers == (0,):
+                return Obstruction("zero_input", int(zero[0]))
+        if st.outputs > 1 and not st.train_output:
+            rank = int(np.linalg.matrix_rank(self.params.W[-1]))
+            if rank < st.outputs:
+                return Obstruction("readout_rank", rank=rank)
+        return None
 
     # ---- memory ---------------------------------------------------------------------
 

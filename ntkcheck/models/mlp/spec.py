@@ -83,6 +83,10 @@ FAMILY = FamilySpec(
         too_few="too few neurons",
         heuristic="n^{3/2}/N",
         nonsmooth="relu-like σ are certified for the two-layer network",
+        dependent_outputs=(
+            "train the output layer (model.train_output: true), or give it rank C (the "
+            "last hidden width ≥ C and linearly independent rows)"
+        ),
     ),
     schema_note="model.architecture: mlp takes model.widths (always required) instead",
     # No single size key: the hidden widths are a list (a sweep varies them through

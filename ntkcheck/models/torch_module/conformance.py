@@ -1,6 +1,7 @@
 """Small PyTorch modules for the conformance suite (``ntkcheck.testing``): a tanh network
 that is not an ``nn.Sequential`` (so it stays a torch model, not recognised as mlp), with a
-skip connection and a frozen parameter (tanh, gelu); a small CNN on 4×4 images;
+skip connection and a frozen parameter (tanh, gelu; one output, or C = 3); a small CNN
+on 4×4 images;
 float64 throughout (finite differences need it). Torch loads only when a case is built."""
 
 from __future__ import annotations
@@ -9,10 +10,9 @@ from typing import Any
 
 import numpy as np
 
-#: The cases' names.
-#: (Several outputs are tested in tests/test_torch_family.py: the suite's checks draw
-#: n-vectors, not m = n·C, until it follows THEORY.md §14.)
-CASES: tuple[str, ...] = ("tanh-skip", "gelu-skip", "cnn-tanh")
+#: The cases' names; ``tanh-skip-3`` has C = 3 outputs (rows point-major, m = n·C,
+#: THEORY.md §14).
+CASES: tuple[str, ...] = ("tanh-skip", "gelu-skip", "cnn-tanh", "tanh-skip-3")
 
 
 def make_tanh_mlp(d: int = 3, width: int = 6, outputs: int = 1, activation: str = "tanh") -> Any:
@@ -47,6 +47,8 @@ def conformance_case(name: str) -> tuple[Any, np.ndarray]:
     if name == "gelu-skip":
         module = make_tanh_mlp(3, 5, activation="gelu")
         return from_module(module), rng.standard_normal((4, 3))
+    if name == "tanh-skip-3":
+        return from_module(make_tanh_mlp(3, 6, 3), outputs=3), rng.standard_normal((5, 3))
     if name == "cnn-tanh":
         return from_module(make_cnn(), recognize=False), rng.standard_normal((5, 1, 4, 4))
     raise KeyError(name)

@@ -519,9 +519,18 @@ class TwoLayerNetwork:
         return local_beta(self, X, seed=seed)
 
     def obstruction(self, X: np.ndarray) -> Obstruction | None:
-        """A zero input makes its row(s) of J0 vanish (no bias): σ_min = 0."""
+        """A zero input makes its row(s) of J0 vanish (no bias): σ_min = 0. With C > 1
+        outputs (THEORY.md §14) row (j, c) is ``s Σ_i a_ic σ'(⟨w_i, x_j⟩) e_i ⊗ x_j``:
+        a v ≠ 0 with a v = 0 (rank a < C, e.g. N < C) gives Σ_c v_c row(j, c) = 0 at
+        every point, so σ_min = 0 (``readout_rank``; numpy's rank tolerance)."""
         zero = np.flatnonzero(~X.any(axis=1))
-        return Obstruction("zero_input", int(zero[0])) if zero.size else None
+        if zero.size:
+            return Obstruction("zero_input", int(zero[0]))
+        if self.a.ndim == 2:
+            rank = int(np.linalg.matrix_rank(self.a))
+            if rank < self.a.shape[1]:
+                return Obstruction("readout_rank", rank=rank)
+        return None
 
     def peak_bytes(self, task: str, n: int) -> int:
         """Planned peak bytes on n points (with C outputs the m × m Gram, m = n·C)."""

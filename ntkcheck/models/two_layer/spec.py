@@ -64,6 +64,10 @@ FAMILY = FamilySpec(
         saturated="σ'(⟨w_i, x_j⟩) vanishes for every neuron and input",
         too_few="too few neurons",
         heuristic="n^{3/2}/N",
+        dependent_outputs=(
+            "the readout a (model.width × C) needs rank C: model.width ≥ C neurons and "
+            "linearly independent columns of a"
+        ),
     ),
     schema_note="model.width is required unless init: file, and even for init: symmetric",
     size_key="model.width",
