@@ -27,8 +27,7 @@ from .io.loading import load_spec, parse_spec
 from .models.registry import family_attribute
 from .problem import Problem
 from .report.document import result_dict
-from .run.job import Measured, beta_method, certify_spec, run_at, simulate_spec
-from .run.measure import measure
+from .run.job import certify_spec, measure_problem, run_at, simulate_spec
 from .run.result import CertifyResult
 from .run.settings import DEFAULT, RunSettings
 
@@ -127,17 +126,35 @@ def _run_module(
         f0_zero=False,
         outputs=outputs,
     )
-    built = time.perf_counter()
-    measurement = measure(
-        problem,
-        beta=beta_method(loaded, problem),
-        with_local_beta=settings.with_local_beta,
-        spectrum_method=settings.spectrum,
-        seed=seed,
-    )
-    timing = {"problem": built - start, "estimate": time.perf_counter() - built}
-    shared = Measured(loaded, problem, measurement, timing)
+    shared = measure_problem(loaded, problem, settings, time.perf_counter() - start)
     return _result(run_at(shared, loaded.spec.gamma, settings, simulate_flow=simulate)[0])
+
+
+def _run(
+    model: Any, X: Any, y: Any, *, gamma: float | None, simulate: bool, lr: float | None,
+    steps: int | None, allow_code: bool, settings: RunSettings, **module_options: Any,
+) -> Result:  # fmt: skip
+    """:func:`certify` (``simulate`` False) or :func:`simulate` of a spec path or a module."""
+    if isinstance(model, (str, Path)):
+        keys = {"gamma": gamma, "train.lr": lr, "train.steps": steps}
+        overrides = {k: v for k, v in keys.items() if v is not None}
+        run_spec = simulate_spec if simulate else certify_spec
+        with allowing_code(allow_code):
+            return _result(run_spec(load_spec(Path(model), overrides), settings))
+    if gamma is None or X is None or y is None:
+        name = "simulate" if simulate else "certify"
+        raise DataError(f"ntkcheck.{name}(module, X, y, gamma=…): X, y and gamma are required")
+    return _run_module(
+        model,
+        X,
+        y,
+        gamma=gamma,
+        simulate=simulate,
+        lr=lr,
+        steps=steps,
+        settings=settings,
+        **module_options,
+    )
 
 
 def certify(
@@ -162,20 +179,10 @@ def certify(
     a spec (a path; ``gamma``/``lr``/``steps`` override it; ``allow_code`` lets its
     factory run). ``lr`` certifies gradient descent with that step (``loss`` its
     convention, THEORY.md §13), else gradient flow."""
-    if isinstance(model, (str, Path)):
-        overrides = {
-            k: v
-            for k, v in {"gamma": gamma, "train.lr": lr, "train.steps": steps}.items()
-            if v is not None
-        }
-        with allowing_code(allow_code):
-            return _result(certify_spec(load_spec(Path(model), overrides), settings))
-    if gamma is None or X is None or y is None:
-        raise DataError("ntkcheck.certify(module, X, y, gamma=…): X, y and gamma are required")
-    return _run_module(
+    return _run(
         model, X, y, gamma=gamma, simulate=False, lr=lr, steps=steps, loss=loss,
         centered=centered, dtype=dtype, input_shape=input_shape, recognize=recognize,
-        seed=seed, theorem=theorem, settings=settings,
+        seed=seed, theorem=theorem, allow_code=allow_code, settings=settings,
     )  # fmt: skip
 
 
@@ -199,18 +206,8 @@ def simulate(
 ) -> Result:
     """As :func:`certify`, then train the module and its linearization (gradient flow, or
     GD with ``lr``) and check C1–C5 (G1–G5): ``result.simulation``."""
-    if isinstance(model, (str, Path)):
-        overrides = {
-            k: v
-            for k, v in {"gamma": gamma, "train.lr": lr, "train.steps": steps}.items()
-            if v is not None
-        }
-        with allowing_code(allow_code):
-            return _result(simulate_spec(load_spec(Path(model), overrides), settings))
-    if gamma is None or X is None or y is None:
-        raise DataError("ntkcheck.simulate(module, X, y, gamma=…): X, y and gamma are required")
-    return _run_module(
+    return _run(
         model, X, y, gamma=gamma, simulate=True, lr=lr, steps=steps, loss=loss,
         centered=centered, dtype=dtype, input_shape=input_shape, recognize=recognize,
-        seed=seed, theorem=theorem, settings=settings,
+        seed=seed, theorem=theorem, allow_code=allow_code, settings=settings,
     )  # fmt: skip
